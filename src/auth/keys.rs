@@ -1,0 +1,40 @@
+//! Keys derived from `GATEHOUSE_SECRET` (or the generated secret kept in the
+//! database), one per purpose, with HKDF-SHA256.
+
+use std::fmt;
+
+use actix_web::cookie::Key;
+use hkdf::Hkdf;
+use sha2::Sha256;
+
+pub struct Keys {
+    csrf: [u8; 32],
+    pub session_cookie: Key,
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keys(***)")
+    }
+}
+
+impl Keys {
+    pub fn derive(secret: &[u8]) -> Self {
+        let hk = Hkdf::<Sha256>::new(Some(b"gatehouse"), secret);
+        let mut csrf = [0u8; 32];
+        let mut cookie = [0u8; 64];
+        // expand only fails for outputs longer than 255 * 32 bytes.
+        hk.expand(b"csrf v1", &mut csrf)
+            .expect("32 bytes is a valid HKDF length");
+        hk.expand(b"session cookie v1", &mut cookie)
+            .expect("64 bytes is a valid HKDF length");
+        Keys {
+            csrf,
+            session_cookie: Key::from(&cookie),
+        }
+    }
+
+    pub fn csrf_key(&self) -> &[u8] {
+        &self.csrf
+    }
+}

@@ -1,0 +1,94 @@
+//! Passwords, keys, CSRF, the first-admin bootstrap, and the sign-in gate.
+
+pub mod bootstrap;
+pub mod csrf;
+pub mod keys;
+pub mod password;
+
+use diesel::Connection;
+
+use crate::error::AppError;
+use crate::users;
+
+/// Checks an email and password. Unknown email, account without a password and
+/// wrong password all answer `BadCredentials`, after the same argon2 work.
+/// Runs on a blocking thread; the connection is returned before hashing.
+pub fn authenticate(pool: &crate::db::Db, email: &str, password: &str) -> Result<i64, AppError> {
+    let found = match users::normalize_email(email) {
+        Ok(email) => {
+            let mut conn = pool.get()?;
+            users::find_credentials(&mut conn, &email)?
+        }
+        Err(_) => None,
+    };
+    match found {
+        Some((id, Some(hash))) => {
+            if password::verify_password(password, &hash) {
+                Ok(id)
+            } else {
+                Err(AppError::BadCredentials)
+            }
+        }
+        _ => {
+            password::verify_dummy(password);
+            Err(AppError::BadCredentials)
+        }
+    }
+}
+
+/// Creates a password account after validating every field. The password is
+/// hashed before a connection is taken from the pool.
+pub fn register(
+    db: &crate::db::Db,
+    name: &str,
+    email: &str,
+    password: &str,
+    role: &str,
+) -> Result<i64, AppError> {
+    let name = users::validate_name(name).map_err(|m| AppError::invalid("name", m))?;
+    let email = users::normalize_email(email).map_err(|m| AppError::invalid("email", m))?;
+    users::check_password_strength(password).map_err(|m| AppError::invalid("password", m))?;
+    let hash = password::hash_password(password)?;
+    let mut conn = db.get()?;
+    users::create_user(
+        &mut conn,
+        &users::NewUser {
+            email: &email,
+            name: &name,
+            password_hash: Some(&hash),
+            role,
+        },
+    )
+}
+
+/// Checks the current password, stores the new one and ends every session of the
+/// user (the caller starts a fresh one for this device).
+pub fn change_password(
+    db: &crate::db::Db,
+    user_id: i64,
+    current: &str,
+    new: &str,
+) -> Result<(), AppError> {
+    let stored = {
+        let mut conn = db.get()?;
+        users::password_hash_of(&mut conn, user_id)?
+    };
+    let Some(stored) = stored else {
+        return Err(AppError::invalid(
+            "current_password",
+            "This account has no password yet.",
+        ));
+    };
+    if !password::verify_password(current, &stored) {
+        return Err(AppError::BadCredentials);
+    }
+    users::check_password_strength(new).map_err(|m| AppError::invalid("new_password", m))?;
+    let hash = password::hash_password(new)?;
+    let mut conn = db.get()?;
+    conn.transaction(|conn| {
+        users::set_password_hash(conn, user_id, &hash)?;
+        crate::session::delete_all_of_user(conn, user_id)?;
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,340 @@
+//! Configuration from the environment (and a `.env` file, read by `main`), every
+//! variable validated once. A bad value is an error naming the variable.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::db::DatabaseUrl;
+
+/// Key material given by the operator; `Debug` prints nothing of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Secret(bytes)
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AdminBootstrap {
+    pub email: String,
+    pub password: Secret,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub addr: SocketAddr,
+    /// The public base URL, without a trailing slash.
+    pub public_url: Url,
+    /// `None`: generated on first start and kept in the database.
+    pub secret: Option<Secret>,
+    pub admin: Option<AdminBootstrap>,
+    pub session_max_age: Duration,
+    pub session_update_age: Duration,
+    /// Connections in the pool (not a documented variable; tests make it small).
+    pub pool_size: u32,
+}
+
+/// One bad variable: its name and what is wrong, printed as one line at start.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.variable, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let database_url = DatabaseUrl::parse(
+            &get("DATABASE_URL").unwrap_or_else(|| "sqlite://gatehouse.db".into()),
+        )
+        .map_err(|p| bad("DATABASE_URL", p))?;
+
+        let addr_raw = get("GATEHOUSE_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let addr: SocketAddr = addr_raw.trim().parse().map_err(|_| {
+            bad(
+                "GATEHOUSE_ADDR",
+                format!("`{addr_raw}` is not an address like 127.0.0.1:8080"),
+            )
+        })?;
+
+        let public_url = match get("GATEHOUSE_URL") {
+            Some(raw) => parse_public_url(&raw).map_err(|p| bad("GATEHOUSE_URL", p))?,
+            None => Url::parse(&format!("http://{addr}"))
+                .map_err(|e| bad("GATEHOUSE_ADDR", format!("cannot form a URL from it ({e})")))?,
+        };
+
+        let secret = match get("GATEHOUSE_SECRET") {
+            Some(raw) if raw.len() < 32 => {
+                return Err(bad(
+                    "GATEHOUSE_SECRET",
+                    format!("must be at least 32 bytes long (it has {})", raw.len()),
+                ));
+            }
+            Some(raw) => Some(Secret(raw.into_bytes())),
+            None => None,
+        };
+
+        let admin = match (
+            get("GATEHOUSE_ADMIN_EMAIL"),
+            lookup("GATEHOUSE_ADMIN_PASSWORD").filter(|p| !p.is_empty()),
+        ) {
+            (Some(email), Some(password)) => {
+                let email = crate::users::normalize_email(&email)
+                    .map_err(|p| bad("GATEHOUSE_ADMIN_EMAIL", p))?;
+                crate::users::check_password_strength(&password)
+                    .map_err(|p| bad("GATEHOUSE_ADMIN_PASSWORD", p))?;
+                Some(AdminBootstrap {
+                    email,
+                    password: Secret(password.into_bytes()),
+                })
+            }
+            (Some(_), None) => {
+                return Err(bad(
+                    "GATEHOUSE_ADMIN_PASSWORD",
+                    "is required when GATEHOUSE_ADMIN_EMAIL is set",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "GATEHOUSE_ADMIN_EMAIL",
+                    "is required when GATEHOUSE_ADMIN_PASSWORD is set",
+                ));
+            }
+            (None, None) => None,
+        };
+
+        let session_max_age = match get("SESSION_MAX_AGE") {
+            Some(raw) => parse_duration(&raw).map_err(|p| bad("SESSION_MAX_AGE", p))?,
+            None => Duration::from_secs(30 * 86_400),
+        };
+        let session_update_age = match get("SESSION_UPDATE_AGE") {
+            Some(raw) => parse_duration(&raw).map_err(|p| bad("SESSION_UPDATE_AGE", p))?,
+            None => Duration::from_secs(86_400),
+        };
+        if session_max_age < Duration::from_secs(60) {
+            return Err(bad("SESSION_MAX_AGE", "must be at least 1m"));
+        }
+        if session_update_age > session_max_age {
+            return Err(bad(
+                "SESSION_UPDATE_AGE",
+                "must not be longer than SESSION_MAX_AGE",
+            ));
+        }
+
+        if let Some(raw) = get("RUST_LOG") {
+            // env_logger ignores what it cannot parse; we say so instead.
+            if raw.chars().any(|c| c.is_whitespace()) {
+                return Err(bad(
+                    "RUST_LOG",
+                    "must be a filter like `info` or `gatehouse=debug,actix_web=info`",
+                ));
+            }
+        }
+
+        Ok(Config {
+            database_url,
+            addr,
+            public_url,
+            secret,
+            admin,
+            session_max_age,
+            session_update_age,
+            pool_size: 8,
+        })
+    }
+
+    /// Whether cookies get `Secure` and the `__Host-` prefix.
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// `scheme://host[:port]` of the public URL, as browsers send it in `Origin`.
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+}
+
+fn parse_public_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| format!("`{raw}` is not a URL ({e})"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("`{raw}` must start with http:// or https://"));
+    }
+    if url.host_str().is_none() {
+        return Err(format!("`{raw}` has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{raw}` must not have a query or fragment"));
+    }
+    if url.path() != "/" {
+        return Err(format!(
+            "`{raw}` must be the site's root (gatehouse is served at /)"
+        ));
+    }
+    Ok(url)
+}
+
+/// `90s`, `15m`, `24h`, `30d`; a bare number is seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let s = raw.trim();
+    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], s[i..].trim()),
+        None => (s, "s"),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a duration like 30d, 24h, 15m or 90s"))?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!("`{raw}` has an unknown unit (use s, m, h or d)"));
+        }
+    };
+    let secs = n
+        .checked_mul(unit_secs)
+        .filter(|s| *s <= 10 * 365 * 86_400)
+        .ok_or_else(|| format!("`{raw}` is too long (at most 3650d)"))?;
+    if secs == 0 {
+        return Err(format!("`{raw}` must be longer than zero"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::parse("sqlite://gatehouse.db").unwrap()
+        );
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(c.session_max_age, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.session_update_age, Duration::from_secs(86_400));
+        assert!(!c.is_https());
+        assert!(c.secret.is_none() && c.admin.is_none());
+    }
+
+    #[test]
+    fn durations_accept_the_four_suffixes() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("24h").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(
+            parse_duration("30d").unwrap(),
+            Duration::from_secs(2_592_000)
+        );
+        assert_eq!(parse_duration("120").unwrap(), Duration::from_secs(120));
+        for bad in ["", "d", "3w", "-1d", "1.5h", "0s", "99999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("SESSION_MAX_AGE", "forever")], "SESSION_MAX_AGE"),
+            (&[("SESSION_UPDATE_AGE", "3x")], "SESSION_UPDATE_AGE"),
+            (&[("GATEHOUSE_ADDR", "nope")], "GATEHOUSE_ADDR"),
+            (&[("GATEHOUSE_URL", "ftp://x")], "GATEHOUSE_URL"),
+            (&[("GATEHOUSE_SECRET", "short")], "GATEHOUSE_SECRET"),
+            (&[("DATABASE_URL", "mysql://x/y")], "DATABASE_URL"),
+            (&[("DATABASE_URL", "redis://x")], "DATABASE_URL"),
+            (
+                &[("GATEHOUSE_ADMIN_EMAIL", "a@b.example")],
+                "GATEHOUSE_ADMIN_PASSWORD",
+            ),
+            (
+                &[("SESSION_MAX_AGE", "1h"), ("SESSION_UPDATE_AGE", "2h")],
+                "SESSION_UPDATE_AGE",
+            ),
+        ];
+        for (vars, variable) in cases {
+            let err = config(vars).unwrap_err();
+            assert_eq!(err.variable, *variable, "{vars:?}");
+            assert!(err.to_string().starts_with(variable));
+            assert!(!err.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn https_url_makes_cookies_secure() {
+        let c = config(&[("GATEHOUSE_URL", "https://auth.example.com")]).unwrap();
+        assert!(c.is_https());
+        assert_eq!(c.public_origin(), "https://auth.example.com");
+    }
+
+    #[test]
+    fn secrets_and_passwords_stay_out_of_debug() {
+        let c = config(&[
+            (
+                "GATEHOUSE_SECRET",
+                "0123456789abcdef0123456789abcdef-very-secret",
+            ),
+            (
+                "DATABASE_URL",
+                "postgres://app:hunter2hunter2@db.example/gh",
+            ),
+            ("GATEHOUSE_ADMIN_EMAIL", "root@example.com"),
+            ("GATEHOUSE_ADMIN_PASSWORD", "correct horse battery"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("very-secret"));
+        assert!(!shown.contains("hunter2"));
+        assert!(!shown.contains("correct horse"));
+    }
+}

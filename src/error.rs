@@ -1,0 +1,266 @@
+//! One error type, mapped to status codes and bodies in one place. JSON routes
+//! answer `{"error","message"}`; page handlers wrap the same error in
+//! [`PageError`], which renders an HTML page instead.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub enum AppError {
+    /// 400: the request could not be read.
+    BadRequest(String),
+    /// 401: not signed in.
+    Unauthorized,
+    /// Not signed in on a page that needs it: 401 as JSON, a 303 to
+    /// `/signin?callbackUrl=<this path>` as a page.
+    SignInRequired(String),
+    /// 401: wrong email or password (never says which).
+    BadCredentials,
+    /// 403: signed in without the right.
+    Forbidden,
+    /// 403: the CSRF token or origin check failed.
+    Csrf,
+    NotFound,
+    /// 409: the email is taken, or another conflict.
+    Conflict(String),
+    /// 413: the body is larger than we accept.
+    PayloadTooLarge,
+    /// 422: a field is invalid.
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// 503: the database does not answer.
+    Unavailable,
+    /// 500: a bug; the details go to the log, never to the client.
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl AppError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The machine-readable code of the JSON body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized | AppError::SignInRequired(_) => "unauthorized",
+            AppError::BadCredentials => "invalid_credentials",
+            AppError::Forbidden => "forbidden",
+            AppError::Csrf => "csrf",
+            AppError::NotFound => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::Invalid { .. } => "invalid",
+            AppError::Unavailable => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The human text, safe to show to anyone.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::BadRequest(m) => m.clone(),
+            AppError::Unauthorized | AppError::SignInRequired(_) => "Sign in to continue.".into(),
+            AppError::BadCredentials => "Wrong email or password.".into(),
+            AppError::Forbidden => "You do not have access to this.".into(),
+            AppError::Csrf => {
+                "The form has expired or did not come from this site. Reload the page and try again."
+                    .into()
+            }
+            AppError::NotFound => "Not found.".into(),
+            AppError::Conflict(m) => m.clone(),
+            AppError::PayloadTooLarge => "The request is too large.".into(),
+            AppError::Invalid { message, .. } => message.clone(),
+            AppError::Unavailable => {
+                "The service is temporarily unavailable. Try again in a moment.".into()
+            }
+            AppError::Internal(_) => "Something went wrong on our side.".into(),
+        }
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message())
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized | AppError::SignInRequired(_) | AppError::BadCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(detail) = self {
+            log::error!("internal error: {detail}");
+        }
+        let message = self.message();
+        let field = match self {
+            AppError::Invalid { field, .. } => Some(*field),
+            _ => None,
+        };
+        let mut res = HttpResponse::build(self.status_code());
+        if matches!(self, AppError::Unavailable) {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        res.json(ErrorBody {
+            error: self.code(),
+            message: &message,
+            field,
+        })
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => AppError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                AppError::Conflict("That already exists.".into())
+            }
+            // A lost connection, a locked or read-only SQLite file, a server shutting down:
+            // the database is not answering as it should, which the client sees as 503.
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | Error::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, _)
+            | Error::BrokenTransactionManager => AppError::Unavailable,
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if is_unavailable_message(info.message()) =>
+            {
+                AppError::Unavailable
+            }
+            other => AppError::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+/// Messages of driver errors that mean "the database is not reachable right now"
+/// rather than "this query is wrong".
+fn is_unavailable_message(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    [
+        "database is locked",
+        "server closed the connection",
+        "terminating connection",
+        "connection",
+        "could not connect",
+        "no connection",
+        "disk i/o error",
+        "unable to open database",
+        "the database system is",
+        "not accepting connections",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        AppError::Unavailable
+    }
+}
+
+/// The same error, answered as an HTML page (for the server-rendered routes).
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError(e)
+    }
+}
+
+impl From<diesel::result::Error> for PageError {
+    fn from(e: diesel::result::Error) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for PageError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl fmt::Display for PageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self.0 {
+            AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
+            ref e => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::SignInRequired(callback) = &self.0 {
+            let location = format!(
+                "/signin?callbackUrl={}",
+                url::form_urlencoded::byte_serialize(callback.as_bytes()).collect::<String>()
+            );
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, location))
+                .finish();
+        }
+        if let AppError::Internal(detail) = &self.0 {
+            log::error!("internal error: {detail}");
+        }
+        let status = self.status_code();
+        let message = self.0.message();
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title: status.canonical_reason().unwrap_or("Error"),
+            message: &message,
+        };
+        let mut res = HttpResponse::build(status);
+        if matches!(self.0, AppError::Unavailable) {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        match page.render() {
+            Ok(body) => res.content_type("text/html; charset=utf-8").body(body),
+            Err(_) => res.content_type("text/plain; charset=utf-8").body(message),
+        }
+    }
+}

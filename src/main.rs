@@ -1,0 +1,157 @@
+//! The `gatehouse` command: parsing only; the work is in the library.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gatehouse::config::Config;
+use gatehouse::db::{self, Db};
+use gatehouse::{AppState, auth, session};
+
+#[derive(Parser)]
+#[command(name = "gatehouse", version, about = "Database-session sign-in server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run migrations, then serve (the default).
+    Serve,
+    /// Run pending migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value_t = Role::User)]
+        role: Role,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Role {
+    User,
+    Admin,
+}
+
+#[derive(Subcommand)]
+enum SessionsCommand {
+    /// Delete expired sessions and print how many.
+    Sweep,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A missing .env is fine; a broken one is worth a line.
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("gatehouse: .env: {e}");
+        return ExitCode::from(2);
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Migrate => migrate(&config),
+        Command::User(UserCommand::Add { email, name, role }) => {
+            add_user(&config, &email, &name, role)
+        }
+        Command::Sessions(SessionsCommand::Sweep) => sweep(&config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("gatehouse: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    let addr = config.addr;
+    let public_url = config.public_url.clone();
+    let (state, startup) = AppState::initialize(config)?;
+    if startup.migrations_run > 0 {
+        log::info!("ran {} migration(s)", startup.migrations_run);
+    }
+    if startup.admin_created {
+        log::info!("created the admin account from GATEHOUSE_ADMIN_EMAIL");
+    }
+    if let Some(link) = &startup.setup_link {
+        log::warn!("no admin account yet; create the first one with this one-time link: {link}");
+    }
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| format!("GATEHOUSE_ADDR: cannot listen on {addr}: {e}"))?;
+    log::info!("gatehouse listening on {addr}, public URL {public_url}");
+    let server = gatehouse::serve(state, listener, 0).map_err(|e| e.to_string())?;
+    actix_web::rt::System::new()
+        .block_on(server)
+        .map_err(|e| e.to_string())
+}
+
+fn open(config: &Config) -> Result<Db, String> {
+    let db = Db::connect(&config.database_url, 2)?;
+    let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
+    db::run_migrations(&mut conn)?;
+    drop(conn);
+    Ok(db)
+}
+
+fn migrate(config: &Config) -> Result<(), String> {
+    let db = Db::connect(&config.database_url, 1)?;
+    let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
+    let ran = db::run_migrations(&mut conn)?;
+    println!("{ran} migration(s) run");
+    Ok(())
+}
+
+fn add_user(config: &Config, email: &str, name: &str, role: Role) -> Result<(), String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!("Password (input is shown; pipe it in to hide it):");
+    }
+    let mut password = String::new();
+    stdin
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    let db = open(config)?;
+    let role = match role {
+        Role::User => "user",
+        Role::Admin => "admin",
+    };
+    let id = auth::register(&db, name, email, password, role).map_err(|e| e.message())?;
+    println!("created {role} {id}");
+    Ok(())
+}
+
+fn sweep(config: &Config) -> Result<(), String> {
+    let db = open(config)?;
+    let mut conn = db.get().map_err(|e| e.message())?;
+    let n = session::sweep_expired(&mut conn).map_err(|e| format!("database: {e}"))?;
+    println!("{n} expired session(s) deleted");
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! The cookie policy, decided once: names, flags, lifetime; the actix-session
+//! middleware built from it; and the upkeep around it (resend on extension, clear
+//! cookies that name no live session, store failures as 503).
+
+use std::time::Duration;
+
+use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
+use actix_session::{SessionExt, SessionMiddleware, SessionStatus};
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Cookie, Key, SameSite, time::Duration as CookieDuration};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderValue, SET_COOKIE};
+use actix_web::middleware::Next;
+use actix_web::{Error, web};
+
+use super::store::{DieselSessionStore, keys};
+use crate::error::AppError;
+
+#[derive(Clone, Debug)]
+pub struct CookiePolicy {
+    pub session_name: String,
+    pub csrf_name: String,
+    pub secure: bool,
+    pub max_age: Duration,
+}
+
+impl CookiePolicy {
+    /// `__Host-` names and `Secure` when the public URL is https.
+    pub fn new(https: bool, max_age: Duration) -> Self {
+        let prefix = if https { "__Host-" } else { "" };
+        CookiePolicy {
+            session_name: format!("{prefix}gatehouse_session"),
+            csrf_name: format!("{prefix}gatehouse_csrf"),
+            secure: https,
+            max_age,
+        }
+    }
+
+    fn cookie_max_age(&self) -> CookieDuration {
+        CookieDuration::seconds(self.max_age.as_secs().min(i64::MAX as u64) as i64)
+    }
+
+    pub fn session_middleware(
+        &self,
+        store: DieselSessionStore,
+        key: Key,
+    ) -> SessionMiddleware<DieselSessionStore> {
+        SessionMiddleware::builder(store, key)
+            .cookie_name(self.session_name.clone())
+            .cookie_secure(self.secure)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".into())
+            .cookie_domain(None)
+            .cookie_content_security(CookieContentSecurity::Signed)
+            .session_lifecycle(
+                PersistentSession::default()
+                    .session_ttl(self.cookie_max_age())
+                    .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+            )
+            .build()
+    }
+
+    /// The CSRF cookie: random, HttpOnly, same flags as the session cookie.
+    pub fn csrf_cookie(&self, value: String) -> Cookie<'static> {
+        Cookie::build(self.csrf_name.clone(), value)
+            .path("/")
+            .secure(self.secure)
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .max_age(self.cookie_max_age())
+            .finish()
+    }
+
+    fn session_removal(&self) -> Cookie<'static> {
+        let mut c = Cookie::build(self.session_name.clone(), "")
+            .path("/")
+            .secure(self.secure)
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .finish();
+        c.make_removal();
+        c
+    }
+}
+
+/// Runs inside the session middleware, after the handler:
+/// - a session whose expiry `load` pushed forward is marked changed, so the
+///   cookie goes out again with a full `Max-Age`;
+/// - a cookie that named no live session (unknown, expired, revoked, forged) is
+///   cleared, unless the handler started a new session.
+pub async fn session_upkeep(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let policy = req
+        .app_data::<web::Data<CookiePolicy>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal("cookie policy missing".into()))?;
+    let had_cookie = req.cookie(&policy.session_name).is_some();
+    let mut res = next.call(req).await?;
+    let session = res.request().get_session();
+    if session.status() == SessionStatus::Unchanged {
+        if session.contains_key(keys::EXTENDED) {
+            // Re-inserting marks the session changed; the store's `update` writes nothing.
+            let _ = session.insert(keys::EXTENDED, true);
+        } else if had_cookie
+            && !session.contains_key(keys::USER)
+            && !session.contains_key(keys::UNAVAILABLE)
+        {
+            if let Ok(v) = HeaderValue::from_str(&policy.session_removal().to_string()) {
+                res.headers_mut().append(SET_COOKIE, v);
+            }
+        }
+    }
+    Ok(res)
+}
+
+/// Runs outside the session middleware: its only errors are the store failing to
+/// save or delete a session, i.e. the database, which clients see as 503.
+pub async fn store_failures_unavailable(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    next.call(req).await.map_err(|e| {
+        if e.as_response_error().status_code().is_server_error() {
+            log::warn!("session store failed: {e}");
+            AppError::Unavailable.into()
+        } else {
+            e
+        }
+    })
+}

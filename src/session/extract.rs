@@ -1,0 +1,133 @@
+//! Extractors over the per-request session state that the store's `load` made:
+//! the signed-in user as handlers see it, and how a sign-in starts a session.
+
+use std::future::{Ready, ready};
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use chrono::{DateTime, Utc};
+
+use super::Device;
+use super::store::keys;
+use crate::error::{AppError, PageError};
+use crate::users::SessionUser;
+
+/// A live session and its user, fresh from the database for this request.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session_id: i64,
+    pub user: SessionUser,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Reads the state `load` put in the session: `Ok(None)` is anonymous.
+pub fn read_session(req: &HttpRequest) -> Result<Option<SignedIn>, AppError> {
+    let session = req.get_session();
+    if session.contains_key(keys::UNAVAILABLE) {
+        return Err(AppError::Unavailable);
+    }
+    let user = session.get::<SessionUser>(keys::USER).ok().flatten();
+    let id = session.get::<i64>(keys::SESSION_ID).ok().flatten();
+    let expires = session.get::<DateTime<Utc>>(keys::EXPIRES).ok().flatten();
+    Ok(match (user, id, expires) {
+        (Some(user), Some(session_id), Some(expires_at)) => Some(SignedIn {
+            session_id,
+            user,
+            expires_at,
+        }),
+        _ => None,
+    })
+}
+
+/// Anonymous or signed in, for JSON routes (503 as JSON).
+pub struct MaybeUser(pub Option<SignedIn>);
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(read_session(req).map(MaybeUser))
+    }
+}
+
+/// Signed in, for JSON routes: 401 otherwise.
+pub struct ApiUser(pub SignedIn);
+
+impl FromRequest for ApiUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(read_session(req).and_then(|s| s.map(ApiUser).ok_or(AppError::Unauthorized)))
+    }
+}
+
+/// Anonymous or signed in, for pages (503 as a page).
+pub struct PageViewer(pub Option<SignedIn>);
+
+impl FromRequest for PageViewer {
+    type Error = PageError;
+    type Future = Ready<Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(read_session(req).map(PageViewer).map_err(PageError))
+    }
+}
+
+/// Signed in, for pages: anonymous visitors are sent to `/signin?callbackUrl=…`.
+pub struct PageUser(pub SignedIn);
+
+impl FromRequest for PageUser {
+    type Error = PageError;
+    type Future = Ready<Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match read_session(req) {
+            Ok(Some(s)) => Ok(PageUser(s)),
+            Ok(None) => Err(PageError(AppError::SignInRequired(
+                crate::web::callback::here(req),
+            ))),
+            Err(e) => Err(PageError(e)),
+        })
+    }
+}
+
+/// The device a request comes from, as recorded on a new session.
+pub fn device_of(req: &HttpRequest) -> Device {
+    Device {
+        user_agent: req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+        ip: req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// Starts a fresh session for `user_id` on this response: the old token (if any)
+/// is deleted and a new one issued, so a session id is never carried across a
+/// sign-in (no fixation).
+pub fn begin_session(session: &Session, user_id: i64, device: &Device) -> Result<(), AppError> {
+    session.clear();
+    session.renew();
+    let failed =
+        |e: actix_session::SessionInsertError| AppError::Internal(format!("session state: {e}"));
+    session.insert(keys::NEW_USER_ID, user_id).map_err(failed)?;
+    session
+        .insert(keys::NEW_USER_AGENT, &device.user_agent)
+        .map_err(failed)?;
+    session.insert(keys::NEW_IP, &device.ip).map_err(failed)?;
+    Ok(())
+}
+
+/// Ends the session on this response: the row is deleted by the store and the
+/// cookie removed.
+pub fn end_session(session: &Session) {
+    session.purge();
+}

@@ -1,0 +1,209 @@
+//! Database sessions: the token, the expiry rules, the one-join load that every
+//! signed-in request makes, the actix-session store and the cookie policy.
+
+pub mod cookie;
+pub mod extract;
+pub mod store;
+pub mod token;
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{sessions, users};
+use crate::users::{SessionUser, UserRow};
+pub use token::{PlainToken, TokenHash};
+
+/// Sliding expiry as in Auth.js: a session lives `max_age` after its last
+/// extension, and is extended at most once per `update_age`.
+#[derive(Clone, Copy, Debug)]
+pub struct ExpiryPolicy {
+    pub max_age: Duration,
+    pub update_age: Duration,
+}
+
+impl ExpiryPolicy {
+    fn max_age(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.max_age).unwrap_or(chrono::Duration::days(30))
+    }
+
+    fn update_age(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.update_age).unwrap_or(chrono::Duration::days(1))
+    }
+
+    pub fn expiry_from(&self, now: NaiveDateTime) -> NaiveDateTime {
+        now + self.max_age()
+    }
+
+    /// Due when the last extension (expires_at - max_age) is at least update_age ago.
+    pub fn is_due(&self, expires_at: NaiveDateTime, now: NaiveDateTime) -> bool {
+        expires_at - self.max_age() + self.update_age() <= now
+    }
+}
+
+/// The columns of `sessions` a request needs.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: i64,
+    pub expires_at: NaiveDateTime,
+}
+
+/// A live session and its user, as loaded for one request.
+#[derive(Debug, Clone)]
+pub struct LoadedSession {
+    pub session_id: i64,
+    pub user: SessionUser,
+    pub expires_at: DateTime<Utc>,
+    /// The expiry was pushed forward by this request (the cookie is sent again).
+    pub extended: bool,
+}
+
+/// The session callback: one statement joins the session to its user. A row past
+/// its expiry is deleted and reads as no session. The only write on the way is
+/// the throttled extension, at most once per `update_age`.
+pub fn load_session_user(
+    conn: &mut DbConn,
+    hash: &TokenHash,
+    policy: &ExpiryPolicy,
+) -> QueryResult<Option<LoadedSession>> {
+    let found: Option<(SessionRow, UserRow)> = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(hash.as_bytes()))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()?;
+    let Some((session, user)) = found else {
+        return Ok(None);
+    };
+    let now = Utc::now().naive_utc();
+    if session.expires_at <= now {
+        diesel::delete(sessions::table.find(session.id)).execute(conn)?;
+        return Ok(None);
+    }
+    let mut expires_at = session.expires_at;
+    let extended = policy.is_due(expires_at, now);
+    if extended {
+        expires_at = policy.expiry_from(now);
+        diesel::update(sessions::table.find(session.id))
+            .set((
+                sessions::expires_at.eq(expires_at),
+                sessions::last_seen_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(Some(LoadedSession {
+        session_id: session.id,
+        user: SessionUser::from_row(user, now),
+        expires_at: expires_at.and_utc(),
+        extended,
+    }))
+}
+
+/// Where a new session comes from.
+#[derive(Debug, Clone, Default)]
+pub struct Device {
+    pub user_agent: String,
+    pub ip: String,
+}
+
+/// Stores a new session for `user_id` under the hash of a fresh token, which is
+/// returned for the cookie and never stored.
+pub fn create_session(
+    conn: &mut DbConn,
+    user_id: i64,
+    device: &Device,
+    policy: &ExpiryPolicy,
+) -> QueryResult<PlainToken> {
+    let token = PlainToken::generate();
+    let now = Utc::now().naive_utc();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::token_hash.eq(token.hash().as_bytes()),
+            sessions::user_id.eq(user_id),
+            sessions::created_at.eq(now),
+            sessions::expires_at.eq(policy.expiry_from(now)),
+            sessions::last_seen_at.eq(now),
+            sessions::authenticated_at.eq(now),
+            sessions::user_agent.eq(truncate(&device.user_agent, 512)),
+            sessions::ip.eq(truncate(&device.ip, 64)),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+pub fn delete_by_hash(conn: &mut DbConn, hash: &TokenHash) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq(hash.as_bytes()))).execute(conn)
+}
+
+pub fn delete_by_id(conn: &mut DbConn, session_id: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.find(session_id)).execute(conn)
+}
+
+/// Ends every session of the user (password change, later bans).
+pub fn delete_all_of_user(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
+}
+
+/// Deletes expired sessions; answers how many.
+pub fn sweep_expired(conn: &mut DbConn) -> QueryResult<usize> {
+    let now = Utc::now().naive_utc();
+    diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_is_due_once_per_update_age() {
+        let policy = ExpiryPolicy {
+            max_age: Duration::from_secs(30 * 86_400),
+            update_age: Duration::from_secs(86_400),
+        };
+        let now = Utc::now().naive_utc();
+        let fresh = policy.expiry_from(now);
+        assert!(!policy.is_due(fresh, now));
+        assert!(!policy.is_due(fresh, now + chrono::Duration::hours(23)));
+        assert!(policy.is_due(fresh, now + chrono::Duration::hours(24)));
+    }
+
+    #[test]
+    fn truncate_keeps_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}
+
+/// The session and its user by session id, for a handler that changed the user
+/// and answers the fresh view (no extension).
+pub fn reload(conn: &mut DbConn, session_id: i64) -> QueryResult<Option<LoadedSession>> {
+    let found: Option<(SessionRow, UserRow)> = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(session_id))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()?;
+    let now = Utc::now().naive_utc();
+    Ok(found
+        .filter(|(s, _)| s.expires_at > now)
+        .map(|(s, u)| LoadedSession {
+            session_id: s.id,
+            user: SessionUser::from_row(u, now),
+            expires_at: s.expires_at.and_utc(),
+            extended: false,
+        }))
+}

@@ -1,0 +1,404 @@
+//! The user model, what a user may change of themselves, and the one function
+//! that turns a row into the session view ([`SessionUser`]).
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::DbConn;
+use crate::db::schema::users;
+use crate::error::AppError;
+
+/// The columns of `users` the session view is made from (no password hash).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub image: Option<String>,
+    pub role: String,
+    pub permissions: String,
+    pub plan: String,
+    pub plan_expires_at: Option<NaiveDateTime>,
+    pub theme: String,
+    pub language: String,
+}
+
+/// What pages, the JSON API and handlers know of the signed-in user, made anew
+/// from the database on every request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionUser {
+    #[serde(with = "id_as_string")]
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub image: Option<String>,
+    pub role: String,
+    pub permissions: Vec<String>,
+    pub theme: String,
+    pub language: String,
+    pub plan: String,
+}
+
+impl SessionUser {
+    /// The one place a `users` row becomes the session view.
+    pub fn from_row(row: UserRow, now: NaiveDateTime) -> Self {
+        // A malformed permissions cell (edited by hand) grants nothing.
+        let permissions = serde_json::from_str(&row.permissions).unwrap_or_default();
+        let plan = match row.plan_expires_at {
+            Some(end) if end <= now => "free".to_owned(),
+            _ => row.plan,
+        };
+        SessionUser {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            image: row.image,
+            role: row.role,
+            permissions,
+            theme: row.theme,
+            language: row.language,
+            plan,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+/// Ids are strings in JSON (SPEC), numbers in the database.
+pub mod id_as_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(id)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_EMAIL_LEN: usize = 254;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+pub const MAX_IMAGE_LEN: usize = 2048;
+pub const THEMES: [&str; 3] = ["light", "dark", "system"];
+/// Offered in the settings form; any well-formed language tag is accepted.
+pub const LANGUAGES: [(&str, &str); 8] = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("it", "Italiano"),
+    ("ja", "日本語"),
+    ("pt", "Português"),
+    ("zh", "中文"),
+];
+
+/// Trims and lower-cases an email; refuses what cannot be one.
+pub fn normalize_email(raw: &str) -> Result<String, String> {
+    let email = raw.trim().to_lowercase();
+    if email.is_empty() {
+        return Err("Enter your email address.".into());
+    }
+    if email.len() > MAX_EMAIL_LEN {
+        return Err(format!(
+            "An email address has at most {MAX_EMAIL_LEN} characters."
+        ));
+    }
+    let valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    };
+    if valid {
+        Ok(email)
+    } else {
+        Err("Enter a valid email address.".into())
+    }
+}
+
+pub fn validate_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err("Enter a name.".into());
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("A name has at most {MAX_NAME_CHARS} characters."));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("A name cannot contain control characters.".into());
+    }
+    Ok(name.to_owned())
+}
+
+pub fn check_password_strength(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "A password has at least {MIN_PASSWORD_CHARS} characters."
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(format!(
+            "A password has at most {MAX_PASSWORD_BYTES} bytes."
+        ));
+    }
+    Ok(())
+}
+
+/// An avatar URL: empty clears it; otherwise an absolute `http`/`https` URL.
+pub fn validate_image(raw: &str) -> Result<Option<String>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if raw.len() > MAX_IMAGE_LEN {
+        return Err(format!(
+            "An avatar URL has at most {MAX_IMAGE_LEN} characters."
+        ));
+    }
+    match url::Url::parse(raw) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => {
+            Ok(Some(u.to_string()))
+        }
+        _ => Err("The avatar must be an http:// or https:// URL.".into()),
+    }
+}
+
+pub fn validate_theme(raw: &str) -> Result<String, String> {
+    let t = raw.trim();
+    if THEMES.contains(&t) {
+        Ok(t.to_owned())
+    } else {
+        Err("Choose light, dark or system.".into())
+    }
+}
+
+/// A BCP 47-like tag: `en`, `pt-BR`, `zh-Hant`.
+pub fn validate_language(raw: &str) -> Result<String, String> {
+    let tag = raw.trim();
+    let mut parts = tag.split('-');
+    let primary_ok = parts
+        .next()
+        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+    let rest_ok =
+        parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if primary_ok && rest_ok && tag.len() <= 35 {
+        Ok(tag.to_owned())
+    } else {
+        Err("Choose a language such as en or pt-BR.".into())
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUserRow<'a> {
+    email: &'a str,
+    name: &'a str,
+    image: Option<&'a str>,
+    password_hash: Option<&'a str>,
+    role: &'a str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// A user to create; fields already validated.
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub role: &'a str,
+}
+
+/// Creates a user; `Conflict` when the email is taken.
+pub fn create_user(conn: &mut DbConn, new: &NewUser<'_>) -> Result<i64, AppError> {
+    let now = Utc::now().naive_utc();
+    let inserted = diesel::insert_into(users::table)
+        .values(NewUserRow {
+            email: new.email,
+            name: new.name,
+            image: None,
+            password_hash: new.password_hash,
+            role: new.role,
+            created_at: now,
+            updated_at: now,
+        })
+        .execute(conn);
+    match inserted {
+        Ok(_) => {}
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => {
+            return Err(AppError::Conflict(
+                "An account with this email already exists.".into(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(users::table
+        .filter(users::email.eq(new.email))
+        .select(users::id)
+        .first(conn)?)
+}
+
+/// What a user may change of themselves; `None` leaves a field as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct SelfUpdate {
+    pub name: Option<String>,
+    pub image: Option<Option<String>>,
+    pub theme: Option<String>,
+    pub language: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+impl SelfUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.image.is_none()
+            && self.theme.is_none()
+            && self.language.is_none()
+    }
+}
+
+pub fn update_self(
+    conn: &mut DbConn,
+    user_id: i64,
+    mut change: SelfUpdate,
+) -> Result<(), AppError> {
+    if change.is_empty() {
+        return Ok(());
+    }
+    change.updated_at = Some(Utc::now().naive_utc());
+    diesel::update(users::table.find(user_id))
+        .set(&change)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Email and password hash of the account with this (normalised) email.
+pub fn find_credentials(
+    conn: &mut DbConn,
+    email: &str,
+) -> QueryResult<Option<(i64, Option<String>)>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select((users::id, users::password_hash))
+        .first(conn)
+        .optional()
+}
+
+pub fn password_hash_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<String>> {
+    users::table
+        .find(user_id)
+        .select(users::password_hash)
+        .first(conn)
+}
+
+pub fn set_password_hash(conn: &mut DbConn, user_id: i64, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(hash),
+            users::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn any_admin(conn: &mut DbConn) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::role.eq("admin")),
+    ))
+    .get_result(conn)
+}
+
+pub fn email_exists(conn: &mut DbConn, email: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::email.eq(email)),
+    ))
+    .get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            normalize_email("  Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in ["", "ada", "@x.org", "ada@", "a b@x.org", "a@b@c", "a@.x"] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+        assert!(normalize_email(&format!("{}@x.org", "a".repeat(300))).is_err());
+    }
+
+    #[test]
+    fn avatar_urls_must_be_http() {
+        assert_eq!(validate_image("").unwrap(), None);
+        assert!(
+            validate_image("https://img.example/a.png")
+                .unwrap()
+                .is_some()
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "data:image/png;base64,xx",
+            "/relative.png",
+            "ftp://x/y",
+        ] {
+            assert!(validate_image(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_themes_and_languages() {
+        assert!(validate_name(&"x".repeat(MAX_NAME_CHARS + 1)).is_err());
+        assert!(validate_name("   ").is_err());
+        assert_eq!(validate_name(" Ada ").unwrap(), "Ada");
+        assert!(validate_theme("dark").is_ok() && validate_theme("neon").is_err());
+        for ok in ["en", "pt-BR", "zh-Hant"] {
+            assert!(validate_language(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "e", "english!", "en_US", "\"><script>"] {
+            assert!(validate_language(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_expired_plan_reads_as_free() {
+        let now = Utc::now().naive_utc();
+        let row = |end| UserRow {
+            id: 7,
+            email: "a@x.org".into(),
+            name: "A".into(),
+            image: None,
+            role: "user".into(),
+            permissions: r#"["read"]"#.into(),
+            plan: "premium".into(),
+            plan_expires_at: end,
+            theme: "system".into(),
+            language: "en".into(),
+        };
+        assert_eq!(SessionUser::from_row(row(None), now).plan, "premium");
+        let past = now - chrono::Duration::seconds(1);
+        assert_eq!(SessionUser::from_row(row(Some(past)), now).plan, "free");
+        let user = SessionUser::from_row(row(None), now);
+        assert_eq!(user.permissions, vec!["read"]);
+        assert_eq!(serde_json::to_value(&user).unwrap()["id"], "7");
+    }
+}

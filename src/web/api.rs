@@ -1,0 +1,133 @@
+//! The JSON API under `/api/auth`, and `/healthz`.
+
+use actix_session::Session;
+use actix_web::{HttpResponse, web};
+use diesel::RunQueryDsl;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::AppState;
+use crate::auth::csrf::CsrfToken;
+use crate::error::AppError;
+use crate::session::extract::{ApiUser, MaybeUser, SignedIn, end_session};
+use crate::users::{self, SelfUpdate, SessionUser};
+
+/// The Auth.js session shape.
+#[derive(Serialize)]
+pub struct SessionBody<'a> {
+    pub user: &'a SessionUser,
+    pub expires: String,
+}
+
+fn session_json(s: &SignedIn) -> HttpResponse {
+    HttpResponse::Ok().json(SessionBody {
+        user: &s.user,
+        expires: s
+            .expires_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })
+}
+
+/// `200` with the session, or `200` with `null` when not signed in.
+pub async fn get_session(viewer: MaybeUser) -> HttpResponse {
+    match &viewer.0 {
+        Some(s) => session_json(s),
+        None => HttpResponse::Ok().json(serde_json::Value::Null),
+    }
+}
+
+/// `Some(x)` for a present field, even `null` (so `"image": null` clears).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionUpdate {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    image: Option<Option<String>>,
+    #[serde(default)]
+    theme: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+    /// Accepted so a form-shaped body may carry its token; checked by the guard.
+    #[serde(default, rename = "csrf_token")]
+    _csrf_token: Option<String>,
+}
+
+impl SessionUpdate {
+    fn validate(self) -> Result<SelfUpdate, AppError> {
+        let invalid = |field| move |m| AppError::invalid(field, m);
+        Ok(SelfUpdate {
+            name: self
+                .name
+                .map(|n| users::validate_name(&n).map_err(invalid("name")))
+                .transpose()?,
+            image: self
+                .image
+                .map(|i| {
+                    users::validate_image(i.as_deref().unwrap_or("")).map_err(invalid("image"))
+                })
+                .transpose()?,
+            theme: self
+                .theme
+                .map(|t| users::validate_theme(&t).map_err(invalid("theme")))
+                .transpose()?,
+            language: self
+                .language
+                .map(|l| users::validate_language(&l).map_err(invalid("language")))
+                .transpose()?,
+            updated_at: None,
+        })
+    }
+}
+
+/// Updates what the user may change of themselves; answers the fresh session.
+pub async fn update_session(
+    user: ApiUser,
+    body: web::Json<SessionUpdate>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let change = body.into_inner().validate()?;
+    let db = state.db.clone();
+    let (user_id, session_id) = (user.0.user.id, user.0.session_id);
+    let fresh = web::block(move || -> Result<_, AppError> {
+        let mut conn = db.get()?;
+        users::update_self(&mut conn, user_id, change)?;
+        Ok(crate::session::reload(&mut conn, session_id)?)
+    })
+    .await??;
+    match fresh {
+        Some(s) => Ok(session_json(&SignedIn {
+            session_id: s.session_id,
+            user: s.user,
+            expires_at: s.expires_at,
+        })),
+        // Revoked between the two statements.
+        None => Err(AppError::Unauthorized),
+    }
+}
+
+pub async fn csrf(token: CsrfToken) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "csrfToken": token.0 }))
+}
+
+/// Ends the session; answers where to go, as Auth.js does.
+pub async fn signout(session: Session, state: web::Data<AppState>) -> HttpResponse {
+    end_session(&session);
+    HttpResponse::Ok().json(serde_json::json!({ "url": state.config.public_url.as_str() }))
+}
+
+/// `200 {"status":"ok"}` when the database answers a query, `503` otherwise.
+pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let db = state.db.clone();
+    web::block(move || -> Result<(), AppError> {
+        let mut conn = db.get()?;
+        diesel::sql_query("SELECT 1").execute(&mut *conn)?;
+        Ok(())
+    })
+    .await?
+    .map_err(|_| AppError::Unavailable)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))
+}

@@ -1,0 +1,145 @@
+//! HTTP handlers, grouped by area, each page's askama struct beside its handler.
+
+pub mod api;
+pub mod callback;
+pub mod pages;
+pub mod settings;
+pub mod setup;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use crate::error::{AppError, PageError};
+use crate::session::extract::SignedIn;
+use crate::users::SessionUser;
+
+/// What the shared header of every page shows.
+pub struct Head {
+    pub user: Option<SessionUser>,
+    /// The token for `<meta name="csrf-token">` and every form on the page.
+    pub csrf: Option<String>,
+    pub lang: String,
+    pub theme: String,
+}
+
+impl Head {
+    pub fn new(viewer: Option<&SignedIn>, csrf: Option<String>) -> Self {
+        match viewer {
+            Some(s) => Head {
+                lang: s.user.language.clone(),
+                theme: s.user.theme.clone(),
+                user: Some(s.user.clone()),
+                csrf,
+            },
+            None => Head {
+                user: None,
+                csrf,
+                lang: "en".into(),
+                theme: "system".into(),
+            },
+        }
+    }
+
+    pub fn csrf_value(&self) -> &str {
+        self.csrf.as_deref().unwrap_or("")
+    }
+}
+
+/// Renders a page with `status`.
+pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PageError> {
+    let body = page
+        .render()
+        .map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .finish()
+}
+
+const STYLESHEET: &str = include_str!("../../templates/app.css");
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(STYLESHEET)
+}
+
+fn form_error(
+    err: actix_web::error::UrlencodedError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::UrlencodedError as E;
+    let e = match err {
+        E::Overflow { .. } | E::UnknownLength => AppError::PayloadTooLarge,
+        _ => AppError::BadRequest("The form could not be read.".into()),
+    };
+    PageError(e).into()
+}
+
+fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    match err {
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => AppError::PayloadTooLarge.into(),
+        E::ContentType => AppError::BadRequest("Send the body as application/json.".into()).into(),
+        E::Deserialize(e) if e.is_data() => {
+            AppError::BadRequest(format!("The JSON body does not fit: {e}")).into()
+        }
+        _ => AppError::BadRequest("The body is not valid JSON.".into()).into(),
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::FormConfig::default()
+            .limit(16 * 1024)
+            .error_handler(form_error),
+    )
+    .app_data(
+        web::JsonConfig::default()
+            .limit(16 * 1024)
+            .error_handler(json_error),
+    )
+    .route("/static/app.css", web::get().to(stylesheet))
+    .route("/", web::get().to(pages::home))
+    .route("/signin", web::get().to(pages::signin_page))
+    .route("/signin", web::post().to(pages::signin_submit))
+    .route("/signup", web::get().to(pages::signup_page))
+    .route("/signup", web::post().to(pages::signup_submit))
+    .route("/signout", web::post().to(pages::signout))
+    .route("/settings", web::get().to(settings::page))
+    .route("/settings/profile", web::post().to(settings::profile))
+    .route(
+        "/settings/preferences",
+        web::post().to(settings::preferences),
+    )
+    .route("/settings/password", web::post().to(settings::password))
+    .route("/setup", web::get().to(setup::page))
+    .route("/setup", web::post().to(setup::submit))
+    .route("/healthz", web::get().to(api::healthz))
+    .service(
+        web::scope("/api/auth")
+            .route("/session", web::get().to(api::get_session))
+            .route("/session", web::post().to(api::update_session))
+            .route("/csrf", web::get().to(api::csrf))
+            .route("/signout", web::post().to(api::signout)),
+    )
+    .default_service(web::to(not_found));
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, actix_web::Error> {
+    if req.path().starts_with("/api/") {
+        Err(AppError::NotFound.into())
+    } else {
+        Err(PageError(AppError::NotFound).into())
+    }
+}

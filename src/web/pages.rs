@@ -1,0 +1,197 @@
+//! Home, sign-in, sign-up and sign-out pages.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Head, callback, render, see_other};
+use crate::AppState;
+use crate::auth::csrf::CsrfToken;
+use crate::error::{AppError, PageError};
+use crate::session::extract::{PageViewer, begin_session, device_of, end_session};
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    head: Head,
+}
+
+pub async fn home(viewer: PageViewer, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    // Anonymous visitors get no form, so no CSRF cookie is minted for them.
+    let csrf = match &viewer.0 {
+        Some(_) => Some(CsrfToken::of(&req)?.0),
+        None => None,
+    };
+    render(
+        StatusCode::OK,
+        &HomePage {
+            head: Head::new(viewer.0.as_ref(), csrf),
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage {
+    head: Head,
+    email: String,
+    callback: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    #[serde(rename = "callbackUrl")]
+    callback_url: Option<String>,
+}
+
+pub async fn signin_page(
+    viewer: PageViewer,
+    query: web::Query<CallbackQuery>,
+    csrf: CsrfToken,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let callback = callback::sanitize(query.callback_url.as_deref(), &state.config.public_url);
+    render(
+        StatusCode::OK,
+        &SignInPage {
+            head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+            email: String::new(),
+            callback,
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default, rename = "callbackUrl")]
+    callback_url: Option<String>,
+}
+
+pub async fn signin_submit(
+    req: HttpRequest,
+    form: web::Form<SignInForm>,
+    session: Session,
+    viewer: PageViewer,
+    csrf: CsrfToken,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
+    let db = state.db.clone();
+    let (email, password) = (form.email.clone(), form.password);
+    let outcome = web::block(move || crate::auth::authenticate(&db, &email, &password)).await?;
+    match outcome {
+        Ok(user_id) => {
+            begin_session(&session, user_id, &device_of(&req))?;
+            Ok(see_other(&callback))
+        }
+        Err(e @ (AppError::BadCredentials | AppError::Invalid { .. })) => {
+            let status = if matches!(e, AppError::BadCredentials) {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            render(
+                status,
+                &SignInPage {
+                    head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                    email: form.email,
+                    callback,
+                    error: Some(e.message()),
+                },
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignUpPage {
+    head: Head,
+    name: String,
+    email: String,
+    callback: String,
+    error: Option<String>,
+}
+
+pub async fn signup_page(
+    viewer: PageViewer,
+    query: web::Query<CallbackQuery>,
+    csrf: CsrfToken,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    render(
+        StatusCode::OK,
+        &SignUpPage {
+            head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+            name: String::new(),
+            email: String::new(),
+            callback: callback::sanitize(query.callback_url.as_deref(), &state.config.public_url),
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SignUpForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default, rename = "callbackUrl")]
+    callback_url: Option<String>,
+}
+
+pub async fn signup_submit(
+    req: HttpRequest,
+    form: web::Form<SignUpForm>,
+    session: Session,
+    viewer: PageViewer,
+    csrf: CsrfToken,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
+    let db = state.db.clone();
+    let (name, email, password) = (form.name.clone(), form.email.clone(), form.password);
+    let outcome =
+        web::block(move || crate::auth::register(&db, &name, &email, &password, "user")).await?;
+    match outcome {
+        Ok(user_id) => {
+            begin_session(&session, user_id, &device_of(&req))?;
+            Ok(see_other(&callback))
+        }
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => render(
+            e_status(&e),
+            &SignUpPage {
+                head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                name: form.name,
+                email: form.email,
+                callback,
+                error: Some(e.message()),
+            },
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn e_status(e: &AppError) -> StatusCode {
+    actix_web::ResponseError::status_code(e)
+}
+
+/// Ends the session (the row is deleted, the cookie cleared) and goes home.
+pub async fn signout(session: Session) -> HttpResponse {
+    end_session(&session);
+    see_other("/")
+}

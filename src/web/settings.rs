@@ -1,0 +1,225 @@
+//! `/settings`: profile, preferences and password.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Head, render, see_other};
+use crate::AppState;
+use crate::auth::csrf::CsrfToken;
+use crate::error::{AppError, PageError};
+use crate::session::extract::{PageUser, SignedIn, begin_session, device_of};
+use crate::users::{self, LANGUAGES, SelfUpdate, THEMES};
+
+/// Which form an error or a confirmation belongs to.
+#[derive(Default)]
+struct Notice {
+    form: &'static str,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    head: Head,
+    name: String,
+    image: String,
+    theme: String,
+    language: String,
+    themes: &'static [&'static str],
+    languages: &'static [(&'static str, &'static str)],
+    error: Option<Notice>,
+    saved: Option<Notice>,
+}
+
+impl SettingsPage {
+    fn new(signed_in: &SignedIn, csrf: String) -> Self {
+        let u = &signed_in.user;
+        SettingsPage {
+            name: u.name.clone(),
+            image: u.image.clone().unwrap_or_default(),
+            theme: u.theme.clone(),
+            language: u.language.clone(),
+            head: Head::new(Some(signed_in), Some(csrf)),
+            themes: &THEMES,
+            languages: &LANGUAGES,
+            error: None,
+            saved: None,
+        }
+    }
+
+    fn is_theme(&self, t: &str) -> bool {
+        self.theme == t
+    }
+
+    fn with_error(mut self, form: &'static str, e: &AppError) -> Self {
+        self.error = Some(Notice {
+            form,
+            text: e.message(),
+        });
+        self
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+pub async fn page(
+    user: PageUser,
+    csrf: CsrfToken,
+    query: web::Query<SavedQuery>,
+) -> Result<HttpResponse, PageError> {
+    let mut page = SettingsPage::new(&user.0, csrf.0);
+    page.saved = match query.saved.as_deref() {
+        Some("profile") => Some(("profile", "Profile saved.")),
+        Some("preferences") => Some(("preferences", "Preferences saved.")),
+        Some("password") => Some((
+            "password",
+            "Password changed. Your other devices were signed out.",
+        )),
+        _ => None,
+    }
+    .map(|(form, text)| Notice {
+        form,
+        text: text.into(),
+    });
+    render(StatusCode::OK, &page)
+}
+
+/// Runs a self-update; answers the error to show, or redirects on success.
+async fn apply(
+    state: &web::Data<AppState>,
+    user_id: i64,
+    change: Result<SelfUpdate, AppError>,
+) -> Result<Result<(), AppError>, PageError> {
+    let change = match change {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let db = state.db.clone();
+    web::block(move || -> Result<(), AppError> {
+        let mut conn = db.get()?;
+        users::update_self(&mut conn, user_id, change)
+    })
+    .await?
+    .map(Ok)
+    .map_err(PageError)
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    image: String,
+}
+
+pub async fn profile(
+    user: PageUser,
+    csrf: CsrfToken,
+    form: web::Form<ProfileForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let change = (|| {
+        Ok(SelfUpdate {
+            name: Some(users::validate_name(&form.name).map_err(|m| AppError::invalid("name", m))?),
+            image: Some(
+                users::validate_image(&form.image).map_err(|m| AppError::invalid("image", m))?,
+            ),
+            ..Default::default()
+        })
+    })();
+    match apply(&state, user.0.user.id, change).await? {
+        Ok(()) => Ok(see_other("/settings?saved=profile")),
+        Err(e) => {
+            let mut page = SettingsPage::new(&user.0, csrf.0).with_error("profile", &e);
+            page.name = form.name.clone();
+            page.image = form.image.clone();
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PreferencesForm {
+    #[serde(default)]
+    theme: String,
+    #[serde(default)]
+    language: String,
+}
+
+pub async fn preferences(
+    user: PageUser,
+    csrf: CsrfToken,
+    form: web::Form<PreferencesForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let change = (|| {
+        Ok(SelfUpdate {
+            theme: Some(
+                users::validate_theme(&form.theme).map_err(|m| AppError::invalid("theme", m))?,
+            ),
+            language: Some(
+                users::validate_language(&form.language)
+                    .map_err(|m| AppError::invalid("language", m))?,
+            ),
+            ..Default::default()
+        })
+    })();
+    match apply(&state, user.0.user.id, change).await? {
+        Ok(()) => Ok(see_other("/settings?saved=preferences")),
+        Err(e) => render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SettingsPage::new(&user.0, csrf.0).with_error("preferences", &e),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// Changes the password: every session of the user ends, and this device gets a
+/// fresh one.
+pub async fn password(
+    req: HttpRequest,
+    user: PageUser,
+    csrf: CsrfToken,
+    session: Session,
+    form: web::Form<PasswordForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    let user_id = user.0.user.id;
+    let db = state.db.clone();
+    let outcome = web::block(move || {
+        crate::auth::change_password(&db, user_id, &form.current_password, &form.new_password)
+    })
+    .await?;
+    match outcome {
+        Ok(()) => {
+            begin_session(&session, user_id, &device_of(&req))?;
+            Ok(see_other("/settings?saved=password"))
+        }
+        Err(e @ (AppError::BadCredentials | AppError::Invalid { .. })) => {
+            let status = actix_web::ResponseError::status_code(&e);
+            let mut page = SettingsPage::new(&user.0, csrf.0).with_error("password", &e);
+            if matches!(e, AppError::BadCredentials) {
+                page.error = Some(Notice {
+                    form: "password",
+                    text: "Your current password is not right.".into(),
+                });
+            }
+            render(status, &page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

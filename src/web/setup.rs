@@ -1,0 +1,125 @@
+//! `/setup?token=…`: the one-time link that creates the first admin.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Head, render, see_other};
+use crate::AppState;
+use crate::auth::bootstrap;
+use crate::auth::csrf::CsrfToken;
+use crate::error::{AppError, PageError};
+use crate::session::extract::{PageViewer, begin_session, device_of};
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    head: Head,
+    token: String,
+    name: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+fn expired() -> PageError {
+    PageError(AppError::NotFound)
+}
+
+pub async fn page(
+    viewer: PageViewer,
+    csrf: CsrfToken,
+    query: web::Query<TokenQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let db = state.db.clone();
+    let token = query.token.clone();
+    let valid = web::block(move || -> Result<bool, AppError> {
+        let mut conn = db.get()?;
+        bootstrap::setup_token_valid(&mut conn, &token)
+    })
+    .await??;
+    if !valid {
+        return Err(expired());
+    }
+    render(
+        StatusCode::OK,
+        &SetupPage {
+            head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+            token: query.token.clone(),
+            name: String::new(),
+            email: String::new(),
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    viewer: PageViewer,
+    csrf: CsrfToken,
+    session: Session,
+    form: web::Form<SetupForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    let db = state.db.clone();
+    let f = (
+        form.token.clone(),
+        form.name.clone(),
+        form.email.clone(),
+        form.password,
+    );
+    let outcome = web::block(move || -> Result<i64, AppError> {
+        let (token, name, email, password) = f;
+        {
+            let mut conn = db.get()?;
+            if !bootstrap::setup_token_valid(&mut conn, &token)? {
+                return Err(AppError::NotFound);
+            }
+        }
+        let id = crate::auth::register(&db, &name, &email, &password, "admin")?;
+        let mut conn = db.get()?;
+        bootstrap::consume_setup_token(&mut conn, &token)?;
+        Ok(id)
+    })
+    .await?;
+    match outcome {
+        Ok(user_id) => {
+            log::info!("first admin account created through the setup link");
+            begin_session(&session, user_id, &device_of(&req))?;
+            Ok(see_other("/"))
+        }
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => render(
+            actix_web::ResponseError::status_code(&e),
+            &SetupPage {
+                head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                token: form.token,
+                name: form.name,
+                email: form.email,
+                error: Some(e.message()),
+            },
+        ),
+        Err(AppError::NotFound) => Err(expired()),
+        Err(e) => Err(e.into()),
+    }
+}
