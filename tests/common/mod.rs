@@ -1,0 +1,473 @@
+//! TestApp: the real app, served over HTTP on loopback, on a fresh database per
+//! test — a temporary SQLite file, or a fresh PostgreSQL database (dropped on
+//! `Drop`) when `GATEHOUSE_TEST_POSTGRES_URL` is set. With `CI=true` a missing
+//! PostgreSQL fails the test instead of skipping it.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Binary, Text, Timestamp};
+use gatehouse::AppState;
+use gatehouse::config::Config;
+use gatehouse::db::{Db, DbConn};
+use reqwest::blocking::Client;
+use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
+
+pub const POSTGRES_ENV: &str = "GATEHOUSE_TEST_POSTGRES_URL";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[test]` per backend for each story `fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name($crate::common::Backend::Sqlite) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name($crate::common::Backend::Postgres) } )*
+        }
+    };
+}
+
+/// The PostgreSQL server URL for tests, or `None` (skip) outside CI.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var(POSTGRES_ENV) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!(
+                    "{POSTGRES_ENV} must be set when CI=true: the PostgreSQL suite may not be skipped"
+                );
+            }
+            eprintln!(
+                "skipped: set {POSTGRES_ENV} (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run the PostgreSQL tests"
+            );
+            None
+        }
+    }
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A PostgreSQL database that exists for one test.
+pub struct PgDatabase {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create(admin_url: &str) -> Self {
+        let name = format!(
+            "gh_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            rand_suffix()
+        );
+        let mut admin = PgConnection::establish(admin_url).expect("connect to the test PostgreSQL");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create test database");
+        let mut url = url::Url::parse(admin_url).expect("a PostgreSQL URL");
+        url.set_path(&format!("/{name}"));
+        PgDatabase {
+            admin_url: admin_url.to_owned(),
+            name,
+            url: url.to_string(),
+        }
+    }
+
+    /// Runs SQL as the server's superuser (outages, direct edits).
+    pub fn admin_sql(&self, sql: &str) {
+        let mut admin = PgConnection::establish(&self.admin_url).expect("admin connection");
+        diesel::sql_query(sql).execute(&mut admin).expect(sql);
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let n = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{n:x}")
+}
+
+/// Settings a test may change before the app starts.
+pub struct TestOptions {
+    pub vars: HashMap<String, String>,
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub base: String,
+    pub db: Db,
+    pub database_url: String,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub pg: Option<PgDatabase>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    /// The app with default settings, or `None` when this backend is skipped.
+    pub fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, &[])
+    }
+
+    /// The app with extra environment-style settings (`SESSION_MAX_AGE`, …).
+    pub fn start_with(backend: Backend, vars: &[(&str, &str)]) -> Option<Self> {
+        let (database_url, pg, dir) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("gatehouse.db");
+                (format!("sqlite://{}", path.display()), None, Some(dir))
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url()?;
+                let pg = PgDatabase::create(&admin);
+                (pg.url.clone(), Some(pg), None)
+            }
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().unwrap();
+        let mut map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("DATABASE_URL".into())
+            .or_insert(database_url.clone());
+        map.entry("GATEHOUSE_ADDR".into())
+            .or_insert(addr.to_string());
+        let mut config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
+        config.pool_size = 4;
+        let (state, _startup) = AppState::initialize(config).expect("initialize app");
+        let db = state.db.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            let server = gatehouse::serve(state, listener, 2).expect("serve");
+            tx.send(server.handle()).unwrap();
+            let _ = system.block_on(server);
+        });
+        let handle = rx.recv().expect("server started");
+        Some(TestApp {
+            backend,
+            base: format!("http://{addr}"),
+            db,
+            database_url,
+            handle,
+            thread: Some(thread),
+            pg,
+            _dir: dir,
+        })
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    pub fn conn(&self) -> gatehouse::db::PooledConn {
+        self.db.pool.get().expect("test connection")
+    }
+
+    /// Runs one statement on the app's database.
+    pub fn sql(&self, sql: &str) -> usize {
+        diesel::sql_query(sql)
+            .execute(&mut *self.conn())
+            .expect(sql)
+    }
+
+    pub fn session_count(&self) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        diesel::sql_query("SELECT COUNT(*) AS n FROM sessions")
+            .get_result::<N>(&mut *self.conn())
+            .unwrap()
+            .n
+    }
+
+    /// Every column of every session row, to compare before and after.
+    pub fn sessions_snapshot(&self) -> Vec<SessionSnapshot> {
+        diesel::sql_query(
+            "SELECT id, token_hash, user_id, created_at, expires_at, last_seen_at, authenticated_at, user_agent, ip FROM sessions ORDER BY id",
+        )
+        .load(&mut *self.conn())
+        .unwrap()
+    }
+
+    /// Signs up `name` with `email` and a fixed password in a new browser.
+    pub fn signed_up(&self, name: &str, email: &str) -> Browser {
+        let b = self.browser();
+        let page = b.submit(
+            "/signup",
+            &[("name", name), ("email", email), ("password", PASSWORD)],
+        );
+        assert_eq!(page.status, 303, "sign-up failed: {}", page.body);
+        b
+    }
+
+    /// Signs `email` in, in a new browser (another device).
+    pub fn signed_in(&self, email: &str) -> Browser {
+        let b = self.browser();
+        let page = b.submit("/signin", &[("email", email), ("password", PASSWORD)]);
+        assert_eq!(page.status, 303, "sign-in failed: {}", page.body);
+        b
+    }
+
+    pub fn with_conn<T>(&self, f: impl FnOnce(&mut DbConn) -> T) -> T {
+        f(&mut self.conn())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        let _ = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(handle.stop(false));
+        })
+        .join();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Debug, PartialEq, QueryableByName)]
+pub struct SessionSnapshot {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Binary)]
+    pub token_hash: Vec<u8>,
+    #[diesel(sql_type = BigInt)]
+    pub user_id: i64,
+    #[diesel(sql_type = Timestamp)]
+    pub created_at: chrono::NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    pub expires_at: chrono::NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    pub last_seen_at: chrono::NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    pub authenticated_at: chrono::NaiveDateTime,
+    #[diesel(sql_type = Text)]
+    pub user_agent: String,
+    #[diesel(sql_type = Text)]
+    pub ip: String,
+}
+
+/// One answer, read whole.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+
+    /// The `Set-Cookie` line for cookie `name`, if any.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+
+    pub fn location(&self) -> Option<String> {
+        self.headers
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    /// Text of the element with `id="user-name"`, as the browser shows it.
+    pub fn user_name(&self) -> Option<String> {
+        let start = self.body.find("id=\"user-name\">")? + "id=\"user-name\">".len();
+        let end = self.body[start..].find('<')?;
+        Some(unescape(&self.body[start..start + end]))
+    }
+
+    pub fn meta_csrf(&self) -> Option<String> {
+        let start = self.body.find("name=\"csrf-token\" content=\"")? + 27;
+        let end = self.body[start..].find('"')?;
+        Some(self.body[start..start + end].to_owned())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+pub fn unescape(s: &str) -> String {
+    s.replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+/// A browser: a cookie jar that follows `Set-Cookie`, no automatic redirects.
+pub struct Browser {
+    base: String,
+    client: Client,
+    pub cookies: RefCell<BTreeMap<String, String>>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        Browser {
+            base: base.to_owned(),
+            client: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn cookie_header(&self) -> String {
+        self.cookies
+            .borrow()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.borrow().get(name).cloned()
+    }
+
+    /// Sends a request built by `build`, with this browser's cookies, and keeps
+    /// what the answer sets.
+    pub fn send(&self, build: impl FnOnce(&Client) -> reqwest::blocking::RequestBuilder) -> Page {
+        let mut req = build(&self.client);
+        let cookies = self.cookie_header();
+        if !cookies.is_empty() {
+            req = req.header(COOKIE, cookies);
+        }
+        let res = req.send().expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = res.text().unwrap_or_default();
+        let page = Page {
+            status,
+            headers,
+            body,
+        };
+        self.keep_cookies(&page);
+        page
+    }
+
+    fn keep_cookies(&self, page: &Page) {
+        for line in page.set_cookies() {
+            let first = line.split(';').next().unwrap_or("");
+            let Some((name, value)) = first.split_once('=') else {
+                continue;
+            };
+            let removal = value.is_empty()
+                || line.to_ascii_lowercase().contains("max-age=0")
+                || line.contains("1970");
+            if removal {
+                self.cookies.borrow_mut().remove(name.trim());
+            } else {
+                self.cookies
+                    .borrow_mut()
+                    .insert(name.trim().to_owned(), value.trim().to_owned());
+            }
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Page {
+        let url = self.url(path);
+        self.send(|c| c.get(url))
+    }
+
+    pub fn csrf_token(&self) -> String {
+        self.get("/api/auth/csrf").json()["csrfToken"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Posts a form as the page would: with the CSRF token.
+    pub fn submit(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf_token();
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.post_form_raw(path, &all)
+    }
+
+    /// Posts exactly these fields (no token added).
+    pub fn post_form_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let url = self.url(path);
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        self.send(|c| {
+            c.post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+        })
+    }
+
+    /// Sends JSON with the CSRF header, as a script using the API would.
+    pub fn json(&self, method: reqwest::Method, path: &str, body: &serde_json::Value) -> Page {
+        let token = self.csrf_token();
+        let url = self.url(path);
+        let body = body.to_string();
+        self.send(|c| {
+            c.request(method, url)
+                .header("x-csrf-token", token)
+                .header("content-type", "application/json")
+                .body(body)
+        })
+    }
+
+    pub fn session_json(&self) -> serde_json::Value {
+        self.get("/api/auth/session").json()
+    }
+}
