@@ -143,6 +143,16 @@ impl ResponseError for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
+        let mapped = Self::from_diesel(e);
+        if matches!(mapped, AppError::Unavailable) {
+            crate::db::discard_current_connection();
+        }
+        mapped
+    }
+}
+
+impl AppError {
+    fn from_diesel(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => AppError::NotFound,

@@ -46,7 +46,7 @@ pub fn ensure_configured_admin(db: &Db, config: &Config) -> Result<bool, AppErro
     }
 }
 
-fn hash_hex(token: &str) -> String {
+fn token_digest(token: &str) -> String {
     let token = PlainToken::parse(token);
     match token {
         Some(t) => URL_SAFE_NO_PAD.encode(t.hash().as_bytes()),
@@ -63,13 +63,13 @@ pub fn issue_setup_link(db: &Db) -> Result<Option<String>, AppError> {
         return Ok(None);
     }
     let token = PlainToken::generate().expose();
-    db::put_setting(&mut conn, SETUP_TOKEN_HASH, &hash_hex(&token))?;
+    db::put_setting(&mut conn, SETUP_TOKEN_HASH, &token_digest(&token))?;
     Ok(Some(format!("/setup?token={token}")))
 }
 
 /// Whether `token` is the current setup token and no admin exists yet.
 pub fn setup_token_valid(conn: &mut db::DbConn, token: &str) -> Result<bool, AppError> {
-    let given = hash_hex(token);
+    let given = token_digest(token);
     if given.is_empty() || users::any_admin(conn)? {
         return Ok(false);
     }
@@ -84,4 +84,14 @@ pub fn consume_setup_token(conn: &mut db::DbConn, token: &str) -> Result<bool, A
     }
     // Only the request that deletes the row wins a race between two.
     Ok(db::delete_setting(conn, SETUP_TOKEN_HASH)?)
+}
+
+/// Puts a spent setup token back (its admin could not be created).
+pub fn restore_setup_token(db: &Db, token: &str) -> Result<(), AppError> {
+    let mut conn = db.get()?;
+    if users::any_admin(&mut conn)? {
+        return Ok(());
+    }
+    db::insert_setting_once(&mut conn, SETUP_TOKEN_HASH, &token_digest(token))?;
+    Ok(())
 }

@@ -18,7 +18,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::AppState;
-use crate::error::AppError;
+use crate::error::{AppError, PageError};
 use crate::session::PlainToken;
 
 /// Form bodies larger than this are refused before they are parsed.
@@ -158,8 +158,13 @@ pub async fn csrf_guard(
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
     if !safe {
+        // A refused form gets a page; a refused script gets JSON.
+        let refuse = |form: bool, e: AppError| -> Error {
+            if form { PageError(e).into() } else { e.into() }
+        };
+        let form = is_form(&req);
         if !origin_allowed(&req, &state.public_origin) {
-            return Err(AppError::Csrf.into());
+            return Err(refuse(form, AppError::Csrf));
         }
         let cookie = req
             .cookie(&state.cookies.csrf_name)
@@ -171,7 +176,9 @@ pub async fn csrf_guard(
             .map(str::to_owned);
         let token = match header_token {
             Some(t) => Some(t),
-            None if is_form(&req) => token_from_form(&mut req).await?,
+            None if form => token_from_form(&mut req)
+                .await
+                .map_err(|e| refuse(form, e))?,
             None => None,
         };
         let valid = match (cookie, token) {
@@ -179,7 +186,7 @@ pub async fn csrf_guard(
             _ => false,
         };
         if !valid {
-            return Err(AppError::Csrf.into());
+            return Err(refuse(form, AppError::Csrf));
         }
     }
     let mut res = next.call(req).await?;

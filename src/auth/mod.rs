@@ -36,8 +36,44 @@ pub fn authenticate(pool: &crate::db::Db, email: &str, password: &str) -> Result
     }
 }
 
-/// Creates a password account after validating every field. The password is
-/// hashed before a connection is taken from the pool.
+/// A sign-up whose fields have been checked.
+pub struct Registration {
+    pub name: String,
+    pub email: String,
+    password: String,
+}
+
+impl Registration {
+    pub fn validate(name: &str, email: &str, password: &str) -> Result<Self, AppError> {
+        Ok(Registration {
+            name: users::validate_name(name).map_err(|m| AppError::invalid("name", m))?,
+            email: users::normalize_email(email).map_err(|m| AppError::invalid("email", m))?,
+            password: {
+                users::check_password_strength(password)
+                    .map_err(|m| AppError::invalid("password", m))?;
+                password.to_owned()
+            },
+        })
+    }
+
+    /// Creates the account; the password is hashed before a connection is taken
+    /// from the pool. `Conflict` when the email is taken.
+    pub fn create(self, db: &crate::db::Db, role: &str) -> Result<i64, AppError> {
+        let hash = password::hash_password(&self.password)?;
+        let mut conn = db.get()?;
+        users::create_user(
+            &mut conn,
+            &users::NewUser {
+                email: &self.email,
+                name: &self.name,
+                password_hash: Some(&hash),
+                role,
+            },
+        )
+    }
+}
+
+/// Creates a password account after validating every field.
 pub fn register(
     db: &crate::db::Db,
     name: &str,
@@ -45,20 +81,7 @@ pub fn register(
     password: &str,
     role: &str,
 ) -> Result<i64, AppError> {
-    let name = users::validate_name(name).map_err(|m| AppError::invalid("name", m))?;
-    let email = users::normalize_email(email).map_err(|m| AppError::invalid("email", m))?;
-    users::check_password_strength(password).map_err(|m| AppError::invalid("password", m))?;
-    let hash = password::hash_password(password)?;
-    let mut conn = db.get()?;
-    users::create_user(
-        &mut conn,
-        &users::NewUser {
-            email: &email,
-            name: &name,
-            password_hash: Some(&hash),
-            role,
-        },
-    )
+    Registration::validate(name, email, password)?.create(db, role)
 }
 
 /// Checks the current password, stores the new one and ends every session of the

@@ -101,6 +101,19 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+thread_local! {
+    /// Set when a query on this thread failed because the connection is gone. A
+    /// pooled connection goes back to the pool on the thread that used it, right
+    /// after the error, and is then dropped instead of reused; so the pool heals
+    /// once the database is back, without a ping before every checkout.
+    static DISCARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the connection this thread is using as not worth reusing.
+pub fn discard_current_connection() {
+    DISCARD.with(|d| d.set(true));
+}
+
 /// Opens connections for the pool. The backend comes from the URL's scheme, never
 /// from trying one driver after another (SQLite would happily create a file named
 /// after a PostgreSQL URL that is down).
@@ -142,7 +155,7 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        std::thread::panicking() || conn.is_broken()
+        DISCARD.with(|d| d.replace(false)) || std::thread::panicking() || conn.is_broken()
     }
 }
 

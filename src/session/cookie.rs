@@ -107,10 +107,9 @@ pub async fn session_upkeep(
         } else if had_cookie
             && !session.contains_key(keys::USER)
             && !session.contains_key(keys::UNAVAILABLE)
+            && let Ok(v) = HeaderValue::from_str(&policy.session_removal().to_string())
         {
-            if let Ok(v) = HeaderValue::from_str(&policy.session_removal().to_string()) {
-                res.headers_mut().append(SET_COOKIE, v);
-            }
+            res.headers_mut().append(SET_COOKIE, v);
         }
     }
     Ok(res)

@@ -164,6 +164,26 @@ pub fn sweep_expired(conn: &mut DbConn) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)
 }
 
+/// The session and its user by session id, for a handler that changed the user
+/// and answers the fresh view (no extension).
+pub fn reload(conn: &mut DbConn, session_id: i64) -> QueryResult<Option<LoadedSession>> {
+    let found: Option<(SessionRow, UserRow)> = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(session_id))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()?;
+    let now = Utc::now().naive_utc();
+    Ok(found
+        .filter(|(s, _)| s.expires_at > now)
+        .map(|(s, u)| LoadedSession {
+            session_id: s.id,
+            user: SessionUser::from_row(u, now),
+            expires_at: s.expires_at.and_utc(),
+            extended: false,
+        }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,24 +206,4 @@ mod tests {
         assert_eq!(truncate("héllo", 2), "h");
         assert_eq!(truncate("abc", 10), "abc");
     }
-}
-
-/// The session and its user by session id, for a handler that changed the user
-/// and answers the fresh view (no extension).
-pub fn reload(conn: &mut DbConn, session_id: i64) -> QueryResult<Option<LoadedSession>> {
-    let found: Option<(SessionRow, UserRow)> = sessions::table
-        .inner_join(users::table)
-        .filter(sessions::id.eq(session_id))
-        .select((SessionRow::as_select(), UserRow::as_select()))
-        .first(conn)
-        .optional()?;
-    let now = Utc::now().naive_utc();
-    Ok(found
-        .filter(|(s, _)| s.expires_at > now)
-        .map(|(s, u)| LoadedSession {
-            session_id: s.id,
-            user: SessionUser::from_row(u, now),
-            expires_at: s.expires_at.and_utc(),
-            extended: false,
-        }))
 }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::{Head, render, see_other};
 use crate::AppState;
-use crate::auth::bootstrap;
 use crate::auth::csrf::CsrfToken;
+use crate::auth::{Registration, bootstrap};
 use crate::error::{AppError, PageError};
 use crate::session::extract::{PageViewer, begin_session, device_of};
 
@@ -91,16 +91,16 @@ pub async fn submit(
     );
     let outcome = web::block(move || -> Result<i64, AppError> {
         let (token, name, email, password) = f;
-        {
-            let mut conn = db.get()?;
-            if !bootstrap::setup_token_valid(&mut conn, &token)? {
-                return Err(AppError::NotFound);
-            }
+        let registration = Registration::validate(&name, &email, &password)?;
+        // Spend the token first: of two requests racing with one link, only the
+        // one that deletes it creates an admin.
+        if !bootstrap::consume_setup_token(&mut *db.get()?, &token)? {
+            return Err(AppError::NotFound);
         }
-        let id = crate::auth::register(&db, &name, &email, &password, "admin")?;
-        let mut conn = db.get()?;
-        bootstrap::consume_setup_token(&mut conn, &token)?;
-        Ok(id)
+        registration.create(&db, "admin").inspect_err(|_| {
+            // Nothing was created: the link stays usable.
+            let _ = bootstrap::restore_setup_token(&db, &token);
+        })
     })
     .await?;
     match outcome {

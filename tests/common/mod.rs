@@ -124,6 +124,7 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub database_url: String,
+    pub startup: gatehouse::Startup,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
     pub pg: Option<PgDatabase>,
@@ -150,6 +151,25 @@ impl TestApp {
                 (pg.url.clone(), Some(pg), None)
             }
         };
+        Some(Self::launch(backend, database_url, pg, dir, vars))
+    }
+
+    /// Stops this server and starts a new one on the same database, as a restart
+    /// or a deploy would.
+    pub fn restart(mut self, vars: &[(&str, &str)]) -> Self {
+        self.stop();
+        let pg = self.pg.take();
+        let dir = self._dir.take();
+        Self::launch(self.backend, self.database_url.clone(), pg, dir, vars)
+    }
+
+    fn launch(
+        backend: Backend,
+        database_url: String,
+        pg: Option<PgDatabase>,
+        dir: Option<tempfile::TempDir>,
+        vars: &[(&str, &str)],
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         let mut map: HashMap<String, String> = vars
@@ -162,7 +182,7 @@ impl TestApp {
             .or_insert(addr.to_string());
         let mut config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
         config.pool_size = 4;
-        let (state, _startup) = AppState::initialize(config).expect("initialize app");
+        let (state, startup) = AppState::initialize(config).expect("initialize app");
         let db = state.db.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -172,16 +192,17 @@ impl TestApp {
             let _ = system.block_on(server);
         });
         let handle = rx.recv().expect("server started");
-        Some(TestApp {
+        TestApp {
             backend,
             base: format!("http://{addr}"),
             db,
             database_url,
+            startup,
             handle,
             thread: Some(thread),
             pg,
             _dir: dir,
-        })
+        }
     }
 
     pub fn browser(&self) -> Browser {
@@ -244,8 +265,8 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
+impl TestApp {
+    fn stop(&mut self) {
         let handle = self.handle.clone();
         let _ = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(handle.stop(false));
@@ -254,6 +275,12 @@ impl Drop for TestApp {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
