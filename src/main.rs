@@ -58,7 +58,8 @@ enum SessionsCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A missing .env is fine; a broken one is worth a line.
-    if let Err(e) = dotenvy::dotenv()
+    // The working directory's .env only (not a parent's, as `dotenv()` would).
+    if let Err(e) = dotenvy::from_path(".env")
         && !e.not_found()
     {
         eprintln!("gatehouse: .env: {e}");

@@ -1,0 +1,234 @@
+//! The `gatehouse` command, run as an operator would.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Backend, PgDatabase, postgres_admin_url};
+
+/// A database for one test: a temp SQLite file or a fresh PostgreSQL database.
+struct Target {
+    url: String,
+    dir: tempfile::TempDir,
+    _pg: Option<PgDatabase>,
+}
+
+fn target(backend: Backend) -> Option<Target> {
+    let dir = tempfile::tempdir().unwrap();
+    Some(match backend {
+        Backend::Sqlite => Target {
+            url: format!("sqlite://{}", dir.path().join("cli.db").display()),
+            dir,
+            _pg: None,
+        },
+        Backend::Postgres => {
+            let pg = PgDatabase::create(&postgres_admin_url()?);
+            Target {
+                url: pg.url.clone(),
+                dir,
+                _pg: Some(pg),
+            }
+        }
+    })
+}
+
+fn gatehouse(t: &Target, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    cmd.args(args)
+        .current_dir(t.dir.path())
+        .env_clear()
+        .env("DATABASE_URL", &t.url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run gatehouse");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+on_both_backends!(
+    migrate_runs_once,
+    user_add_reads_the_password_from_stdin_and_refuses_a_taken_email,
+    sessions_sweep_deletes_expired_sessions_and_says_how_many,
+);
+
+fn migrate_runs_once(backend: Backend) {
+    let Some(t) = target(backend) else { return };
+    let first = gatehouse(&t, &["migrate"], "", &[]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert_eq!(text(&first.stdout).trim(), "1 migration(s) run");
+    let again = gatehouse(&t, &["migrate"], "", &[]);
+    assert_eq!(text(&again.stdout).trim(), "0 migration(s) run");
+}
+
+fn user_add_reads_the_password_from_stdin_and_refuses_a_taken_email(backend: Backend) {
+    let Some(t) = target(backend) else { return };
+    let args = [
+        "user",
+        "add",
+        "--email",
+        "Ops@Example.com",
+        "--name",
+        "Ops",
+        "--role",
+        "admin",
+    ];
+    let ok = gatehouse(&t, &args, "a long enough password\n", &[]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).starts_with("created admin "));
+
+    let taken = gatehouse(
+        &t,
+        &[
+            "user",
+            "add",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "Other",
+        ],
+        "another password\n",
+        &[],
+    );
+    assert!(!taken.status.success());
+    assert!(
+        text(&taken.stderr).contains("already exists"),
+        "{}",
+        text(&taken.stderr)
+    );
+
+    let weak = gatehouse(
+        &t,
+        &[
+            "user",
+            "add",
+            "--email",
+            "weak@example.com",
+            "--name",
+            "Weak",
+        ],
+        "short\n",
+        &[],
+    );
+    assert!(!weak.status.success());
+    assert!(text(&weak.stderr).contains("at least 8"));
+
+    let bad_email = gatehouse(
+        &t,
+        &["user", "add", "--email", "nope", "--name", "X"],
+        "long enough pw\n",
+        &[],
+    );
+    assert!(!bad_email.status.success());
+
+    // The account signs in with the password given on stdin.
+    let db =
+        gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&t.url).unwrap(), 1).unwrap();
+    assert!(
+        gatehouse::auth::authenticate(&db, "ops@example.com", "a long enough password").is_ok()
+    );
+}
+
+fn sessions_sweep_deletes_expired_sessions_and_says_how_many(backend: Backend) {
+    let Some(t) = target(backend) else { return };
+    let add = gatehouse(
+        &t,
+        &["user", "add", "--email", "a@example.com", "--name", "A"],
+        "a long enough password\n",
+        &[],
+    );
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let db =
+        gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&t.url).unwrap(), 1).unwrap();
+    let policy = gatehouse::session::ExpiryPolicy {
+        max_age: Duration::from_secs(3600),
+        update_age: Duration::from_secs(60),
+    };
+    {
+        let mut conn = db.get().unwrap();
+        for _ in 0..3 {
+            gatehouse::session::create_session(&mut conn, 1, &Default::default(), &policy).unwrap();
+        }
+        use diesel::RunQueryDsl;
+        diesel::sql_query("UPDATE sessions SET expires_at = '2001-01-01 00:00:00' WHERE id <= 2")
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let out = gatehouse(&t, &["sessions", "sweep"], "", &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "2 expired session(s) deleted");
+    let out = gatehouse(&t, &["sessions", "sweep"], "", &[]);
+    assert_eq!(text(&out.stdout).trim(), "0 expired session(s) deleted");
+}
+
+#[test]
+fn a_bad_setting_stops_the_server_with_one_line_naming_it() {
+    let t = target(Backend::Sqlite).unwrap();
+    for (var, value) in [
+        ("SESSION_MAX_AGE", "forever"),
+        ("GATEHOUSE_SECRET", "too short"),
+        ("GATEHOUSE_URL", "ftp://example.com"),
+        ("DATABASE_URL", "redis://localhost"),
+    ] {
+        let out = gatehouse(&t, &["serve"], "", &[(var, value)]);
+        assert_eq!(out.status.code(), Some(2), "{var}");
+        let err = text(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(&format!("gatehouse: {var}: ")), "{err}");
+    }
+}
+
+#[test]
+fn serve_logs_a_setup_link_and_answers_healthz() {
+    let t = target(Backend::Sqlite).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .current_dir(t.dir.path())
+        .env_clear()
+        .env("DATABASE_URL", &t.url)
+        .env("GATEHOUSE_ADDR", &addr)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let client = reqwest::blocking::Client::new();
+    let healthy = loop {
+        if let Ok(r) = client.get(format!("http://{addr}/healthz")).send() {
+            break r.status().as_u16() == 200;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = text(&out.stderr);
+    assert!(healthy, "{log}");
+    assert!(
+        log.contains(&format!("http://{addr}/setup?token=")),
+        "{log}"
+    );
+}
