@@ -34,8 +34,12 @@ pub fn sanitize(raw: Option<&str>, public_url: &Url) -> String {
     out
 }
 
-/// This request's path and query, to come back to after signing in.
+/// This request's path and query, to come back to after signing in. A form post
+/// cannot be replayed by a redirect, so it returns to the home page instead.
 pub fn here(req: &HttpRequest) -> String {
+    if req.method() != actix_web::http::Method::GET {
+        return "/".into();
+    }
     req.uri()
         .path_and_query()
         .map(|pq| pq.as_str().to_owned())
