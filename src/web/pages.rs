@@ -93,22 +93,15 @@ pub async fn signin_submit(
             begin_session(&session, user_id, &device_of(&req))?;
             Ok(see_other(&callback))
         }
-        Err(e @ (AppError::BadCredentials | AppError::Invalid { .. })) => {
-            let status = if matches!(e, AppError::BadCredentials) {
-                StatusCode::UNAUTHORIZED
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            render(
-                status,
-                &SignInPage {
-                    head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
-                    email: form.email,
-                    callback,
-                    error: Some(e.message()),
-                },
-            )
-        }
+        Err(e @ (AppError::BadCredentials | AppError::Invalid { .. })) => render(
+            e_status(&e),
+            &SignInPage {
+                head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                email: form.email,
+                callback,
+                error: Some(e.message()),
+            },
+        ),
         Err(e) => Err(e.into()),
     }
 }
