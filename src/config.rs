@@ -48,6 +48,8 @@ pub struct Config {
     pub session_update_age: Duration,
     /// Connections in the pool (not a documented variable; tests make it small).
     pub pool_size: u32,
+    /// Counts every statement when set (tests and diagnostics; not a variable).
+    pub statement_log: Option<std::sync::Arc<crate::db::StatementLog>>,
 }
 
 /// One bad variable: its name and what is wrong, printed as one line at start.
@@ -178,6 +180,7 @@ impl Config {
             session_max_age,
             session_update_age,
             pool_size: 8,
+            statement_log: None,
         })
     }
 

@@ -49,7 +49,11 @@ impl AppState {
     /// Connects, migrates, loads or creates the secret, and makes sure an admin
     /// can exist. Blocking: call before the server starts.
     pub fn initialize(config: Config) -> Result<(Self, Startup), String> {
-        let db = Db::connect(&config.database_url, config.pool_size)?;
+        let db = Db::connect_with_log(
+            &config.database_url,
+            config.pool_size,
+            config.statement_log.clone(),
+        )?;
         let migrations_run = {
             let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
             db::run_migrations(&mut conn)?

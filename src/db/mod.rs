@@ -4,8 +4,13 @@
 
 pub mod schema;
 
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -114,17 +119,59 @@ pub fn discard_current_connection() {
     DISCARD.with(|d| d.set(true));
 }
 
+/// Counts what a pool's connections send: statements, writes among them, and
+/// statements prepared (Diesel's cache misses). For tests and diagnostics.
+#[derive(Debug, Default)]
+pub struct StatementLog {
+    pub queries: AtomicU64,
+    pub writes: AtomicU64,
+    pub prepared: AtomicU64,
+}
+
+impl StatementLog {
+    pub fn reset(&self) {
+        for c in [&self.queries, &self.writes, &self.prepared] {
+            c.store(0, Ordering::SeqCst);
+        }
+    }
+}
+
+struct Counting(Arc<StatementLog>);
+
+impl Instrumentation for Counting {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
+                self.0.queries.fetch_add(1, Ordering::SeqCst);
+                let sql = query.to_string().trim_start().to_ascii_uppercase();
+                if ["INSERT", "UPDATE", "DELETE", "REPLACE"]
+                    .iter()
+                    .any(|w| sql.starts_with(w))
+                {
+                    self.0.writes.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            InstrumentationEvent::CacheQuery { .. } => {
+                self.0.prepared.fetch_add(1, Ordering::SeqCst);
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Opens connections for the pool. The backend comes from the URL's scheme, never
 /// from trying one driver after another (SQLite would happily create a file named
 /// after a PostgreSQL URL that is down).
+#[derive(Clone)]
 pub struct Manager {
     url: DatabaseUrl,
+    log: Option<Arc<StatementLog>>,
 }
 
 impl Manager {
     fn connect(&self) -> ConnectionResult<DbConn> {
-        match self.url.backend {
-            Backend::Postgres => PgConnection::establish(&self.url.target).map(DbConn::Postgres),
+        let mut conn = match self.url.backend {
+            Backend::Postgres => DbConn::Postgres(PgConnection::establish(&self.url.target)?),
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url.target)?;
                 // Every connection: wait for locks instead of failing, enforce foreign
@@ -136,8 +183,28 @@ impl Manager {
                      PRAGMA foreign_keys = ON;",
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
-                Ok(DbConn::Sqlite(conn))
+                DbConn::Sqlite(conn)
             }
+        };
+        self.instrument(&mut conn);
+        Ok(conn)
+    }
+
+    /// A read-only SQLite connection for one worker thread: it never takes the
+    /// write lock and never waits for one (busy_timeout 0: a busy database makes
+    /// the caller fall back to the pool on a blocking thread).
+    fn connect_reader(&self) -> ConnectionResult<DbConn> {
+        let mut conn = SqliteConnection::establish(&self.url.target)?;
+        conn.batch_execute("PRAGMA busy_timeout = 0; PRAGMA query_only = 1;")
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        let mut conn = DbConn::Sqlite(conn);
+        self.instrument(&mut conn);
+        Ok(conn)
+    }
+
+    fn instrument(&self, conn: &mut DbConn) {
+        if let Some(log) = &self.log {
+            conn.set_instrumentation(Counting(log.clone()));
         }
     }
 }
@@ -159,11 +226,21 @@ impl ManageConnection for Manager {
     }
 }
 
+thread_local! {
+    /// Each worker thread's read-only SQLite connections, one per `Db` (several
+    /// apps may share a process in tests).
+    static READERS: RefCell<Vec<(u64, DbConn)>> = const { RefCell::new(Vec::new()) };
+}
+
+static NEXT_DB_ID: AtomicU64 = AtomicU64::new(1);
+
 /// The pool and what it connects to.
 #[derive(Clone)]
 pub struct Db {
     pub pool: Pool,
     pub url: DatabaseUrl,
+    id: u64,
+    manager: Manager,
 }
 
 impl fmt::Debug for Db {
@@ -176,16 +253,31 @@ impl Db {
     /// Builds the pool. It opens one connection up front (so a wrong URL fails at
     /// start) and opens the rest on demand.
     pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Self, String> {
+        Self::connect_with_log(url, max_size, None)
+    }
+
+    /// As [`connect`](Self::connect), counting every statement into `log`.
+    pub fn connect_with_log(
+        url: &DatabaseUrl,
+        max_size: u32,
+        log: Option<Arc<StatementLog>>,
+    ) -> Result<Self, String> {
+        let manager = Manager {
+            url: url.clone(),
+            log,
+        };
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(3))
             .test_on_check_out(false)
-            .build(Manager { url: url.clone() })
+            .build(manager.clone())
             .map_err(|e| format!("cannot connect to the database {url:?}: {e}"))?;
         Ok(Self {
             pool,
             url: url.clone(),
+            id: NEXT_DB_ID.fetch_add(1, Ordering::Relaxed),
+            manager,
         })
     }
 
@@ -193,6 +285,35 @@ impl Db {
         self.pool.get().map_err(|e| {
             log::warn!("database unavailable: {e}");
             crate::error::AppError::Unavailable
+        })
+    }
+
+    /// Runs a read on this thread's own read-only SQLite connection, without a
+    /// hop to a blocking thread: an in-process point read is cheaper than the hop
+    /// and cannot wait on a lock. `None` means "use the pool instead": not SQLite,
+    /// the reader could not be opened, or the database was busy.
+    pub fn read_inline<T>(&self, read: impl FnOnce(&mut DbConn) -> QueryResult<T>) -> Option<T> {
+        if self.url.backend != Backend::Sqlite {
+            return None;
+        }
+        READERS.with(|readers| {
+            let mut readers = readers.try_borrow_mut().ok()?;
+            let index = match readers.iter().position(|(id, _)| *id == self.id) {
+                Some(i) => i,
+                None => {
+                    let conn = self.manager.connect_reader().ok()?;
+                    readers.push((self.id, conn));
+                    readers.len() - 1
+                }
+            };
+            match read(&mut readers[index].1) {
+                Ok(value) => Some(value),
+                Err(_) => {
+                    // Busy or broken: the pool answers this time; a fresh reader next.
+                    readers.swap_remove(index);
+                    None
+                }
+            }
         })
     }
 }

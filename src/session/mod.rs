@@ -61,6 +61,42 @@ pub struct LoadedSession {
     pub extended: bool,
 }
 
+/// The one statement of the session callback: the session joined to its user.
+pub fn find_session(
+    conn: &mut DbConn,
+    hash: &TokenHash,
+) -> QueryResult<Option<(SessionRow, UserRow)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq(hash.as_bytes()))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// What a found row means now, before anything is written.
+pub enum Found {
+    /// Live, and not due for extension: the request needs nothing else.
+    Live(LoadedSession),
+    /// Past its expiry, or due for extension: a write is needed.
+    NeedsWrite,
+}
+
+impl Found {
+    pub fn judge(session: SessionRow, user: UserRow, policy: &ExpiryPolicy) -> Self {
+        let now = Utc::now().naive_utc();
+        if session.expires_at <= now || policy.is_due(session.expires_at, now) {
+            return Found::NeedsWrite;
+        }
+        Found::Live(LoadedSession {
+            session_id: session.id,
+            user: SessionUser::from_row(user, now),
+            expires_at: session.expires_at.and_utc(),
+            extended: false,
+        })
+    }
+}
+
 /// The session callback: one statement joins the session to its user. A row past
 /// its expiry is deleted and reads as no session. The only write on the way is
 /// the throttled extension, at most once per `update_age`.
@@ -69,13 +105,7 @@ pub fn load_session_user(
     hash: &TokenHash,
     policy: &ExpiryPolicy,
 ) -> QueryResult<Option<LoadedSession>> {
-    let found: Option<(SessionRow, UserRow)> = sessions::table
-        .inner_join(users::table)
-        .filter(sessions::token_hash.eq(hash.as_bytes()))
-        .select((SessionRow::as_select(), UserRow::as_select()))
-        .first(conn)
-        .optional()?;
-    let Some((session, user)) = found else {
+    let Some((session, user)) = find_session(conn, hash)? else {
         return Ok(None);
     };
     let now = Utc::now().naive_utc();

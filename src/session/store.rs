@@ -12,7 +12,7 @@ use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, Upd
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::web;
 
-use super::{Device, ExpiryPolicy, LoadedSession, PlainToken};
+use super::{Device, ExpiryPolicy, Found, LoadedSession, PlainToken};
 use crate::db::Db;
 use crate::error::AppError;
 
@@ -71,6 +71,18 @@ impl SessionStore for DieselSessionStore {
             return Ok(None);
         };
         let hash = token.hash();
+        // SQLite: the read runs here, on this worker's read-only connection. Only
+        // a miss on that path (busy, expired, due for extension) hops to the pool.
+        if let Some(found) = self.db.read_inline(|conn| super::find_session(conn, &hash)) {
+            match found {
+                None => return Ok(None),
+                Some((session, user)) => {
+                    if let Found::Live(loaded) = Found::judge(session, user, &self.policy) {
+                        return Ok(Some(state_of(&loaded)));
+                    }
+                }
+            }
+        }
         let db = self.db.clone();
         let policy = self.policy;
         let loaded = web::block(move || -> Result<_, AppError> {

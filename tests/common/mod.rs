@@ -13,9 +13,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Binary, Text, Timestamp};
 use gatehouse::AppState;
 use gatehouse::config::Config;
-use gatehouse::db::{Db, DbConn};
+use gatehouse::db::{Db, DbConn, StatementLog};
 use reqwest::blocking::Client;
 use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
+use std::sync::Arc;
 
 pub const POSTGRES_ENV: &str = "GATEHOUSE_TEST_POSTGRES_URL";
 
@@ -125,6 +126,8 @@ pub struct TestApp {
     pub db: Db,
     pub database_url: String,
     pub startup: gatehouse::Startup,
+    /// Every statement the app's connections send.
+    pub log: Arc<StatementLog>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
     pub pg: Option<PgDatabase>,
@@ -182,6 +185,8 @@ impl TestApp {
             .or_insert(addr.to_string());
         let mut config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
         config.pool_size = 4;
+        let log = Arc::new(StatementLog::default());
+        config.statement_log = Some(log.clone());
         let (state, startup) = AppState::initialize(config).expect("initialize app");
         let db = state.db.clone();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -198,6 +203,7 @@ impl TestApp {
             db,
             database_url,
             startup,
+            log,
             handle,
             thread: Some(thread),
             pg,

@@ -1,0 +1,48 @@
+//! The cost of the design, counted: a signed-in page view within the update age
+//! sends exactly one SQL statement (the session ⨝ user join), writes nothing,
+//! and reuses a statement prepared once per connection.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+
+use common::{Backend, TestApp};
+
+on_both_backends!(one_statement_per_signed_in_request_and_no_writes);
+
+fn one_statement_per_signed_in_request_and_no_writes(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Ada", "ada@example.com");
+    let count = |path: &str, n: u64| {
+        app.log.reset();
+        for _ in 0..n {
+            let page = b.get(path);
+            assert_eq!(page.status, 200, "{path}");
+            assert!(page.user_name().is_some() || path.starts_with("/api"));
+        }
+        (
+            app.log.queries.load(Ordering::SeqCst),
+            app.log.writes.load(Ordering::SeqCst),
+            app.log.prepared.load(Ordering::SeqCst),
+        )
+    };
+    // Warm up: each connection prepares the join once.
+    let (queries, writes, prepared) = count("/", 20);
+    assert_eq!((queries, writes), (20, 0));
+    assert!(prepared <= 4, "prepared {prepared} times in 20 views");
+
+    for path in ["/", "/api/auth/session", "/settings"] {
+        let (queries, writes, prepared) = count(path, 30);
+        assert_eq!(queries, 30, "{path}: one statement per request");
+        assert_eq!(writes, 0, "{path}: no writes");
+        assert_eq!(prepared, 0, "{path}: the prepared statement is reused");
+    }
+    // Anonymous requests send nothing at all.
+    app.log.reset();
+    for _ in 0..10 {
+        assert_eq!(app.browser().get("/").status, 200);
+    }
+    assert_eq!(app.log.queries.load(Ordering::SeqCst), 0);
+}
