@@ -74,27 +74,23 @@ pub fn find_session(
         .optional()
 }
 
-/// What a found row means now, before anything is written.
-pub enum Found {
-    /// Live, and not due for extension: the request needs nothing else.
-    Live(LoadedSession),
-    /// Past its expiry, or due for extension: a write is needed.
-    NeedsWrite,
-}
-
-impl Found {
-    pub fn judge(session: SessionRow, user: UserRow, policy: &ExpiryPolicy) -> Self {
-        let now = Utc::now().naive_utc();
-        if session.expires_at <= now || policy.is_due(session.expires_at, now) {
-            return Found::NeedsWrite;
-        }
-        Found::Live(LoadedSession {
-            session_id: session.id,
-            user: SessionUser::from_row(user, now),
-            expires_at: session.expires_at.and_utc(),
-            extended: false,
-        })
+/// The session a found row stands for, when the request needs no write for it;
+/// `None` when it is past its expiry or due for extension.
+pub fn live_without_write(
+    session: SessionRow,
+    user: UserRow,
+    policy: &ExpiryPolicy,
+) -> Option<LoadedSession> {
+    let now = Utc::now().naive_utc();
+    if session.expires_at <= now || policy.is_due(session.expires_at, now) {
+        return None;
     }
+    Some(LoadedSession {
+        session_id: session.id,
+        user: SessionUser::from_row(user, now),
+        expires_at: session.expires_at.and_utc(),
+        extended: false,
+    })
 }
 
 /// The session callback: one statement joins the session to its user. A row past

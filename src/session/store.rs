@@ -12,7 +12,7 @@ use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, Upd
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::web;
 
-use super::{Device, ExpiryPolicy, Found, LoadedSession, PlainToken};
+use super::{Device, ExpiryPolicy, LoadedSession, PlainToken};
 use crate::db::Db;
 use crate::error::AppError;
 
@@ -77,7 +77,7 @@ impl SessionStore for DieselSessionStore {
             match found {
                 None => return Ok(None),
                 Some((session, user)) => {
-                    if let Found::Live(loaded) = Found::judge(session, user, &self.policy) {
+                    if let Some(loaded) = super::live_without_write(session, user, &self.policy) {
                         return Ok(Some(state_of(&loaded)));
                     }
                 }
