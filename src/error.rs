@@ -37,6 +37,8 @@ pub enum AppError {
     },
     /// 503: the database does not answer.
     Unavailable,
+    /// 503: too many password checks at once; try again in a moment.
+    Busy,
     /// 500: a bug; the details go to the log, never to the client.
     Internal(String),
 }
@@ -57,6 +59,15 @@ impl AppError {
         }
     }
 
+    /// `Retry-After` seconds for the answers that are worth retrying.
+    pub fn retry_after(&self) -> Option<&'static str> {
+        match self {
+            AppError::Unavailable => Some("5"),
+            AppError::Busy => Some("1"),
+            _ => None,
+        }
+    }
+
     /// The machine-readable code of the JSON body.
     pub fn code(&self) -> &'static str {
         match self {
@@ -70,6 +81,7 @@ impl AppError {
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::Invalid { .. } => "invalid",
             AppError::Unavailable => "unavailable",
+            AppError::Busy => "busy",
             AppError::Internal(_) => "internal",
         }
     }
@@ -92,6 +104,7 @@ impl AppError {
             AppError::Unavailable => {
                 "The service is temporarily unavailable. Try again in a moment.".into()
             }
+            AppError::Busy => "Too many sign-ins at once. Try again in a moment.".into(),
             AppError::Internal(_) => "Something went wrong on our side.".into(),
         }
     }
@@ -115,7 +128,7 @@ impl ResponseError for AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,8 +143,8 @@ impl ResponseError for AppError {
             _ => None,
         };
         let mut res = HttpResponse::build(self.status_code());
-        if matches!(self, AppError::Unavailable) {
-            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        if let Some(seconds) = self.retry_after() {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static(seconds)));
         }
         res.json(ErrorBody {
             error: self.code(),
@@ -265,8 +278,8 @@ impl ResponseError for PageError {
             message: &message,
         };
         let mut res = HttpResponse::build(status);
-        if matches!(self.0, AppError::Unavailable) {
-            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        if let Some(seconds) = self.0.retry_after() {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static(seconds)));
         }
         match page.render() {
             Ok(body) => res.content_type("text/html; charset=utf-8").body(body),

@@ -32,6 +32,8 @@ pub struct AppState {
     pub keys: Keys,
     pub cookies: CookiePolicy,
     pub expiry: ExpiryPolicy,
+    /// Bounds concurrent password hashing (see `auth::limiter`).
+    pub hasher: auth::limiter::HashLimiter,
     /// `scheme://host[:port]` of `GATEHOUSE_URL`, for the Origin check.
     pub public_origin: String,
 }
@@ -79,6 +81,7 @@ impl AppState {
                 update_age: config.session_update_age,
             },
             public_origin: config.public_origin(),
+            hasher: auth::limiter::HashLimiter::for_this_machine(),
             db,
             config,
         };

@@ -3,6 +3,7 @@
 pub mod bootstrap;
 pub mod csrf;
 pub mod keys;
+pub mod limiter;
 pub mod password;
 
 use diesel::Connection;

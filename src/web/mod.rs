@@ -56,6 +56,18 @@ pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, 
         .body(body))
 }
 
+/// The form again, with the error's status (and `Retry-After` when it has one).
+pub fn render_with_retry(e: &AppError, page: &impl Template) -> Result<HttpResponse, PageError> {
+    let mut res = render(actix_web::ResponseError::status_code(e), page)?;
+    if let Some(seconds) = e.retry_after() {
+        res.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from_static(seconds),
+        );
+    }
+    Ok(res)
+}
+
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, location))

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Head, callback, render, see_other};
+use super::{Head, callback, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::error::{AppError, PageError};
@@ -87,21 +87,26 @@ pub async fn signin_submit(
     let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
     let db = state.db.clone();
     let (email, password) = (form.email.clone(), form.password);
-    let outcome = web::block(move || crate::auth::authenticate(&db, &email, &password)).await?;
+    let outcome = state
+        .hasher
+        .run(move || crate::auth::authenticate(&db, &email, &password))
+        .await;
     match outcome {
         Ok(user_id) => {
             begin_session(&session, user_id, &device_of(&req))?;
             Ok(see_other(&callback))
         }
-        Err(e @ (AppError::BadCredentials | AppError::Invalid { .. })) => render(
-            e_status(&e),
-            &SignInPage {
-                head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
-                email: form.email,
-                callback,
-                error: Some(e.message()),
-            },
-        ),
+        Err(e @ (AppError::BadCredentials | AppError::Invalid { .. } | AppError::Busy)) => {
+            render_with_retry(
+                &e,
+                &SignInPage {
+                    head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                    email: form.email,
+                    callback,
+                    error: Some(e.message()),
+                },
+            )
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -158,29 +163,29 @@ pub async fn signup_submit(
     let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
     let db = state.db.clone();
     let (name, email, password) = (form.name.clone(), form.email.clone(), form.password);
-    let outcome =
-        web::block(move || crate::auth::register(&db, &name, &email, &password, "user")).await?;
+    let outcome = state
+        .hasher
+        .run(move || crate::auth::register(&db, &name, &email, &password, "user"))
+        .await;
     match outcome {
         Ok(user_id) => {
             begin_session(&session, user_id, &device_of(&req))?;
             Ok(see_other(&callback))
         }
-        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => render(
-            e_status(&e),
-            &SignUpPage {
-                head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
-                name: form.name,
-                email: form.email,
-                callback,
-                error: Some(e.message()),
-            },
-        ),
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_) | AppError::Busy)) => {
+            render_with_retry(
+                &e,
+                &SignUpPage {
+                    head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                    name: form.name,
+                    email: form.email,
+                    callback,
+                    error: Some(e.message()),
+                },
+            )
+        }
         Err(e) => Err(e.into()),
     }
-}
-
-fn e_status(e: &AppError) -> StatusCode {
-    actix_web::ResponseError::status_code(e)
 }
 
 /// Ends the session (the row is deleted, the cookie cleared) and goes home.

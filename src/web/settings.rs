@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Head, render, see_other};
+use super::{Head, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::error::{AppError, PageError};
@@ -209,8 +209,7 @@ pub async fn password(
             begin_session(&session, user_id, &device_of(&req))?;
             Ok(see_other("/settings?saved=password"))
         }
-        Err(e @ (AppError::BadCredentials | AppError::Invalid { .. })) => {
-            let status = actix_web::ResponseError::status_code(&e);
+        Err(e @ (AppError::BadCredentials | AppError::Invalid { .. } | AppError::Busy)) => {
             let mut page = SettingsPage::new(&user.0, csrf.0).with_error("password", &e);
             if matches!(e, AppError::BadCredentials) {
                 page.error = Some(Notice {
@@ -218,7 +217,7 @@ pub async fn password(
                     text: "Your current password is not right.".into(),
                 });
             }
-            render(status, &page)
+            render_with_retry(&e, &page)
         }
         Err(e) => Err(e.into()),
     }

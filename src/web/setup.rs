@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Head, render, see_other};
+use super::{Head, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::auth::{Registration, bootstrap};
@@ -89,36 +89,40 @@ pub async fn submit(
         form.email.clone(),
         form.password,
     );
-    let outcome = web::block(move || -> Result<i64, AppError> {
-        let (token, name, email, password) = f;
-        let registration = Registration::validate(&name, &email, &password)?;
-        // Spend the token first: of two requests racing with one link, only the
-        // one that deletes it creates an admin.
-        if !bootstrap::consume_setup_token(&mut *db.get()?, &token)? {
-            return Err(AppError::NotFound);
-        }
-        registration.create(&db, "admin").inspect_err(|_| {
-            // Nothing was created: the link stays usable.
-            let _ = bootstrap::restore_setup_token(&db, &token);
+    let outcome = state
+        .hasher
+        .run(move || -> Result<i64, AppError> {
+            let (token, name, email, password) = f;
+            let registration = Registration::validate(&name, &email, &password)?;
+            // Spend the token first: of two requests racing with one link, only the
+            // one that deletes it creates an admin.
+            if !bootstrap::consume_setup_token(&mut *db.get()?, &token)? {
+                return Err(AppError::NotFound);
+            }
+            registration.create(&db, "admin").inspect_err(|_| {
+                // Nothing was created: the link stays usable.
+                let _ = bootstrap::restore_setup_token(&db, &token);
+            })
         })
-    })
-    .await?;
+        .await;
     match outcome {
         Ok(user_id) => {
             log::info!("first admin account created through the setup link");
             begin_session(&session, user_id, &device_of(&req))?;
             Ok(see_other("/"))
         }
-        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => render(
-            actix_web::ResponseError::status_code(&e),
-            &SetupPage {
-                head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
-                token: form.token,
-                name: form.name,
-                email: form.email,
-                error: Some(e.message()),
-            },
-        ),
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_) | AppError::Busy)) => {
+            render_with_retry(
+                &e,
+                &SetupPage {
+                    head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                    token: form.token,
+                    name: form.name,
+                    email: form.email,
+                    error: Some(e.message()),
+                },
+            )
+        }
         Err(AppError::NotFound) => Err(expired()),
         Err(e) => Err(e.into()),
     }
