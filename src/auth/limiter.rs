@@ -1,31 +1,38 @@
 //! Password hashing is the one expensive thing a request can ask for. It runs on
-//! blocking threads, at most `concurrency` at once (fewer than the cores, so page
-//! views keep a core), with a bounded queue: past it, a sign-in is answered
-//! `503` with `Retry-After` at once instead of piling up memory and latency.
+//! a few dedicated threads (one fewer than the cores, so page views keep a
+//! core), fed through a bounded queue: past it, a sign-in is answered `503` with
+//! `Retry-After` at once instead of piling up memory and latency. Dedicated
+//! threads also bound memory: argon2id takes 19 MiB a hash, and the allocator
+//! keeps that much per thread that ever hashed, so hashing on the general
+//! blocking pool grew the process by hundreds of MB in a sign-in storm.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
 
-use actix_web::web;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::AppError;
 
+type Job = Box<dyn FnOnce() + Send>;
+
 #[derive(Debug)]
 pub struct HashLimiter {
-    permits: Semaphore,
-    /// Callers admitted: running plus waiting.
-    admitted: AtomicUsize,
-    max_admitted: usize,
+    queue: SyncSender<Job>,
 }
 
 impl HashLimiter {
-    pub fn new(concurrency: usize, queue: usize) -> Self {
-        let concurrency = concurrency.max(1);
-        HashLimiter {
-            permits: Semaphore::new(concurrency),
-            admitted: AtomicUsize::new(0),
-            max_admitted: concurrency + queue,
+    /// `threads` hashing threads and room for `queue` waiting jobs.
+    pub fn new(threads: usize, queue: usize) -> Self {
+        let (tx, rx) = sync_channel::<Job>(queue);
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("gatehouse-hash-{n}"))
+                .spawn(move || work(&rx))
+                .expect("spawn a hashing thread");
         }
+        HashLimiter { queue: tx }
     }
 
     /// One hashing thread fewer than the cores (at least one), and a queue of 64.
@@ -34,71 +41,85 @@ impl HashLimiter {
         Self::new(cores.saturating_sub(1), 64)
     }
 
-    /// Runs `work` (which hashes or verifies a password) when a slot is free.
+    /// Runs `work` (which hashes or verifies a password) on a hashing thread.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
-        if self.admitted.fetch_add(1, Ordering::SeqCst) >= self.max_admitted {
-            self.admitted.fetch_sub(1, Ordering::SeqCst);
-            return Err(AppError::Busy);
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(work());
+        });
+        match self.queue.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(AppError::Busy),
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(AppError::Internal("hashing threads are gone".into()));
+            }
         }
-        let _admitted = Admitted(&self.admitted);
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| AppError::Internal("hash limiter closed".into()))?;
-        web::block(work).await?
+        rx.await
+            .map_err(|_| AppError::Internal("a hashing job was dropped".into()))?
     }
 }
 
-/// Leaves the count when the caller is done, or gives up (a dropped request).
-struct Admitted<'a>(&'a AtomicUsize);
-
-impl Drop for Admitted<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+/// A hashing thread: runs jobs until the limiter is dropped.
+fn work(jobs: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        match job {
+            // A panicking job must not take the thread with it.
+            Ok(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
+            Err(_) => return,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::time::Duration;
 
     #[actix_web::test]
     async fn beyond_the_queue_callers_are_turned_away() {
         let limiter = Arc::new(HashLimiter::new(1, 2));
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let rx = Arc::new(std::sync::Mutex::new(rx));
-        let mut running = Vec::new();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = Arc::new(Mutex::new(wait));
+        let mut admitted = Vec::new();
+        // One running (blocked until released) and two queued.
         for _ in 0..3 {
             let limiter = limiter.clone();
-            let rx = rx.clone();
-            running.push(actix_web::rt::spawn(async move {
+            let wait = wait.clone();
+            admitted.push(actix_web::rt::spawn(async move {
                 limiter
                     .run(move || {
-                        let _ = rx.lock().unwrap().recv_timeout(Duration::from_secs(5));
+                        let _ = wait.lock().unwrap().recv_timeout(Duration::from_secs(5));
                         Ok(())
                     })
                     .await
             }));
-        }
-        // Let the three be admitted (one running, two queued).
-        while limiter.admitted.load(Ordering::SeqCst) < 3 {
-            actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
         }
         let refused = limiter.run(|| Ok(())).await;
-        assert!(matches!(refused, Err(AppError::Busy)));
+        assert!(matches!(refused, Err(AppError::Busy)), "{refused:?}");
         for _ in 0..3 {
-            tx.send(()).unwrap();
+            release.send(()).unwrap();
         }
-        for r in running {
-            assert!(r.await.unwrap().is_ok());
+        for a in admitted {
+            assert!(a.await.unwrap().is_ok());
         }
-        assert_eq!(limiter.admitted.load(Ordering::SeqCst), 0);
-        assert!(limiter.run(|| Ok(())).await.is_ok());
+        assert_eq!(limiter.run(|| Ok(7)).await.unwrap(), 7);
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_job_answers_an_error_and_the_thread_lives_on() {
+        let limiter = HashLimiter::new(1, 1);
+        let failed = limiter.run::<()>(|| panic!("boom")).await;
+        assert!(matches!(failed, Err(AppError::Internal(_))));
+        assert_eq!(limiter.run(|| Ok(1)).await.unwrap(), 1);
     }
 }

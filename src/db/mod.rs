@@ -126,12 +126,17 @@ pub struct StatementLog {
     pub queries: AtomicU64,
     pub writes: AtomicU64,
     pub prepared: AtomicU64,
+    /// The distinct SQL texts sent since the last reset.
+    pub texts: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl StatementLog {
     pub fn reset(&self) {
         for c in [&self.queries, &self.writes, &self.prepared] {
             c.store(0, Ordering::SeqCst);
+        }
+        if let Ok(mut t) = self.texts.lock() {
+            t.clear();
         }
     }
 }
@@ -143,12 +148,18 @@ impl Instrumentation for Counting {
         match event {
             InstrumentationEvent::StartQuery { query, .. } => {
                 self.0.queries.fetch_add(1, Ordering::SeqCst);
-                let sql = query.to_string().trim_start().to_ascii_uppercase();
+                let text = query.to_string();
+                let sql = text.trim_start().to_ascii_uppercase();
                 if ["INSERT", "UPDATE", "DELETE", "REPLACE"]
                     .iter()
                     .any(|w| sql.starts_with(w))
                 {
                     self.0.writes.fetch_add(1, Ordering::SeqCst);
+                }
+                if let Ok(mut t) = self.0.texts.lock() {
+                    // Without the bind values diesel appends after `-- binds:`.
+                    let sql = text.split("-- binds:").next().unwrap_or("").trim();
+                    t.insert(sql.to_owned());
                 }
             }
             InstrumentationEvent::CacheQuery { .. } => {
