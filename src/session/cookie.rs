@@ -11,8 +11,9 @@ use actix_web::cookie::{Cookie, Key, SameSite, time::Duration as CookieDuration}
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderValue, SET_COOKIE};
 use actix_web::middleware::Next;
-use actix_web::{Error, web};
+use actix_web::{Error, HttpMessage, web};
 
+use super::callback::Lookup;
 use super::store::{DieselSessionStore, keys};
 use crate::error::AppError;
 
@@ -85,10 +86,10 @@ impl CookiePolicy {
 }
 
 /// Runs inside the session middleware, after the handler:
-/// - a session whose expiry `load` pushed forward is marked changed, so the
+/// - a session whose expiry the lookup pushed forward is marked changed, so the
 ///   cookie goes out again with a full `Max-Age`;
-/// - a cookie that named no live session (unknown, expired, revoked, forged) is
-///   cleared, unless the handler started a new session.
+/// - a cookie that names no live session (unknown, expired, revoked, forged,
+///   malformed) is cleared, unless the handler started a new session.
 pub async fn session_upkeep(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -100,17 +101,25 @@ pub async fn session_upkeep(
     let had_cookie = req.cookie(&policy.session_name).is_some();
     let mut res = next.call(req).await?;
     let session = res.request().get_session();
-    if session.status() == SessionStatus::Unchanged {
-        if session.contains_key(keys::EXTENDED) {
-            // Re-inserting marks the session changed; the store's `update` writes nothing.
-            let _ = session.insert(keys::EXTENDED, true);
-        } else if had_cookie
-            && !session.contains_key(keys::USER)
-            && !session.contains_key(keys::UNAVAILABLE)
-            && let Ok(v) = HeaderValue::from_str(&policy.session_removal().to_string())
-        {
-            res.headers_mut().append(SET_COOKIE, v);
+    if session.status() != SessionStatus::Unchanged {
+        return Ok(res);
+    }
+    let lookup = res.request().extensions().get::<Lookup>().cloned();
+    let clear = match lookup {
+        Some(Lookup::Live(loaded)) => {
+            if loaded.extended {
+                // The store's `update` writes nothing; the cookie is sent again.
+                let _ = session.insert(keys::EXTENDED, true);
+            }
+            false
         }
+        Some(Lookup::Anonymous) => had_cookie,
+        Some(Lookup::Unavailable) => false,
+        // Not looked up: clear only what actix-session could not even read.
+        None => had_cookie && !session.contains_key(keys::TOKEN_HASH),
+    };
+    if clear && let Ok(v) = HeaderValue::from_str(&policy.session_removal().to_string()) {
+        res.headers_mut().append(SET_COOKIE, v);
     }
     Ok(res)
 }

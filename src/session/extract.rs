@@ -1,14 +1,14 @@
-//! Extractors over the per-request session state that the store's `load` made:
-//! the signed-in user as handlers see it, and how a sign-in starts a session.
+//! Extractors over this request's session lookup ([`super::callback`]): the
+//! signed-in user as handlers see it; and how a sign-in starts a session.
 
-use std::future::{Ready, ready};
-
-use actix_session::{Session, SessionExt};
+use actix_session::Session;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use chrono::{DateTime, Utc};
+use futures_util::future::LocalBoxFuture;
 
 use super::Device;
+use super::callback::Lookup;
 use super::store::keys;
 use crate::error::{AppError, PageError};
 use crate::users::SessionUser;
@@ -21,22 +21,28 @@ pub struct SignedIn {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Reads the state `load` put in the session: `Ok(None)` is anonymous.
-pub fn read_session(req: &HttpRequest) -> Result<Option<SignedIn>, AppError> {
-    let session = req.get_session();
-    if session.contains_key(keys::UNAVAILABLE) {
-        return Err(AppError::Unavailable);
+/// This request's session: `Ok(None)` is anonymous.
+pub async fn read_session(req: &HttpRequest) -> Result<Option<SignedIn>, AppError> {
+    match super::callback::current(req).await {
+        Lookup::Live(loaded) => Ok(Some(SignedIn {
+            session_id: loaded.session_id,
+            user: loaded.user.clone(),
+            expires_at: loaded.expires_at,
+        })),
+        Lookup::Anonymous => Ok(None),
+        Lookup::Unavailable => Err(AppError::Unavailable),
     }
-    let user = session.get::<SessionUser>(keys::USER).ok().flatten();
-    let id = session.get::<i64>(keys::SESSION_ID).ok().flatten();
-    let expires = session.get::<DateTime<Utc>>(keys::EXPIRES).ok().flatten();
-    Ok(match (user, id, expires) {
-        (Some(user), Some(session_id), Some(expires_at)) => Some(SignedIn {
-            session_id,
-            user,
-            expires_at,
-        }),
-        _ => None,
+}
+
+/// The future of an extractor: the session lookup, then `map` of its outcome.
+fn extract<T: 'static, E: 'static>(
+    req: &HttpRequest,
+    map: fn(Result<Option<SignedIn>, AppError>, &HttpRequest) -> Result<T, E>,
+) -> LocalBoxFuture<'static, Result<T, E>> {
+    let req = req.clone();
+    Box::pin(async move {
+        let outcome = read_session(&req).await;
+        map(outcome, &req)
     })
 }
 
@@ -45,10 +51,10 @@ pub struct MaybeUser(pub Option<SignedIn>);
 
 impl FromRequest for MaybeUser {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(read_session(req).map(MaybeUser))
+        extract(req, |outcome, _| outcome.map(MaybeUser))
     }
 }
 
@@ -57,10 +63,12 @@ pub struct ApiUser(pub SignedIn);
 
 impl FromRequest for ApiUser {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(read_session(req).and_then(|s| s.map(ApiUser).ok_or(AppError::Unauthorized)))
+        extract(req, |outcome, _| {
+            outcome.and_then(|s| s.map(ApiUser).ok_or(AppError::Unauthorized))
+        })
     }
 }
 
@@ -69,10 +77,10 @@ pub struct PageViewer(pub Option<SignedIn>);
 
 impl FromRequest for PageViewer {
     type Error = PageError;
-    type Future = Ready<Result<Self, PageError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(read_session(req).map(PageViewer).map_err(PageError))
+        extract(req, |outcome, _| outcome.map(PageViewer).map_err(PageError))
     }
 }
 
@@ -81,10 +89,10 @@ pub struct PageUser(pub SignedIn);
 
 impl FromRequest for PageUser {
     type Error = PageError;
-    type Future = Ready<Result<Self, PageError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(match read_session(req) {
+        extract(req, |outcome, req| match outcome {
             Ok(Some(s)) => Ok(PageUser(s)),
             Ok(None) => Err(PageError(AppError::SignInRequired(
                 crate::web::callback::here(req),

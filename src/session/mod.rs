@@ -1,6 +1,7 @@
 //! Database sessions: the token, the expiry rules, the one-join load that every
 //! signed-in request makes, the actix-session store and the cookie policy.
 
+pub mod callback;
 pub mod cookie;
 pub mod extract;
 pub mod store;

@@ -1,10 +1,12 @@
 //! Our actix-session store over the `sessions` table.
 //!
 //! actix-session owns the cookie (name, flags, signature) and calls this store.
-//! `load` is the session callback: one join, turned into the per-request state
-//! the extractors read. Nothing is kept between requests: the state map lives for
-//! one request, and `update` persists nothing, because the session row has no
-//! free-form state — only the columns the store itself maintains.
+//! `load` only checks that the cookie holds a token we could have issued and
+//! passes its hash on: the lookup itself (one join of the session and its user)
+//! is made by [`super::callback`] when a handler asks for the session, with the
+//! request at hand, and its result lives in that request only. `save` creates
+//! the row at sign-in, `delete` removes it at sign-out; `update` persists
+//! nothing, because a session row holds no free-form state.
 
 use std::collections::HashMap;
 
@@ -12,20 +14,16 @@ use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, Upd
 use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::web;
 
-use super::{Device, ExpiryPolicy, LoadedSession, PlainToken};
+use super::{Device, ExpiryPolicy, PlainToken};
 use crate::db::Db;
 use crate::error::AppError;
 
 /// Keys of the per-request state map (JSON values, as actix-session stores them).
 pub mod keys {
-    /// Set by `load`: the session row id, the user view, the expiry.
-    pub const SESSION_ID: &str = "gh.sid";
-    pub const USER: &str = "gh.user";
-    pub const EXPIRES: &str = "gh.expires";
-    /// Set by `load` when it pushed the expiry forward.
+    /// Set by `load`: the SHA-256 of the cookie's token (base64url).
+    pub const TOKEN_HASH: &str = "gh.token_hash";
+    /// Set after a lookup that pushed the expiry forward, so the cookie goes out again.
     pub const EXTENDED: &str = "gh.extended";
-    /// Set by `load` when the database did not answer: the request gets 503.
-    pub const UNAVAILABLE: &str = "gh.unavailable";
     /// Set by a sign-in handler before `renew()`: what `save` needs for the new row.
     pub const NEW_USER_ID: &str = "gh.new_user_id";
     pub const NEW_USER_AGENT: &str = "gh.new_user_agent";
@@ -46,63 +44,35 @@ impl DieselSessionStore {
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
-fn state_of(loaded: &LoadedSession) -> State {
-    let mut state = HashMap::with_capacity(4);
-    state.insert(keys::SESSION_ID.to_owned(), json(&loaded.session_id));
-    state.insert(keys::USER.to_owned(), json(&loaded.user));
-    state.insert(keys::EXPIRES.to_owned(), json(&loaded.expires_at));
-    if loaded.extended {
-        state.insert(keys::EXTENDED.to_owned(), "true".to_owned());
-    }
-    state
-}
-
 fn read<T: serde::de::DeserializeOwned>(state: &State, key: &str) -> Option<T> {
     state.get(key).and_then(|v| serde_json::from_str(v).ok())
 }
 
+/// Runs a session query on a blocking thread; any failure is an `anyhow` error
+/// for actix-session (which the app answers as 503).
+async fn blocking<T: Send + 'static>(
+    db: &Db,
+    query: impl FnOnce(&mut crate::db::DbConn) -> diesel::QueryResult<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let db = db.clone();
+    web::block(move || -> Result<T, AppError> { Ok(query(&mut *db.get()?)?) })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 impl SessionStore for DieselSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
+        // A value we never issue is not looked up at all.
         let Some(token) = PlainToken::parse(session_key.as_ref()) else {
             return Ok(None);
         };
-        let hash = token.hash();
-        // SQLite: the read runs here, on this worker's read-only connection. Only
-        // a miss on that path (busy, expired, due for extension) hops to the pool.
-        if let Some(found) = self.db.read_inline(|conn| super::find_session(conn, &hash)) {
-            match found {
-                None => return Ok(None),
-                Some((session, user)) => {
-                    if let Some(loaded) = super::live_without_write(session, user, &self.policy) {
-                        return Ok(Some(state_of(&loaded)));
-                    }
-                }
-            }
-        }
-        let db = self.db.clone();
-        let policy = self.policy;
-        let loaded = web::block(move || -> Result<_, AppError> {
-            let mut conn = db.get()?;
-            Ok(super::load_session_user(&mut conn, &hash, &policy)?)
-        })
-        .await
-        .map_err(AppError::from)
-        .and_then(|r| r);
-        match loaded {
-            Ok(Some(loaded)) => Ok(Some(state_of(&loaded))),
-            Ok(None) => Ok(None),
-            Err(e) => {
-                // Not "signed out": the extractors answer 503 and the cookie is kept.
-                log::warn!("session lookup failed: {e}");
-                let mut state = HashMap::with_capacity(1);
-                state.insert(keys::UNAVAILABLE.to_owned(), "true".to_owned());
-                Ok(Some(state))
-            }
-        }
+        let mut state = HashMap::with_capacity(1);
+        state.insert(
+            keys::TOKEN_HASH.to_owned(),
+            format!("\"{}\"", token.hash().encode()),
+        );
+        Ok(Some(state))
     }
 
     async fn save(&self, state: State, _ttl: &CookieDuration) -> Result<SessionKey, SaveError> {
@@ -113,15 +83,12 @@ impl SessionStore for DieselSessionStore {
             user_agent: read(&state, keys::NEW_USER_AGENT).unwrap_or_default(),
             ip: read(&state, keys::NEW_IP).unwrap_or_default(),
         };
-        let db = self.db.clone();
         let policy = self.policy;
-        let token = web::block(move || -> Result<_, AppError> {
-            let mut conn = db.get()?;
-            Ok(super::create_session(&mut conn, user_id, &device, &policy)?)
+        let token = blocking(&self.db, move |conn| {
+            super::create_session(conn, user_id, &device, &policy)
         })
         .await
-        .map_err(|e| SaveError::Other(anyhow::anyhow!("{e}")))?
-        .map_err(|e| SaveError::Other(anyhow::anyhow!("{e}")))?;
+        .map_err(SaveError::Other)?;
         SessionKey::try_from(token.expose()).map_err(|e| SaveError::Other(e.into()))
     }
 
@@ -141,7 +108,7 @@ impl SessionStore for DieselSessionStore {
         _session_key: &SessionKey,
         _ttl: &CookieDuration,
     ) -> Result<(), anyhow::Error> {
-        // Extension is throttled in `load`; never a write per request.
+        // Extension is throttled by the lookup; never a write per request.
         Ok(())
     }
 
@@ -150,14 +117,7 @@ impl SessionStore for DieselSessionStore {
             return Ok(());
         };
         let hash = token.hash();
-        let db = self.db.clone();
-        web::block(move || -> Result<_, AppError> {
-            let mut conn = db.get()?;
-            Ok(super::delete_by_hash(&mut conn, &hash)?)
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        blocking(&self.db, move |conn| super::delete_by_hash(conn, &hash)).await?;
         Ok(())
     }
 }

@@ -56,6 +56,16 @@ impl TokenHash {
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
+
+    /// base64url, for carrying the hash (never the token) through a request.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
+        Some(TokenHash(bytes.try_into().ok()?))
+    }
 }
 
 impl fmt::Debug for TokenHash {

@@ -1,0 +1,78 @@
+//! The session callback: when a handler asks for the session, one statement
+//! joins the session row to its user row, and the result is this request's
+//! session view. It is made at most once per request and kept only in the
+//! request; the next request reads the database again.
+
+use std::rc::Rc;
+
+use actix_session::SessionExt;
+use actix_web::web::{self, Data};
+use actix_web::{HttpMessage, HttpRequest};
+
+use super::store::keys;
+use super::{LoadedSession, TokenHash};
+use crate::AppState;
+use crate::error::AppError;
+
+/// What this request's session turned out to be.
+#[derive(Clone, Debug)]
+pub enum Lookup {
+    /// No session cookie, or one that names no live session.
+    Anonymous,
+    Live(Rc<LoadedSession>),
+    /// The database did not answer: the request gets 503 and the cookie stays.
+    Unavailable,
+}
+
+/// This request's session, looked up on first use.
+pub async fn current(req: &HttpRequest) -> Lookup {
+    if let Some(known) = req.extensions().get::<Lookup>() {
+        return known.clone();
+    }
+    let hash = req
+        .get_session()
+        .get::<String>(keys::TOKEN_HASH)
+        .ok()
+        .flatten()
+        .and_then(|h| TokenHash::decode(&h));
+    let lookup = match (hash, req.app_data::<Data<AppState>>()) {
+        (Some(hash), Some(state)) => fetch(state, hash).await,
+        _ => Lookup::Anonymous,
+    };
+    req.extensions_mut().insert(lookup.clone());
+    lookup
+}
+
+async fn fetch(state: &AppState, hash: TokenHash) -> Lookup {
+    // SQLite: the read runs here, on this worker's read-only connection. Only a
+    // miss on that path (busy, expired, due for extension) hops to the pool.
+    if let Some(found) = state
+        .db
+        .read_inline(|conn| super::find_session(conn, &hash))
+    {
+        match found {
+            None => return Lookup::Anonymous,
+            Some((session, user)) => {
+                if let Some(loaded) = super::live_without_write(session, user, &state.expiry) {
+                    return Lookup::Live(Rc::new(loaded));
+                }
+            }
+        }
+    }
+    let db = state.db.clone();
+    let policy = state.expiry;
+    let loaded = web::block(move || -> Result<_, AppError> {
+        Ok(super::load_session_user(&mut *db.get()?, &hash, &policy)?)
+    })
+    .await
+    .map_err(AppError::from)
+    .and_then(|r| r);
+    match loaded {
+        Ok(Some(loaded)) => Lookup::Live(Rc::new(loaded)),
+        Ok(None) => Lookup::Anonymous,
+        Err(e) => {
+            log::warn!("session lookup failed: {e}");
+            Lookup::Unavailable
+        }
+    }
+}
