@@ -22,7 +22,7 @@ pub struct SignedIn {
 }
 
 /// This request's session: `Ok(None)` is anonymous.
-pub async fn read_session(req: &HttpRequest) -> Result<Option<SignedIn>, AppError> {
+pub async fn read_session(req: &HttpRequest) -> Outcome {
     match super::callback::current(req).await {
         Lookup::Live(loaded) => Ok(Some(SignedIn {
             session_id: loaded.session_id,
@@ -34,10 +34,13 @@ pub async fn read_session(req: &HttpRequest) -> Result<Option<SignedIn>, AppErro
     }
 }
 
+/// What the lookup found: `Ok(None)` is anonymous.
+type Outcome = Result<Option<SignedIn>, AppError>;
+
 /// The future of an extractor: the session lookup, then `map` of its outcome.
 fn extract<T: 'static, E: 'static>(
     req: &HttpRequest,
-    map: fn(Result<Option<SignedIn>, AppError>, &HttpRequest) -> Result<T, E>,
+    map: fn(Outcome, &HttpRequest) -> Result<T, E>,
 ) -> LocalBoxFuture<'static, Result<T, E>> {
     let req = req.clone();
     Box::pin(async move {
