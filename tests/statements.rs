@@ -53,6 +53,14 @@ fn one_statement_per_signed_in_request_and_no_writes(backend: Backend) {
         // SQLite re-prepares a statement whose LIMIT is a bound parameter each
         // time it is bound: the join must not have one.
         assert!(!sql.contains("LIMIT"), "{sql}");
+        if backend == Backend::Postgres {
+            // PostgreSQL lookups run on the worker's own async connection, not
+            // through the pool on a blocking thread.
+            assert_eq!(
+                texts.iter().next().unwrap(),
+                gatehouse::db::pg_async::SESSION_JOIN
+            );
+        }
     }
     // Anonymous requests send nothing at all.
     app.log.reset();

@@ -2,6 +2,7 @@
 //! PostgreSQL, the pool (with SQLite's per-connection pragmas beside it), and the
 //! embedded migrations of each backend.
 
+pub mod pg_async;
 pub mod schema;
 
 use std::cell::RefCell;
@@ -252,6 +253,8 @@ pub struct Db {
     pub url: DatabaseUrl,
     id: u64,
     manager: Manager,
+    /// PostgreSQL: per-worker async connections for the session lookup.
+    pub async_pg: Option<Arc<pg_async::AsyncPg>>,
 }
 
 impl fmt::Debug for Db {
@@ -284,11 +287,18 @@ impl Db {
             .test_on_check_out(false)
             .build(manager.clone())
             .map_err(|e| format!("cannot connect to the database {url:?}: {e}"))?;
+        let async_pg = match url.backend {
+            Backend::Postgres => {
+                pg_async::AsyncPg::new(&url.target, manager.log.clone()).map(Arc::new)
+            }
+            Backend::Sqlite => None,
+        };
         Ok(Self {
             pool,
             url: url.clone(),
             id: NEXT_DB_ID.fetch_add(1, Ordering::Relaxed),
             manager,
+            async_pg,
         })
     }
 

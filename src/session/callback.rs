@@ -44,12 +44,16 @@ pub async fn current(req: &HttpRequest) -> Lookup {
 }
 
 async fn fetch(state: &AppState, hash: TokenHash) -> Lookup {
-    // SQLite: the read runs here, on this worker's read-only connection. Only a
-    // miss on that path (busy, expired, due for extension) hops to the pool.
-    if let Some(found) = state
-        .db
-        .read_inline(|conn| super::find_session(conn, &hash))
-    {
+    // The read runs on this worker: SQLite on its read-only connection,
+    // PostgreSQL on its async connection. Only a miss on that path (busy, not
+    // connected, expired, due for extension) hops to the pool.
+    let found = match &state.db.async_pg {
+        Some(pg) => pg.find_session(&hash).await.ok(),
+        None => state
+            .db
+            .read_inline(|conn| super::find_session(conn, &hash)),
+    };
+    if let Some(found) = found {
         match found {
             None => return Lookup::Anonymous,
             Some((session, user)) => {
