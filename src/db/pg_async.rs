@@ -13,6 +13,7 @@ use std::rc::Rc;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 use tokio_postgres::config::SslMode;
@@ -35,9 +36,20 @@ struct Prepared {
 
 type Slot = Rc<OnceCell<Prepared>>;
 
+/// After a failed connect, a worker waits this long before trying again (every
+/// lookup meanwhile goes to the pool), so a server that refuses plain
+/// connections does not cost a connect attempt per request.
+const RETRY_AFTER: Duration = Duration::from_secs(10);
+
+struct WorkerConnection {
+    id: u64,
+    slot: Slot,
+    retry_at: Option<Instant>,
+}
+
 thread_local! {
     /// This worker's connection, per `AsyncPg` (tests run several apps).
-    static CONNECTIONS: RefCell<Vec<(u64, Slot)>> = const { RefCell::new(Vec::new()) };
+    static CONNECTIONS: RefCell<Vec<WorkerConnection>> = const { RefCell::new(Vec::new()) };
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -69,23 +81,42 @@ impl AsyncPg {
         })
     }
 
-    fn slot(&self) -> Slot {
+    /// This worker's connection slot, or `None` while a failed connect rests.
+    fn slot(&self) -> Option<Slot> {
         CONNECTIONS.with(|c| {
             let mut c = c.borrow_mut();
-            match c.iter().find(|(id, _)| *id == self.id) {
-                Some((_, slot)) => slot.clone(),
+            match c.iter_mut().find(|w| w.id == self.id) {
+                Some(w) if w.retry_at.is_some_and(|at| Instant::now() < at) => None,
+                Some(w) => {
+                    w.retry_at = None;
+                    Some(w.slot.clone())
+                }
                 None => {
                     let slot = Slot::default();
-                    c.push((self.id, slot.clone()));
-                    slot
+                    c.push(WorkerConnection {
+                        id: self.id,
+                        slot: slot.clone(),
+                        retry_at: None,
+                    });
+                    Some(slot)
                 }
             }
         })
     }
 
-    /// Forgets this worker's connection; the next lookup connects again.
-    fn reset(&self) {
-        CONNECTIONS.with(|c| c.borrow_mut().retain(|(id, _)| *id != self.id));
+    /// Forgets this worker's connection; with `rest`, the next attempt waits.
+    fn reset(&self, rest: bool) {
+        CONNECTIONS.with(|c| {
+            let mut c = c.borrow_mut();
+            c.retain(|w| w.id != self.id);
+            if rest {
+                c.push(WorkerConnection {
+                    id: self.id,
+                    slot: Slot::default(),
+                    retry_at: Some(Instant::now() + RETRY_AFTER),
+                });
+            }
+        });
     }
 
     async fn connect(&self) -> Result<Prepared, tokio_postgres::Error> {
@@ -110,11 +141,12 @@ impl AsyncPg {
         &self,
         hash: &TokenHash,
     ) -> Result<Option<(SessionRow, UserRow)>, ()> {
-        let slot = self.slot();
+        let slot = self.slot().ok_or(())?;
         let prepared = match slot.get_or_try_init(|| self.connect()).await {
             Ok(p) => p,
             Err(e) => {
                 log::debug!("no worker PostgreSQL connection: {e}");
+                self.reset(true);
                 return Err(());
             }
         };
@@ -134,7 +166,7 @@ impl AsyncPg {
             }),
             Err(e) => {
                 log::debug!("worker PostgreSQL lookup failed: {e}");
-                self.reset();
+                self.reset(false);
                 Err(())
             }
         }
