@@ -4,7 +4,8 @@
 //! `Retry-After` at once instead of piling up memory and latency. Dedicated
 //! threads also bound memory: argon2id takes 19 MiB a hash, and the allocator
 //! keeps that much per thread that ever hashed, so hashing on the general
-//! blocking pool grew the process by hundreds of MB in a sign-in storm.
+//! blocking pool grew the process by hundreds of MB in a sign-in storm. The
+//! threads run at a lower CPU priority than the workers.
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -62,8 +63,30 @@ impl HashLimiter {
     }
 }
 
+/// Lowers this thread's CPU priority (nice 10): when page views and hashing
+/// compete for a core, page views win, and a sign-in waits a little longer.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: gettid and setpriority take plain integers; on Linux,
+    // PRIO_PROCESS with a thread id changes that thread alone.
+    let rc = unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10)
+    };
+    if rc != 0 {
+        log::debug!(
+            "hashing thread keeps its priority: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
 /// A hashing thread: runs jobs until the limiter is dropped.
 fn work(jobs: &Mutex<Receiver<Job>>) {
+    lower_priority();
     loop {
         let job = match jobs.lock() {
             Ok(rx) => rx.recv(),
