@@ -200,10 +200,12 @@ pub async fn password(
     let form = form.into_inner();
     let user_id = user.0.user.id;
     let db = state.db.clone();
-    let outcome = web::block(move || {
-        crate::auth::change_password(&db, user_id, &form.current_password, &form.new_password)
-    })
-    .await?;
+    let outcome = state
+        .hasher
+        .run(move || {
+            crate::auth::change_password(&db, user_id, &form.current_password, &form.new_password)
+        })
+        .await;
     match outcome {
         Ok(()) => {
             begin_session(&session, user_id, &device_of(&req))?;
