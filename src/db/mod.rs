@@ -302,6 +302,16 @@ impl Db {
         })
     }
 
+    /// Runs `work` with a pooled connection on a blocking thread, off the
+    /// async workers.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut DbConn) -> Result<T, crate::error::AppError> + Send + 'static,
+    ) -> Result<T, crate::error::AppError> {
+        let db = self.clone();
+        actix_web::web::block(move || work(&mut *db.get()?)).await?
+    }
+
     pub fn get(&self) -> Result<PooledConn, crate::error::AppError> {
         self.pool.get().map_err(|e| {
             log::warn!("database unavailable: {e}");

@@ -6,13 +6,12 @@
 use std::rc::Rc;
 
 use actix_session::SessionExt;
-use actix_web::web::{self, Data};
+use actix_web::web::Data;
 use actix_web::{HttpMessage, HttpRequest};
 
 use super::store::keys;
 use super::{LoadedSession, TokenHash};
 use crate::AppState;
-use crate::error::AppError;
 
 /// What this request's session turned out to be.
 #[derive(Clone, Debug)]
@@ -63,14 +62,11 @@ async fn fetch(state: &AppState, hash: TokenHash) -> Lookup {
             }
         }
     }
-    let db = state.db.clone();
     let policy = state.expiry;
-    let loaded = web::block(move || -> Result<_, AppError> {
-        Ok(super::load_session_user(&mut *db.get()?, &hash, &policy)?)
-    })
-    .await
-    .map_err(AppError::from)
-    .and_then(|r| r);
+    let loaded = state
+        .db
+        .run(move |conn| Ok(super::load_session_user(conn, &hash, &policy)?))
+        .await;
     match loaded {
         Ok(Some(loaded)) => Lookup::Live(Rc::new(loaded)),
         Ok(None) => Lookup::Anonymous,

@@ -12,11 +12,9 @@ use std::collections::HashMap;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as CookieDuration;
-use actix_web::web;
 
 use super::{Device, ExpiryPolicy, PlainToken};
 use crate::db::Db;
-use crate::error::AppError;
 
 /// Keys of the per-request state map (JSON values, as actix-session stores them).
 pub mod keys {
@@ -54,10 +52,8 @@ async fn blocking<T: Send + 'static>(
     db: &Db,
     query: impl FnOnce(&mut crate::db::DbConn) -> diesel::QueryResult<T> + Send + 'static,
 ) -> anyhow::Result<T> {
-    let db = db.clone();
-    web::block(move || -> Result<T, AppError> { Ok(query(&mut *db.get()?)?) })
+    db.run(move |conn| Ok(query(conn)?))
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 

@@ -90,14 +90,14 @@ pub async fn update_session(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let change = body.into_inner().validate()?;
-    let db = state.db.clone();
     let (user_id, session_id) = (user.0.user.id, user.0.session_id);
-    let fresh = web::block(move || -> Result<_, AppError> {
-        let mut conn = db.get()?;
-        users::update_self(&mut conn, user_id, change)?;
-        Ok(crate::session::reload(&mut conn, session_id)?)
-    })
-    .await??;
+    let fresh = state
+        .db
+        .run(move |conn| {
+            users::update_self(conn, user_id, change)?;
+            Ok(crate::session::reload(conn, session_id)?)
+        })
+        .await?;
     match fresh {
         Some(s) => Ok(session_json(&SignedIn {
             session_id: s.session_id,
@@ -121,13 +121,10 @@ pub async fn signout(session: Session, state: web::Data<AppState>) -> HttpRespon
 
 /// `200 {"status":"ok"}` when the database answers a query, `503` otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let db = state.db.clone();
-    web::block(move || -> Result<(), AppError> {
-        let mut conn = db.get()?;
-        diesel::sql_query("SELECT 1").execute(&mut *conn)?;
-        Ok(())
-    })
-    .await?
-    .map_err(|_| AppError::Unavailable)?;
+    state
+        .db
+        .run(|conn| Ok(diesel::sql_query("SELECT 1").execute(conn)?))
+        .await
+        .map_err(|_| AppError::Unavailable)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))
 }

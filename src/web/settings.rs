@@ -100,14 +100,12 @@ async fn apply(
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
-    let db = state.db.clone();
-    web::block(move || -> Result<(), AppError> {
-        let mut conn = db.get()?;
-        users::update_self(&mut conn, user_id, change)
-    })
-    .await?
-    .map(Ok)
-    .map_err(PageError)
+    state
+        .db
+        .run(move |conn| users::update_self(conn, user_id, change))
+        .await
+        .map(Ok)
+        .map_err(PageError)
 }
 
 #[derive(Deserialize)]

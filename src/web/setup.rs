@@ -39,13 +39,11 @@ pub async fn page(
     query: web::Query<TokenQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let db = state.db.clone();
     let token = query.token.clone();
-    let valid = web::block(move || -> Result<bool, AppError> {
-        let mut conn = db.get()?;
-        bootstrap::setup_token_valid(&mut conn, &token)
-    })
-    .await??;
+    let valid = state
+        .db
+        .run(move |conn| bootstrap::setup_token_valid(conn, &token))
+        .await?;
     if !valid {
         return Err(expired());
     }
