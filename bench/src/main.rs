@@ -5,6 +5,7 @@
 //!
 //! Exits 0 only when every target passes.
 
+mod autogroup;
 mod cmd;
 mod http;
 mod report;
@@ -46,13 +47,17 @@ impl Drop for WorkDir {
 }
 
 fn main() -> ExitCode {
-    let mut quick = false;
+    let (mut quick, mut keep_autogroup) = (false, false);
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--quick" => quick = true,
+            "--keep-autogroup" => keep_autogroup = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: gatehouse-bench [--quick]\n  --quick  3 s load runs instead of 10 s"
+                    "usage: gatehouse-bench [--quick] [--keep-autogroup]\n  \
+                     --quick           3 s load runs instead of 10 s\n  \
+                     --keep-autogroup  leave kernel.sched_autogroup_enabled as it is \
+                     (by default the run turns it off when it may; see bench/src/autogroup.rs)"
                 );
                 return ExitCode::SUCCESS;
             }
@@ -62,7 +67,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    match run(quick) {
+    match run(quick, keep_autogroup) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -73,7 +78,7 @@ fn main() -> ExitCode {
 }
 
 /// Answers whether every target passed.
-fn run(quick: bool) -> Result<bool, String> {
+fn run(quick: bool, keep_autogroup: bool) -> Result<bool, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("bench/ has no parent directory")?
@@ -84,6 +89,8 @@ fn run(quick: bool) -> Result<bool, String> {
         duration_s: if quick { 3 } else { 10 },
         warmup_s: 2,
     };
+    // Dropped when run returns, which puts the kernel setting back.
+    let autogroup = autogroup::Autogroup::prepare(keep_autogroup);
     let meta = Meta {
         date: output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])),
         nproc: output(&mut Command::new("nproc")),
@@ -91,6 +98,7 @@ fn run(quick: bool) -> Result<bool, String> {
         commit: commit(&root),
         settings,
         quick,
+        autogroup: autogroup.describe.clone(),
     };
     cmd::ensure_tool("wrk", "wrk")?;
     let workdir = WorkDir::create()?;

@@ -36,6 +36,11 @@ fn header(md: &mut String, meta: &Meta, targets: &[Target]) {
     let _ = writeln!(md, "| commit | `{}` |", meta.commit);
     let _ = writeln!(
         md,
+        "| scheduler autogroups | {} (why: `bench/src/autogroup.rs`) |",
+        meta.autogroup
+    );
+    let _ = writeln!(
+        md,
         "| data | 1,000 seeded users and 1,000 seeded sessions, plus the bench user |"
     );
     let _ = writeln!(md, "| targets | {passed} of {} passed |", targets.len());

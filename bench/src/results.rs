@@ -63,6 +63,8 @@ pub struct Meta {
     pub commit: String,
     pub settings: Settings,
     pub quick: bool,
+    /// What the run did about the kernel's scheduler autogroups.
+    pub autogroup: String,
 }
 
 pub fn int(v: f64) -> String {
