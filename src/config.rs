@@ -48,6 +48,14 @@ pub struct Config {
     pub session_update_age: Duration,
     /// Connections in the pool (not a documented variable; tests make it small).
     pub pool_size: u32,
+    /// Enabled OAuth providers (`GITHUB_*`, `GOOGLE_*`, `OIDC_*`).
+    pub providers: Vec<crate::oauth::config::ProviderConfig>,
+    /// `GATEHOUSE_EMAIL_DOMAINS`: only these email domains may sign in or up
+    /// (empty: any).
+    pub email_domains: Vec<String>,
+    /// `OAUTH_LINK_VERIFIED_EMAIL`: a provider sign-in whose email the provider
+    /// asserts verified is linked to the existing user with that email.
+    pub oauth_link_verified_email: bool,
     /// Counts every statement when set (tests and diagnostics; not a variable).
     pub statement_log: Option<std::sync::Arc<crate::db::StatementLog>>,
 }
@@ -67,7 +75,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
         problem: problem.into(),
@@ -171,7 +179,36 @@ impl Config {
             }
         }
 
+        let providers = crate::oauth::config::from_lookup(&get)?;
+        let email_domains = match get("GATEHOUSE_EMAIL_DOMAINS") {
+            Some(raw) => {
+                let mut domains = Vec::new();
+                for d in raw.split(',').map(|d| d.trim().to_ascii_lowercase()) {
+                    if d.is_empty() || d.contains('@') || d.contains(char::is_whitespace) {
+                        return Err(bad(
+                            "GATEHOUSE_EMAIL_DOMAINS",
+                            "must be a comma-separated list of domains like example.com,example.org",
+                        ));
+                    }
+                    domains.push(d);
+                }
+                domains
+            }
+            None => Vec::new(),
+        };
+        let oauth_link_verified_email = match get("OAUTH_LINK_VERIFIED_EMAIL").as_deref() {
+            None => false,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => return Err(bad("OAUTH_LINK_VERIFIED_EMAIL", "must be true or false")),
+            },
+        };
+
         Ok(Config {
+            providers,
+            email_domains,
+            oauth_link_verified_email,
             database_url,
             addr,
             public_url,

@@ -39,6 +39,9 @@ pub enum AppError {
     Unavailable,
     /// 503: too many password checks at once; try again in a moment.
     Busy,
+    /// 403: the sign-in gate refused a user whose credentials were right
+    /// (banned, or an email domain not allowed).
+    Refused(crate::auth::gate::Refusal),
     /// 500: a bug; the details go to the log, never to the client.
     Internal(String),
 }
@@ -82,6 +85,8 @@ impl AppError {
             AppError::Invalid { .. } => "invalid",
             AppError::Unavailable => "unavailable",
             AppError::Busy => "busy",
+            AppError::Refused(crate::auth::gate::Refusal::Banned { .. }) => "banned",
+            AppError::Refused(_) => "forbidden",
             AppError::Internal(_) => "internal",
         }
     }
@@ -105,6 +110,7 @@ impl AppError {
                 "The service is temporarily unavailable. Try again in a moment.".into()
             }
             AppError::Busy => "Too many sign-ins at once. Try again in a moment.".into(),
+            AppError::Refused(r) => r.message(),
             AppError::Internal(_) => "Something went wrong on our side.".into(),
         }
     }
@@ -123,7 +129,7 @@ impl ResponseError for AppError {
             AppError::Unauthorized | AppError::SignInRequired(_) | AppError::BadCredentials => {
                 StatusCode::UNAUTHORIZED
             }
-            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::Csrf | AppError::Refused(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

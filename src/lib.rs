@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod oauth;
 pub mod session;
 pub mod users;
 pub mod web;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub expiry: ExpiryPolicy,
     /// Bounds concurrent password hashing (see `auth::limiter`).
     pub hasher: auth::limiter::HashLimiter,
+    /// OAuth providers, the token cipher and the provider HTTP client.
+    pub oauth: oauth::OAuth,
     /// `scheme://host[:port]` of `GATEHOUSE_URL`, for the Origin check.
     pub public_origin: String,
 }
@@ -73,8 +76,14 @@ impl AppState {
                     path
                 )
             });
+        let keys = Keys::derive(secret.expose());
         let state = AppState {
-            keys: Keys::derive(secret.expose()),
+            oauth: oauth::OAuth::new(
+                config.providers.clone(),
+                &keys.provider_tokens,
+                &config.public_url,
+            ),
+            keys,
             cookies: CookiePolicy::new(config.is_https(), config.session_max_age),
             expiry: ExpiryPolicy {
                 max_age: config.session_max_age,

@@ -10,6 +10,8 @@ use sha2::Sha256;
 pub struct Keys {
     csrf: [u8; 32],
     pub session_cookie: Key,
+    /// Seals provider tokens at rest (`oauth::crypto`).
+    pub provider_tokens: [u8; 32],
 }
 
 impl fmt::Debug for Keys {
@@ -28,8 +30,12 @@ impl Keys {
             .expect("32 bytes is a valid HKDF length");
         hk.expand(b"session cookie v1", &mut cookie)
             .expect("64 bytes is a valid HKDF length");
+        let mut provider_tokens = [0u8; 32];
+        hk.expand(b"provider tokens v1", &mut provider_tokens)
+            .expect("32 bytes is a valid HKDF length");
         Keys {
             csrf,
+            provider_tokens,
             session_cookie: Key::from(&cookie),
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod bootstrap;
 pub mod csrf;
+pub mod gate;
 pub mod keys;
 pub mod limiter;
 pub mod password;
@@ -14,7 +15,12 @@ use crate::users;
 /// Checks an email and password. Unknown email, account without a password and
 /// wrong password all answer `BadCredentials`, after the same argon2 work.
 /// Runs on a blocking thread; the connection is returned before hashing.
-pub fn authenticate(pool: &crate::db::Db, email: &str, password: &str) -> Result<i64, AppError> {
+pub fn authenticate(
+    pool: &crate::db::Db,
+    email: &str,
+    password: &str,
+    domains: &[String],
+) -> Result<i64, AppError> {
     let found = match users::normalize_email(email) {
         Ok(email) => {
             let mut conn = pool.get()?;
@@ -25,6 +31,9 @@ pub fn authenticate(pool: &crate::db::Db, email: &str, password: &str) -> Result
     match found {
         Some((id, Some(hash))) => {
             if password::verify_password(password, &hash) {
+                // Only after the right password: a ban is never an oracle.
+                let mut conn = pool.get()?;
+                gate::check(&mut conn, id, domains)?.map_err(AppError::Refused)?;
                 Ok(id)
             } else {
                 Err(AppError::BadCredentials)

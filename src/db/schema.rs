@@ -16,6 +16,9 @@ diesel::table! {
         language -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        banned_at -> Nullable<Timestamp>,
+        banned_until -> Nullable<Timestamp>,
+        ban_reason -> Nullable<Text>,
     }
 }
 
@@ -40,5 +43,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        provider -> Text,
+        provider_account_id -> Text,
+        email -> Text,
+        scope -> Text,
+        token_type -> Text,
+        access_token -> Nullable<Text>,
+        refresh_token -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        needs_reauth -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_states (state_hash) {
+        state_hash -> Binary,
+        binding_hash -> Binary,
+        provider -> Text,
+        pkce_verifier -> Text,
+        nonce -> Text,
+        callback_url -> Text,
+        link_user_id -> Nullable<BigInt>,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, settings);
+diesel::joinable!(accounts -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, settings, accounts, oauth_states);

@@ -21,6 +21,8 @@ use crate::error::AppError;
 pub struct CookiePolicy {
     pub session_name: String,
     pub csrf_name: String,
+    /// Binds an OAuth flow to the browser that started it.
+    pub oauth_name: String,
     pub secure: bool,
     pub max_age: Duration,
 }
@@ -32,6 +34,7 @@ impl CookiePolicy {
         CookiePolicy {
             session_name: format!("{prefix}gatehouse_session"),
             csrf_name: format!("{prefix}gatehouse_csrf"),
+            oauth_name: format!("{prefix}gatehouse_oauth"),
             secure: https,
             max_age,
         }

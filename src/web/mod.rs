@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod callback;
+pub mod oauth;
 pub mod pages;
 pub mod settings;
 pub mod setup;
@@ -135,6 +136,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(settings::preferences),
     )
     .route("/settings/password", web::post().to(settings::password))
+    .route(
+        "/settings/accounts/{provider}/unlink",
+        web::post().to(oauth::unlink),
+    )
     .route("/setup", web::get().to(setup::page))
     .route("/setup", web::post().to(setup::submit))
     .route("/healthz", web::get().to(api::healthz))
@@ -143,7 +148,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/session", web::get().to(api::get_session))
             .route("/session", web::post().to(api::update_session))
             .route("/csrf", web::get().to(api::csrf))
-            .route("/signout", web::post().to(api::signout)),
+            .route("/signout", web::post().to(api::signout))
+            .route("/providers", web::get().to(oauth::providers))
+            .route("/signin/{provider}", web::post().to(oauth::start))
+            .route("/callback/{provider}", web::get().to(oauth::finish))
+            .route("/accounts/{provider}/token", web::get().to(oauth::token)),
     )
     .default_service(web::to(not_found));
 }

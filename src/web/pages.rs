@@ -39,6 +39,17 @@ struct SignInPage {
     email: String,
     callback: String,
     error: Option<String>,
+    /// `(id, name)` of each enabled OAuth provider, one button each.
+    providers: Vec<(&'static str, String)>,
+}
+
+fn provider_buttons(state: &AppState) -> Vec<(&'static str, String)> {
+    state
+        .oauth
+        .providers
+        .iter()
+        .map(|p| (p.id, p.name.clone()))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -57,6 +68,7 @@ pub async fn signin_page(
     render(
         StatusCode::OK,
         &SignInPage {
+            providers: provider_buttons(&state),
             head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
             email: String::new(),
             callback,
@@ -87,26 +99,31 @@ pub async fn signin_submit(
     let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
     let db = state.db.clone();
     let (email, password) = (form.email.clone(), form.password);
+    let domains = state.config.email_domains.clone();
     let outcome = state
         .hasher
-        .run(move || crate::auth::authenticate(&db, &email, &password))
+        .run(move || crate::auth::authenticate(&db, &email, &password, &domains))
         .await;
     match outcome {
         Ok(user_id) => {
             begin_session(&session, user_id, &device_of(&req))?;
             Ok(see_other(&callback))
         }
-        Err(e @ (AppError::BadCredentials | AppError::Invalid { .. } | AppError::Busy)) => {
-            render_with_retry(
-                &e,
-                &SignInPage {
-                    head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
-                    email: form.email,
-                    callback,
-                    error: Some(e.message()),
-                },
-            )
-        }
+        Err(
+            e @ (AppError::BadCredentials
+            | AppError::Invalid { .. }
+            | AppError::Busy
+            | AppError::Refused(_)),
+        ) => render_with_retry(
+            &e,
+            &SignInPage {
+                providers: provider_buttons(&state),
+                head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                email: form.email,
+                callback,
+                error: Some(e.message()),
+            },
+        ),
         Err(e) => Err(e.into()),
     }
 }
@@ -163,10 +180,20 @@ pub async fn signup_submit(
     let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
     let db = state.db.clone();
     let (name, email, password) = (form.name.clone(), form.email.clone(), form.password);
-    let outcome = state
-        .hasher
-        .run(move || crate::auth::register(&db, &name, &email, &password, "user"))
-        .await;
+    let outcome = if crate::auth::gate::domain_allowed(
+        &email.trim().to_lowercase(),
+        &state.config.email_domains,
+    ) {
+        state
+            .hasher
+            .run(move || crate::auth::register(&db, &name, &email, &password, "user"))
+            .await
+    } else {
+        Err(AppError::invalid(
+            "email",
+            crate::auth::gate::Refusal::Domain.message(),
+        ))
+    };
     match outcome {
         Ok(user_id) => {
             begin_session(&session, user_id, &device_of(&req))?;

@@ -32,6 +32,16 @@ struct SettingsPage {
     languages: &'static [(&'static str, &'static str)],
     error: Option<Notice>,
     saved: Option<Notice>,
+    /// Linked providers, and the enabled ones not linked yet (GET only).
+    linked: Vec<LinkedView>,
+    linkable: Vec<(&'static str, String)>,
+}
+
+struct LinkedView {
+    id: String,
+    name: String,
+    email: String,
+    needs_reauth: bool,
 }
 
 impl SettingsPage {
@@ -47,6 +57,8 @@ impl SettingsPage {
             languages: &LANGUAGES,
             error: None,
             saved: None,
+            linked: Vec::new(),
+            linkable: Vec::new(),
         }
     }
 
@@ -72,8 +84,43 @@ pub async fn page(
     user: PageUser,
     csrf: CsrfToken,
     query: web::Query<SavedQuery>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let mut page = SettingsPage::new(&user.0, csrf.0);
+    let user_id = user.0.user.id;
+    // With no provider configured there is nothing to link: the page stays at
+    // the one statement of every signed-in view.
+    let linked = if state.oauth.providers.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .db
+            .run(move |conn| Ok(crate::oauth::accounts::linked(conn, user_id)?))
+            .await?
+    };
+    let name_of = |id: &str| {
+        state
+            .oauth
+            .provider(id)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    page.linkable = state
+        .oauth
+        .providers
+        .iter()
+        .filter(|p| !linked.iter().any(|l| l.provider == p.id))
+        .map(|p| (p.id, p.name.clone()))
+        .collect();
+    page.linked = linked
+        .into_iter()
+        .map(|l| LinkedView {
+            name: name_of(&l.provider),
+            id: l.provider,
+            email: l.email,
+            needs_reauth: l.needs_reauth,
+        })
+        .collect();
     page.saved = match query.saved.as_deref() {
         Some("profile") => Some(("profile", "Profile saved.")),
         Some("preferences") => Some(("preferences", "Preferences saved.")),
@@ -81,6 +128,8 @@ pub async fn page(
             "password",
             "Password changed. Your other devices were signed out.",
         )),
+        Some("linked") => Some(("accounts", "Provider linked.")),
+        Some("unlinked") => Some(("accounts", "Provider unlinked.")),
         _ => None,
     }
     .map(|(form, text)| Notice {

@@ -4,6 +4,8 @@
 //! PostgreSQL fails the test instead of skipping it.
 #![allow(dead_code)]
 
+pub mod fake_provider;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::net::TcpListener;
@@ -209,6 +211,12 @@ impl TestApp {
             pg,
             _dir: dir,
         }
+    }
+
+    /// Another server on the same database (a second instance behind a load
+    /// balancer); it owns nothing, so dropping it leaves the database alone.
+    pub fn second_instance(&self, vars: &[(&str, &str)]) -> Self {
+        Self::launch(self.backend, self.database_url.clone(), None, None, vars)
     }
 
     pub fn browser(&self) -> Browser {

@@ -1,0 +1,73 @@
+//! Sign-in with GitHub, Google and any OpenID Connect provider; linked
+//! accounts; provider tokens kept encrypted and refreshed single-flight.
+
+pub mod accounts;
+pub mod config;
+pub mod crypto;
+pub mod flow;
+pub mod http;
+pub mod refresh;
+pub mod state;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use openidconnect::core::CoreProviderMetadata;
+
+use self::config::ProviderConfig;
+use self::crypto::TokenCipher;
+use self::http::ProviderHttp;
+
+/// Provider calls give up after this long (a hung provider must not hold a
+/// blocking thread, or on SQLite a refresh lock, for long).
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything OAuth needs at run time, in `AppState`.
+pub struct OAuth {
+    pub providers: Vec<ProviderConfig>,
+    pub cipher: TokenCipher,
+    pub http: ProviderHttp,
+    /// `GATEHOUSE_URL` without a trailing slash.
+    base: String,
+    discovered: Mutex<Option<(Instant, CoreProviderMetadata)>>,
+}
+
+impl std::fmt::Debug for OAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuth")
+            .field(
+                "providers",
+                &self.providers.iter().map(|p| p.id).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuth {
+    pub fn new(
+        providers: Vec<ProviderConfig>,
+        token_key: &[u8; 32],
+        public_url: &url::Url,
+    ) -> Self {
+        OAuth {
+            providers,
+            cipher: TokenCipher::new(token_key),
+            http: ProviderHttp::new(PROVIDER_TIMEOUT),
+            base: public_url.as_str().trim_end_matches('/').to_string(),
+            discovered: Mutex::new(None),
+        }
+    }
+
+    pub fn provider(&self, id: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+
+    /// The redirect URI to register with the provider.
+    pub fn callback_url(&self, id: &str) -> String {
+        format!("{}/api/auth/callback/{id}", self.base)
+    }
+
+    pub fn signin_url(&self, id: &str) -> String {
+        format!("{}/api/auth/signin/{id}", self.base)
+    }
+}

@@ -1,0 +1,223 @@
+//! `GET /api/auth/accounts/<p>/token`: a valid provider access token, refreshed
+//! first when it expires within a minute. The refresh is single-flight across
+//! requests and server instances: the account row is locked for it
+//! (PostgreSQL `SELECT … FOR UPDATE`, SQLite `BEGIN IMMEDIATE`), a second
+//! caller waits on the lock and then finds the new token, and a rotated
+//! refresh token is saved in the same transaction as the new access token.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::OAuth;
+use super::accounts::aad;
+use super::flow::FlowError;
+use crate::db::DbConn;
+use crate::db::schema::accounts as ac;
+
+/// A token fresh for at least this long is answered as it is.
+const MARGIN_SECS: i64 = 60;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_at: Option<NaiveDateTime>,
+    pub scope: String,
+}
+
+#[derive(Debug)]
+pub enum TokenError {
+    /// The user has no account of this provider.
+    NotLinked,
+    /// The provider refused the refresh (or there is no refresh token): the
+    /// user must sign in with the provider again.
+    RefreshFailed,
+    /// The provider could not be reached or answered junk; try again later.
+    Provider(String),
+    /// The database failed (`Unavailable` for an outage).
+    App(crate::error::AppError),
+}
+
+impl From<diesel::result::Error> for TokenError {
+    fn from(e: diesel::result::Error) -> Self {
+        TokenError::App(e.into())
+    }
+}
+
+impl From<crate::error::AppError> for TokenError {
+    fn from(e: crate::error::AppError) -> Self {
+        TokenError::App(e)
+    }
+}
+
+type Row = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDateTime>,
+    String,
+    String,
+    bool,
+);
+
+fn load(conn: &mut DbConn, user_id: i64, provider: &str) -> QueryResult<Option<Row>> {
+    ac::table
+        .filter(ac::user_id.eq(user_id))
+        .filter(ac::provider.eq(provider))
+        .select((
+            ac::id,
+            ac::provider_account_id,
+            ac::access_token,
+            ac::refresh_token,
+            ac::expires_at,
+            ac::scope,
+            ac::token_type,
+            ac::needs_reauth,
+        ))
+        .first(conn)
+        .optional()
+}
+
+enum Found {
+    Fresh(AccessToken),
+    Stale {
+        id: i64,
+        account: String,
+        refresh: Option<String>,
+    },
+}
+
+fn examine(oauth: &OAuth, provider: &str, row: Row) -> Result<Found, TokenError> {
+    let (id, account, access, refresh, expires_at, scope, token_type, needs_reauth) = row;
+    if needs_reauth {
+        return Err(TokenError::RefreshFailed);
+    }
+    let access = access.and_then(|a| oauth.cipher.open(&a, &aad(provider, &account, "access")));
+    let refresh = refresh.and_then(|r| oauth.cipher.open(&r, &aad(provider, &account, "refresh")));
+    let soon = Utc::now().naive_utc() + chrono::Duration::seconds(MARGIN_SECS);
+    match access {
+        Some(access_token) if expires_at.is_none_or(|e| e > soon) => {
+            Ok(Found::Fresh(AccessToken {
+                access_token,
+                token_type,
+                expires_at,
+                scope,
+            }))
+        }
+        _ => Ok(Found::Stale {
+            id,
+            account,
+            refresh,
+        }),
+    }
+}
+
+/// Runs `f` with the account row locked against other refreshers.
+fn locked<T>(
+    conn: &mut DbConn,
+    account_row: i64,
+    f: impl FnOnce(&mut DbConn) -> Result<T, TokenError>,
+) -> Result<T, TokenError> {
+    match conn {
+        DbConn::Sqlite(_) => {
+            // BEGIN IMMEDIATE takes SQLite's write lock now (waiting up to the
+            // busy timeout), so a second refresher waits here, not later.
+            diesel::connection::SimpleConnection::batch_execute(conn, "BEGIN IMMEDIATE")?;
+            let out = f(conn);
+            let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            match diesel::connection::SimpleConnection::batch_execute(conn, end) {
+                Ok(()) => out,
+                Err(e) => {
+                    let _ = diesel::connection::SimpleConnection::batch_execute(conn, "ROLLBACK");
+                    Err(e.into())
+                }
+            }
+        }
+        DbConn::Postgres(_) => conn.transaction(|conn| {
+            diesel::sql_query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::BigInt, _>(account_row)
+                .execute(conn)?;
+            f(conn)
+        }),
+    }
+}
+
+/// A valid access token for the user's `provider` account. Blocks (database
+/// and provider): run it on a blocking thread.
+pub fn valid_token(
+    oauth: &OAuth,
+    db: &crate::db::Db,
+    user_id: i64,
+    provider: &str,
+) -> Result<AccessToken, TokenError> {
+    let config = oauth.provider(provider).ok_or(TokenError::NotLinked)?;
+    let mut conn = db.get()?;
+    let row = load(&mut conn, user_id, provider)?.ok_or(TokenError::NotLinked)?;
+    let id = match examine(oauth, provider, row)? {
+        Found::Fresh(t) => return Ok(t),
+        Found::Stale { id, .. } => id,
+    };
+    locked(&mut conn, id, |conn| {
+        // Read again under the lock: another request may have refreshed.
+        let row = load(conn, user_id, provider)?.ok_or(TokenError::NotLinked)?;
+        let (account, refresh) = match examine(oauth, provider, row)? {
+            Found::Fresh(t) => return Ok(Ok(t)),
+            Found::Stale {
+                account, refresh, ..
+            } => (account, refresh),
+        };
+        let outcome = match refresh {
+            None => Err(FlowError::Refused("no refresh token".into())),
+            Some(r) => oauth.refresh(config, &r),
+        };
+        let now = Utc::now().naive_utc();
+        match outcome {
+            Ok(t) => {
+                let access = oauth
+                    .cipher
+                    .seal(&t.access, &aad(provider, &account, "access"));
+                let q = diesel::update(ac::table.find(id));
+                match &t.refresh {
+                    // Rotated: saved in the same transaction as the access token.
+                    Some(r) => q
+                        .set((
+                            ac::access_token.eq(Some(access)),
+                            ac::refresh_token.eq(Some(
+                                oauth.cipher.seal(r, &aad(provider, &account, "refresh")),
+                            )),
+                            ac::expires_at.eq(t.expires_at),
+                            ac::scope.eq(&t.scope),
+                            ac::token_type.eq(&t.token_type),
+                            ac::updated_at.eq(now),
+                        ))
+                        .execute(conn)?,
+                    None => q
+                        .set((
+                            ac::access_token.eq(Some(access)),
+                            ac::expires_at.eq(t.expires_at),
+                            ac::scope.eq(&t.scope),
+                            ac::token_type.eq(&t.token_type),
+                            ac::updated_at.eq(now),
+                        ))
+                        .execute(conn)?,
+                };
+                Ok(Ok(AccessToken {
+                    access_token: t.access,
+                    token_type: t.token_type,
+                    expires_at: t.expires_at,
+                    scope: t.scope,
+                }))
+            }
+            Err(FlowError::Refused(_)) => {
+                // Committed: later calls answer refresh_failed without asking
+                // the provider again, until the user signs in with it.
+                diesel::update(ac::table.find(id))
+                    .set((ac::needs_reauth.eq(true), ac::updated_at.eq(now)))
+                    .execute(conn)?;
+                Ok(Err(TokenError::RefreshFailed))
+            }
+            Err(e) => Err(TokenError::Provider(e.detail().to_string())),
+        }
+    })?
+}

@@ -1,0 +1,449 @@
+//! OAuth routes: the provider list, the start (`POST /api/auth/signin/<p>`),
+//! the return (`GET /api/auth/callback/<p>`), the app's provider token
+//! (`GET /api/auth/accounts/<p>/token`) and unlinking from Settings.
+
+use actix_session::Session;
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::{Deserialize, Serialize};
+
+use super::{Head, callback, render, see_other};
+use crate::AppState;
+use crate::auth::gate;
+use crate::error::{AppError, PageError};
+use crate::oauth::accounts::{self, Outcome};
+use crate::oauth::flow::FlowError;
+use crate::oauth::refresh::{self, TokenError};
+use crate::oauth::state::{self, Pending, Rejected};
+use crate::session::extract::{ApiUser, MaybeUser, PageUser, begin_session, device_of};
+use crate::session::token::PlainToken;
+
+#[derive(Serialize)]
+struct ProviderView<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "signinUrl")]
+    signin_url: String,
+    #[serde(rename = "callbackUrl")]
+    callback_url: String,
+}
+
+/// `GET /api/auth/providers`: `{"<id>": {id, name, type, signinUrl, callbackUrl}}`.
+pub async fn providers(state: web::Data<AppState>) -> HttpResponse {
+    let o = &state.oauth;
+    let map: serde_json::Map<String, serde_json::Value> = o
+        .providers
+        .iter()
+        .map(|p| {
+            let view = ProviderView {
+                id: p.id,
+                name: &p.name,
+                kind: match p.kind {
+                    crate::oauth::config::Kind::Oidc => "oidc",
+                    _ => "oauth",
+                },
+                signin_url: o.signin_url(p.id),
+                callback_url: o.callback_url(p.id),
+            };
+            (
+                p.id.to_string(),
+                serde_json::to_value(view).unwrap_or_default(),
+            )
+        })
+        .collect();
+    HttpResponse::Ok().json(map)
+}
+
+/// A page that says why an OAuth sign-in did not happen.
+#[derive(Template)]
+#[template(path = "oauth_error.html")]
+struct OAuthErrorPage {
+    head: Head,
+    title: &'static str,
+    message: String,
+}
+
+fn failure(
+    viewer: &MaybeUser,
+    status: StatusCode,
+    title: &'static str,
+    message: impl Into<String>,
+) -> Result<HttpResponse, PageError> {
+    render(
+        status,
+        &OAuthErrorPage {
+            head: Head::new(viewer.0.as_ref(), None),
+            title,
+            message: message.into(),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct StartForm {
+    #[serde(default, rename = "callbackUrl")]
+    callback_url: Option<String>,
+    /// `link`: attach the provider to the signed-in user (from Settings).
+    #[serde(default)]
+    intent: Option<String>,
+}
+
+/// The cookie that binds a flow to this browser (`state` alone could be
+/// replayed from another browser that saw the provider URL).
+fn binding_of(req: &HttpRequest, state: &AppState) -> Option<String> {
+    req.cookie(&state.cookies.oauth_name)
+        .map(|c| c.value().to_string())
+        .filter(|v| {
+            v.len() == 43
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// `POST /api/auth/signin/<provider>`: 303 to the provider.
+pub async fn start(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: Option<web::Form<StartForm>>,
+    viewer: MaybeUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let Some(provider) = state.oauth.provider(&id).cloned() else {
+        return Err(AppError::NotFound.into());
+    };
+    let form = form.map(|f| f.into_inner()).unwrap_or(StartForm {
+        callback_url: None,
+        intent: None,
+    });
+    let link_user_id = match form.intent.as_deref() {
+        Some("link") => match &viewer.0 {
+            Some(s) => Some(s.user.id),
+            None => return Err(AppError::SignInRequired("/settings".into()).into()),
+        },
+        _ => None,
+    };
+    let callback_url = match link_user_id {
+        Some(_) => "/settings?saved=linked".to_string(),
+        None => callback::sanitize(form.callback_url.as_deref(), &state.config.public_url),
+    };
+    let st = state.clone();
+    let started = web::block(move || st.oauth.start(&provider)).await?;
+    let started = match started {
+        Ok(s) => s,
+        Err(e) => {
+            log::warn!("oauth {id}: cannot start: {}", e.detail());
+            return failure(
+                &viewer,
+                StatusCode::BAD_GATEWAY,
+                "Provider unavailable",
+                "We could not reach the sign-in provider. Please try again in a moment.",
+            );
+        }
+    };
+    let binding = binding_of(&req, &state).unwrap_or_else(|| PlainToken::generate().expose());
+    let pending = Pending {
+        provider: id,
+        pkce_verifier: started.pkce_verifier,
+        nonce: started.nonce,
+        callback_url,
+        link_user_id,
+    };
+    let (st, state_value, b) = (state.clone(), started.state, binding.clone());
+    state
+        .db
+        .run(move |conn| {
+            Ok(state::save(
+                conn,
+                &st.oauth.cipher,
+                &state_value,
+                &b,
+                &pending,
+            )?)
+        })
+        .await?;
+    let cookie = Cookie::build(state.cookies.oauth_name.clone(), binding)
+        .path("/")
+        .http_only(true)
+        .secure(state.cookies.secure)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(state::LIFETIME_SECS))
+        .finish();
+    let mut res = see_other(&started.url);
+    res.add_cookie(&cookie)
+        .map_err(|e| AppError::Internal(format!("cookie: {e}")))?;
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /api/auth/callback/<provider>`.
+pub async fn finish(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: Option<web::Query<CallbackQuery>>,
+    session: Session,
+    viewer: MaybeUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let Some(provider) = state.oauth.provider(&id).cloned() else {
+        return Err(AppError::NotFound.into());
+    };
+    let Some(q) = query.map(|q| q.into_inner()) else {
+        return failure(
+            &viewer,
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "The provider's answer could not be read.",
+        );
+    };
+    let Some(state_value) = q.state.filter(|s| !s.is_empty() && s.len() <= 512) else {
+        return failure(
+            &viewer,
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "The provider's answer has no state. Please start again.",
+        );
+    };
+    let binding = binding_of(&req, &state);
+    let (st, pid) = (state.clone(), id.clone());
+    let taken = state
+        .db
+        .run(move |conn| {
+            Ok(state::take(
+                conn,
+                &st.oauth.cipher,
+                &pid,
+                &state_value,
+                binding.as_deref(),
+            )?)
+        })
+        .await?;
+    let pending = match taken {
+        Ok(p) => p,
+        Err(why) => {
+            let message = match why {
+                Rejected::Expired => {
+                    "This sign-in took too long and has expired. Please start again."
+                }
+                Rejected::OtherBrowser => {
+                    "This sign-in was started in another browser. Please start again here."
+                }
+                Rejected::Unknown => {
+                    "This sign-in link is not valid or was already used. Please start again."
+                }
+            };
+            return failure(&viewer, StatusCode::BAD_REQUEST, "Sign-in failed", message);
+        }
+    };
+    if let Some(error) = q.error {
+        let message = if error == "access_denied" {
+            "You cancelled the sign-in at the provider, so you were not signed in."
+        } else {
+            "The provider did not sign you in. Please try again."
+        };
+        return failure(&viewer, StatusCode::FORBIDDEN, "Not signed in", message);
+    }
+    let Some(code) = q.code.filter(|c| !c.is_empty() && c.len() <= 2048) else {
+        return failure(
+            &viewer,
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "The provider's answer has no code. Please start again.",
+        );
+    };
+    let (st, p) = (state.clone(), provider.clone());
+    let (verifier, nonce) = (pending.pkce_verifier.clone(), pending.nonce.clone());
+    let profile = match web::block(move || st.oauth.finish(&p, &code, &verifier, &nonce)).await? {
+        Ok(p) => p,
+        Err(e) => {
+            log::warn!("oauth {id}: sign-in failed: {}", e.detail());
+            return match e {
+                FlowError::Provider(_) => failure(
+                    &viewer,
+                    StatusCode::BAD_GATEWAY,
+                    "Provider unavailable",
+                    "The sign-in provider did not answer properly. Please try again in a moment.",
+                ),
+                FlowError::Refused(_) => failure(
+                    &viewer,
+                    StatusCode::BAD_REQUEST,
+                    "Sign-in failed",
+                    "The provider refused this sign-in. Please start again.",
+                ),
+                FlowError::IdToken(_) => failure(
+                    &viewer,
+                    StatusCode::BAD_REQUEST,
+                    "Sign-in failed",
+                    "The provider's identity token could not be verified, so you were not signed in.",
+                ),
+            };
+        }
+    };
+    let linking = pending
+        .link_user_id
+        .map(|starter| (starter, viewer.0.as_ref().map(|s| s.user.id)));
+    let auto_link = state.config.oauth_link_verified_email;
+    let domains = state.config.email_domains.clone();
+    if linking.is_none()
+        && let Some(email) = &profile.email
+        && !gate::domain_allowed(email, &domains)
+    {
+        return failure(
+            &viewer,
+            StatusCode::FORBIDDEN,
+            "Not signed in",
+            gate::Refusal::Domain.message(),
+        );
+    }
+    let (st, pid) = (state.clone(), id.clone());
+    let decided = state
+        .db
+        .run(move |conn| {
+            let outcome =
+                accounts::resolve(conn, &st.oauth.cipher, &pid, &profile, linking, auto_link)?;
+            let refusal = match (&outcome, linking) {
+                (Outcome::User(uid), None) => gate::check(conn, *uid, &domains)?.err(),
+                _ => None,
+            };
+            Ok((outcome, refusal))
+        })
+        .await?;
+    let name = provider.name.clone();
+    match decided {
+        (_, Some(refusal)) => failure(
+            &viewer,
+            StatusCode::FORBIDDEN,
+            "Not signed in",
+            refusal.message(),
+        ),
+        (Outcome::User(uid), None) => {
+            if linking.is_none() {
+                begin_session(&session, uid, &device_of(&req))?;
+            }
+            let mut res = see_other(&pending.callback_url);
+            let mut gone = Cookie::build(state.cookies.oauth_name.clone(), "")
+                .path("/")
+                .finish();
+            gone.make_removal();
+            let _ = res.add_cookie(&gone);
+            Ok(res)
+        }
+        (Outcome::NoEmail, _) => failure(
+            &viewer,
+            StatusCode::FORBIDDEN,
+            "Not signed in",
+            format!(
+                "{name} did not share a verified email address, which a new account needs. Verify an email address at {name}, or sign up with a password."
+            ),
+        ),
+        (Outcome::EmailInUse, _) => failure(
+            &viewer,
+            StatusCode::CONFLICT,
+            "Account already exists",
+            format!(
+                "An account with this email address already exists. Sign in the way you usually do, then link {name} under Settings."
+            ),
+        ),
+        (Outcome::LinkedElsewhere, _) => failure(
+            &viewer,
+            StatusCode::CONFLICT,
+            "Already linked",
+            format!("This {name} account is already linked to another user."),
+        ),
+        (Outcome::AlreadyLinked, _) => failure(
+            &viewer,
+            StatusCode::CONFLICT,
+            "Already linked",
+            format!("Your account is already linked to another {name} account. Unlink it first."),
+        ),
+        (Outcome::LinkSessionChanged, _) => failure(
+            &viewer,
+            StatusCode::FORBIDDEN,
+            "Not linked",
+            "You are no longer signed in as the user who started linking. Sign in and link again from Settings.",
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct TokenView {
+    access_token: String,
+    token_type: String,
+    expires_at: Option<String>,
+    scope: String,
+}
+
+/// `GET /api/auth/accounts/<provider>/token`.
+pub async fn token(
+    user: ApiUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let provider = path.into_inner();
+    let user_id = user.0.user.id;
+    let st = state.clone();
+    let answer =
+        web::block(move || refresh::valid_token(&st.oauth, &st.db, user_id, &provider)).await?;
+    match answer {
+        Ok(t) => Ok(HttpResponse::Ok().json(TokenView {
+            access_token: t.access_token,
+            token_type: t.token_type,
+            expires_at: t.expires_at.map(|e| {
+                e.and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            }),
+            scope: t.scope,
+        })),
+        Err(TokenError::NotLinked) => Err(AppError::NotFound),
+        Err(TokenError::RefreshFailed) => Ok(HttpResponse::Conflict().json(serde_json::json!({
+            "error": "refresh_failed",
+            "message": "The provider refused to refresh the token; sign in with it again.",
+        }))),
+        Err(TokenError::Provider(detail)) => {
+            log::warn!("provider token refresh failed: {detail}");
+            Ok(HttpResponse::BadGateway().json(serde_json::json!({
+                "error": "provider_unavailable",
+                "message": "The provider did not answer properly; try again in a moment.",
+            })))
+        }
+        Err(TokenError::App(e)) => Err(e),
+    }
+}
+
+/// `POST /settings/accounts/<provider>/unlink`.
+pub async fn unlink(
+    user: PageUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let provider = path.into_inner();
+    let user_id = user.0.user.id;
+    let done = state
+        .db
+        .run(move |conn| Ok(accounts::unlink(conn, user_id, &provider)?))
+        .await?;
+    match done {
+        None => Err(AppError::NotFound.into()),
+        Some(true) => Ok(see_other("/settings?saved=unlinked")),
+        Some(false) => {
+            let viewer = MaybeUser(Some(user.0));
+            failure(
+                &viewer,
+                StatusCode::CONFLICT,
+                "Cannot unlink",
+                "This is your only way to sign in. Set a password or link another provider first.",
+            )
+        }
+    }
+}
