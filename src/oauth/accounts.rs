@@ -31,66 +31,41 @@ pub fn aad(provider: &str, account_id: &str, column: &str) -> String {
     format!("{provider}:{account_id}:{column}")
 }
 
-/// The columns a token response writes, sealed.
-fn token_columns(
-    cipher: &TokenCipher,
-    provider: &str,
-    account_id: &str,
-    t: &Tokens,
-) -> (
-    String,
-    Option<String>,
-    Option<NaiveDateTime>,
-    String,
-    String,
-) {
-    (
-        cipher.seal(&t.access, &aad(provider, account_id, "access")),
-        t.refresh
-            .as_ref()
-            .map(|r| cipher.seal(r, &aad(provider, account_id, "refresh"))),
-        t.expires_at,
-        t.scope.clone(),
-        t.token_type.clone(),
-    )
+/// What a token response writes to an account row, sealed. `None` fields are
+/// left as they are: a response without a new refresh token keeps the old one.
+#[derive(AsChangeset)]
+#[diesel(table_name = ac)]
+pub struct TokenUpdate {
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+    expires_at: Option<Option<NaiveDateTime>>,
+    scope: String,
+    token_type: String,
+    needs_reauth: Option<bool>,
+    updated_at: NaiveDateTime,
 }
 
-fn store_tokens(
-    conn: &mut DbConn,
-    cipher: &TokenCipher,
-    id: i64,
-    provider: &str,
-    account_id: &str,
-    t: &Tokens,
-) -> QueryResult<()> {
-    let (access, refresh, expires, scope, token_type) =
-        token_columns(cipher, provider, account_id, t);
-    let now = Utc::now().naive_utc();
-    // A sign-in without a new refresh token keeps the one we have.
-    match refresh {
-        Some(r) => diesel::update(ac::table.find(id))
-            .set((
-                ac::access_token.eq(access),
-                ac::refresh_token.eq(r),
-                ac::expires_at.eq(expires),
-                ac::scope.eq(scope),
-                ac::token_type.eq(token_type),
-                ac::needs_reauth.eq(false),
-                ac::updated_at.eq(now),
-            ))
-            .execute(conn)?,
-        None => diesel::update(ac::table.find(id))
-            .set((
-                ac::access_token.eq(access),
-                ac::expires_at.eq(expires),
-                ac::scope.eq(scope),
-                ac::token_type.eq(token_type),
-                ac::needs_reauth.eq(false),
-                ac::updated_at.eq(now),
-            ))
-            .execute(conn)?,
-    };
-    Ok(())
+impl TokenUpdate {
+    pub fn sealed(cipher: &TokenCipher, provider: &str, account_id: &str, t: &Tokens) -> Self {
+        TokenUpdate {
+            access_token: Some(cipher.seal(&t.access, &aad(provider, account_id, "access"))),
+            refresh_token: t
+                .refresh
+                .as_ref()
+                .map(|r| cipher.seal(r, &aad(provider, account_id, "refresh"))),
+            expires_at: Some(t.expires_at),
+            scope: t.scope.clone(),
+            token_type: t.token_type.clone(),
+            needs_reauth: Some(false),
+            updated_at: Utc::now().naive_utc(),
+        }
+    }
+
+    /// Writes the update to account row `id`.
+    pub fn apply(self, conn: &mut DbConn, id: i64) -> QueryResult<()> {
+        diesel::update(ac::table.find(id)).set(self).execute(conn)?;
+        Ok(())
+    }
 }
 
 fn insert(
@@ -100,8 +75,6 @@ fn insert(
     provider: &str,
     p: &Profile,
 ) -> QueryResult<()> {
-    let (access, refresh, expires, scope, token_type) =
-        token_columns(cipher, provider, &p.account_id, &p.tokens);
     let now = Utc::now().naive_utc();
     diesel::insert_into(ac::table)
         .values((
@@ -109,17 +82,12 @@ fn insert(
             ac::provider.eq(provider),
             ac::provider_account_id.eq(&p.account_id),
             ac::email.eq(p.email.clone().unwrap_or_default()),
-            ac::scope.eq(scope),
-            ac::token_type.eq(token_type),
-            ac::access_token.eq(Some(access)),
-            ac::refresh_token.eq(refresh),
-            ac::expires_at.eq(expires),
-            ac::needs_reauth.eq(false),
             ac::created_at.eq(now),
             ac::updated_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
+    let (id, _) = find(conn, provider, &p.account_id)?.ok_or(diesel::result::Error::NotFound)?;
+    TokenUpdate::sealed(cipher, provider, &p.account_id, &p.tokens).apply(conn, id)
 }
 
 fn find(conn: &mut DbConn, provider: &str, account_id: &str) -> QueryResult<Option<(i64, i64)>> {
@@ -174,7 +142,8 @@ pub fn resolve(
             }
             return match existing {
                 Some((id, owner)) if owner == starter => {
-                    store_tokens(conn, cipher, id, provider, &p.account_id, &p.tokens)?;
+                    TokenUpdate::sealed(cipher, provider, &p.account_id, &p.tokens)
+                        .apply(conn, id)?;
                     Ok(Outcome::User(starter))
                 }
                 Some(_) => Ok(Outcome::LinkedElsewhere),
@@ -195,7 +164,7 @@ pub fn resolve(
         }
         if let Some((id, owner)) = existing {
             // A returning user: fresh tokens; the profile they edited stays theirs.
-            store_tokens(conn, cipher, id, provider, &p.account_id, &p.tokens)?;
+            TokenUpdate::sealed(cipher, provider, &p.account_id, &p.tokens).apply(conn, id)?;
             return Ok(Outcome::User(owner));
         }
         let Some(email) = p.email.as_deref() else {

@@ -9,7 +9,7 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::OAuth;
-use super::accounts::aad;
+use super::accounts::{TokenUpdate, aad};
 use super::flow::FlowError;
 use crate::db::DbConn;
 use crate::db::schema::accounts as ac;
@@ -174,34 +174,8 @@ pub fn valid_token(
         let now = Utc::now().naive_utc();
         match outcome {
             Ok(t) => {
-                let access = oauth
-                    .cipher
-                    .seal(&t.access, &aad(provider, &account, "access"));
-                let q = diesel::update(ac::table.find(id));
-                match &t.refresh {
-                    // Rotated: saved in the same transaction as the access token.
-                    Some(r) => q
-                        .set((
-                            ac::access_token.eq(Some(access)),
-                            ac::refresh_token.eq(Some(
-                                oauth.cipher.seal(r, &aad(provider, &account, "refresh")),
-                            )),
-                            ac::expires_at.eq(t.expires_at),
-                            ac::scope.eq(&t.scope),
-                            ac::token_type.eq(&t.token_type),
-                            ac::updated_at.eq(now),
-                        ))
-                        .execute(conn)?,
-                    None => q
-                        .set((
-                            ac::access_token.eq(Some(access)),
-                            ac::expires_at.eq(t.expires_at),
-                            ac::scope.eq(&t.scope),
-                            ac::token_type.eq(&t.token_type),
-                            ac::updated_at.eq(now),
-                        ))
-                        .execute(conn)?,
-                };
+                // A rotated refresh token is saved with the access token.
+                TokenUpdate::sealed(&oauth.cipher, provider, &account, &t).apply(conn, id)?;
                 Ok(Ok(AccessToken {
                     access_token: t.access,
                     token_type: t.token_type,
