@@ -50,6 +50,8 @@ pub struct Config {
     pub pool_size: u32,
     /// Enabled OAuth providers (`GITHUB_*`, `GOOGLE_*`, `OIDC_*`).
     pub providers: Vec<crate::oauth::config::ProviderConfig>,
+    /// `OAUTH_TIMEOUT`: how long a call to a provider may take.
+    pub oauth_timeout: Duration,
     /// `GATEHOUSE_EMAIL_DOMAINS`: only these email domains may sign in or up
     /// (empty: any).
     pub email_domains: Vec<String>,
@@ -180,6 +182,16 @@ impl Config {
         }
 
         let providers = crate::oauth::config::from_lookup(&get)?;
+        let oauth_timeout = match get("OAUTH_TIMEOUT") {
+            Some(raw) => {
+                let d = parse_duration(&raw).map_err(|p| bad("OAUTH_TIMEOUT", p))?;
+                if d < Duration::from_secs(1) || d > Duration::from_secs(120) {
+                    return Err(bad("OAUTH_TIMEOUT", "must be between 1s and 120s"));
+                }
+                d
+            }
+            None => Duration::from_secs(10),
+        };
         let email_domains = match get("GATEHOUSE_EMAIL_DOMAINS") {
             Some(raw) => {
                 let mut domains = Vec::new();
@@ -207,6 +219,7 @@ impl Config {
 
         Ok(Config {
             providers,
+            oauth_timeout,
             email_domains,
             oauth_link_verified_email,
             database_url,

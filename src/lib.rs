@@ -82,6 +82,7 @@ impl AppState {
                 config.providers.clone(),
                 &keys.provider_tokens,
                 &config.public_url,
+                config.oauth_timeout,
             ),
             keys,
             cookies: CookiePolicy::new(config.is_https(), config.session_max_age),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::fake_provider::{FakeProvider, FakeUser, Forgery};
+use common::fake_provider::{Failure, FakeProvider, FakeUser, Forgery};
 use common::{Backend, Browser, PASSWORD, Page, TestApp};
 
 on_both_backends!(
@@ -19,6 +19,10 @@ on_both_backends!(
     a_refused_refresh_answers_409_and_keeps_the_session,
     a_banned_user_is_refused_after_the_provider_answers,
     providers_are_listed,
+    provider_failures_show_a_page_and_write_nothing,
+    a_failed_refresh_can_be_retried,
+    rotated_oidc_keys_are_fetched_again,
+    the_email_domain_allow_list_applies_to_every_way_in,
 );
 
 fn app_with(
@@ -115,6 +119,7 @@ fn oidc_sign_in_needs_a_valid_id_token(backend: Backend) {
         Forgery::Signature,
         Forgery::WrongAudience,
         Forgery::WrongNonce,
+        Forgery::AccessTokenHash,
     ] {
         fake.forge_next(forgery);
         let b = app.browser();
@@ -461,4 +466,121 @@ fn providers_are_listed(backend: Backend) {
     // Unknown provider; no CSRF token.
     assert_eq!(b.submit("/api/auth/signin/nope", &[]).status, 404);
     assert_eq!(b.post_form_raw("/api/auth/signin/github", &[]).status, 403);
+}
+
+fn provider_failures_show_a_page_and_write_nothing(backend: Backend) {
+    let fake = FakeProvider::start();
+    let Some(app) = app_with(
+        backend,
+        &fake,
+        &["GITHUB", "OIDC"],
+        &[("OAUTH_TIMEOUT", "1s")],
+    ) else {
+        return;
+    };
+    fake.sign_in_as(octocat());
+    let cases = [
+        ("github", Some(Failure::Status(500)), false),
+        ("github", Some(Failure::Status(503)), false),
+        ("github", Some(Failure::Junk), false),
+        (
+            "github",
+            Some(Failure::Slow(std::time::Duration::from_secs(3))),
+            false,
+        ),
+        ("github", None, true),
+        ("oidc", Some(Failure::Status(502)), false),
+        ("oidc", Some(Failure::Junk), false),
+    ];
+    for (provider, failure, junk_profile) in cases {
+        fake.fail_token(failure);
+        fake.junk_userinfo(junk_profile);
+        let b = app.browser();
+        let began = std::time::Instant::now();
+        let page = through_provider(&b, provider, &[]);
+        let case = format!("{provider} {failure:?} junk profile {junk_profile}");
+        assert_eq!(page.status, 502, "{case}: {}", page.body);
+        assert!(page.body.contains("did not answer properly"), "{case}");
+        assert!(
+            began.elapsed() < std::time::Duration::from_millis(2900),
+            "{case}: timeout"
+        );
+        assert!(b.session_json().is_null(), "{case}");
+        assert_eq!(count(&app, "users"), 0, "{case}");
+        assert_eq!(count(&app, "accounts"), 0, "{case}");
+    }
+    fake.fail_token(None);
+    fake.junk_userinfo(false);
+    assert_eq!(through_provider(&app.browser(), "github", &[]).status, 303);
+}
+
+fn a_failed_refresh_can_be_retried(backend: Backend) {
+    let fake = FakeProvider::start();
+    let Some(app) = app_with(backend, &fake, &["GITHUB"], &[]) else {
+        return;
+    };
+    fake.sign_in_as(octocat());
+    let b = app.browser();
+    assert_eq!(through_provider(&b, "github", &[]).status, 303);
+    expire_tokens(&app);
+    fake.fail_token(Some(Failure::Status(500)));
+    let t = b.get("/api/auth/accounts/github/token");
+    assert_eq!(t.status, 502, "{}", t.body);
+    assert_eq!(t.json()["error"], "provider_unavailable");
+    // Not marked: once the provider is back, the same refresh token works.
+    fake.fail_token(None);
+    let t = b.get("/api/auth/accounts/github/token");
+    assert_eq!(t.status, 200, "{}", t.body);
+    assert!(t.json()["expires_at"].as_str().unwrap().ends_with('Z'));
+}
+
+fn rotated_oidc_keys_are_fetched_again(backend: Backend) {
+    let fake = FakeProvider::start();
+    let Some(app) = app_with(backend, &fake, &["OIDC"], &[]) else {
+        return;
+    };
+    fake.sign_in_as(FakeUser::new("sub-9", "Rota Key", "rota@example.com"));
+    assert_eq!(through_provider(&app.browser(), "oidc", &[]).status, 303);
+    // The discovery document and JWKS are cached; the provider now signs with
+    // a key the cache has never seen.
+    fake.rotate_keys();
+    let b = app.browser();
+    let page = through_provider(&b, "oidc", &[]);
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(b.get("/").user_name().as_deref(), Some("Rota Key"));
+    // A forged token is still refused after a fresh fetch.
+    fake.forge_next(Forgery::Signature);
+    assert_eq!(through_provider(&app.browser(), "oidc", &[]).status, 400);
+}
+
+fn the_email_domain_allow_list_applies_to_every_way_in(backend: Backend) {
+    let fake = FakeProvider::start();
+    let Some(app) = app_with(
+        backend,
+        &fake,
+        &["GITHUB"],
+        &[("GATEHOUSE_EMAIL_DOMAINS", "example.com")],
+    ) else {
+        return;
+    };
+    fake.sign_in_as(FakeUser::new("5", "Outsider", "out@elsewhere.org"));
+    let b = app.browser();
+    let page = through_provider(&b, "github", &[]);
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("limited to email addresses"));
+    assert_eq!(count(&app, "users"), 0);
+    let signup = app.browser().submit(
+        "/signup",
+        &[
+            ("name", "Out"),
+            ("email", "out@elsewhere.org"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(signup.status, 422);
+    assert_eq!(count(&app, "users"), 0);
+    // The allowed domain gets in both ways.
+    app.signed_up("Insider", "in@example.com");
+    fake.sign_in_as(octocat());
+    assert_eq!(through_provider(&app.browser(), "github", &[]).status, 303);
 }

@@ -15,12 +15,21 @@ use oauth2::{
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
 };
-use openidconnect::{IssuerUrl, Nonce, TokenResponse as _, UserInfoUrl};
+use openidconnect::{AccessTokenHash, IssuerUrl, Nonce, TokenResponse as _, UserInfoUrl};
 use serde::Deserialize;
 
 use super::OAuth;
 use super::config::{Kind, ProviderConfig};
 use super::http::ProviderHttp;
+
+type OidcClient = CoreClient<
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointMaybeSet,
+    oauth2::EndpointMaybeSet,
+>;
 
 /// Tokens from a token response.
 #[derive(Clone)]
@@ -129,13 +138,14 @@ impl OAuth {
     }
 
     /// The provider's metadata, discovered from its issuer and cached for ten
-    /// minutes; configured endpoint overrides win.
-    fn metadata(&self, p: &ProviderConfig) -> Result<CoreProviderMetadata, FlowError> {
+    /// minutes; configured endpoint overrides win. The flag says whether it
+    /// came from the cache.
+    fn metadata(&self, p: &ProviderConfig) -> Result<(CoreProviderMetadata, bool), FlowError> {
         const FRESH: Duration = Duration::from_secs(600);
         if let Some((at, m)) = self.discovered.lock().expect("not poisoned").as_ref()
             && at.elapsed() < FRESH
         {
-            return Ok(m.clone());
+            return Ok((m.clone(), true));
         }
         let issuer = p
             .issuer
@@ -155,24 +165,15 @@ impl OAuth {
             m = m.set_userinfo_endpoint(Some(UserInfoUrl::from_url(u.clone())));
         }
         *self.discovered.lock().expect("not poisoned") = Some((Instant::now(), m.clone()));
-        Ok(m)
+        Ok((m, false))
     }
 
-    fn oidc_client(
-        &self,
-        p: &ProviderConfig,
-    ) -> Result<
-        CoreClient<
-            oauth2::EndpointSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointMaybeSet,
-            oauth2::EndpointMaybeSet,
-        >,
-        FlowError,
-    > {
-        let m = self.metadata(p)?;
+    fn forget_metadata(&self) {
+        *self.discovered.lock().expect("not poisoned") = None;
+    }
+
+    fn oidc_client(&self, p: &ProviderConfig) -> Result<OidcClient, FlowError> {
+        let (m, _) = self.metadata(p)?;
         Ok(CoreClient::from_provider_metadata(
             m,
             ClientId::new(p.client_id.clone()),
@@ -207,11 +208,12 @@ impl OAuth {
     pub(super) fn token_url(&self, p: &ProviderConfig) -> Result<TokenUrl, FlowError> {
         match (&p.token_url, p.kind) {
             (Some(u), _) => Ok(TokenUrl::from_url(u.clone())),
-            (None, Kind::Oidc) => {
-                self.metadata(p)?.token_endpoint().cloned().ok_or_else(|| {
-                    FlowError::Provider("the issuer states no token endpoint".into())
-                })
-            }
+            (None, Kind::Oidc) => self
+                .metadata(p)?
+                .0
+                .token_endpoint()
+                .cloned()
+                .ok_or_else(|| FlowError::Provider("the issuer states no token endpoint".into())),
             (None, _) => Err(FlowError::Provider("no token endpoint configured".into())),
         }
     }
@@ -298,7 +300,8 @@ impl OAuth {
         verifier: PkceCodeVerifier,
         nonce: &str,
     ) -> Result<Profile, FlowError> {
-        let client = self.oidc_client(p)?;
+        let cached = self.metadata(p)?.1;
+        let mut client = self.oidc_client(p)?;
         let r = client
             .exchange_code(code)
             .map_err(|e| FlowError::Provider(format!("token endpoint: {e}")))?
@@ -308,9 +311,34 @@ impl OAuth {
         let id_token = r
             .id_token()
             .ok_or_else(|| FlowError::IdToken("the token answer has no ID token".into()))?;
-        let claims = id_token
-            .claims(&client.id_token_verifier(), &Nonce::new(nonce.to_string()))
-            .map_err(|e| FlowError::IdToken(e.to_string()))?;
+        let nonce = Nonce::new(nonce.to_string());
+        // Signature (JWKS), iss, aud, exp and nonce; then at_hash when present.
+        let verify = |client: &OidcClient| -> Result<_, String> {
+            let verifier = client.id_token_verifier();
+            let claims = id_token
+                .claims(&verifier, &nonce)
+                .map_err(|e| e.to_string())?;
+            if let Some(expected) = claims.access_token_hash() {
+                let alg = id_token.signing_alg().map_err(|e| e.to_string())?;
+                let key = id_token.signing_key(&verifier).map_err(|e| e.to_string())?;
+                let actual = AccessTokenHash::from_token(r.access_token(), alg, key)
+                    .map_err(|e| e.to_string())?;
+                if actual != *expected {
+                    return Err("at_hash does not match the access token".into());
+                }
+            }
+            Ok(claims.clone())
+        };
+        let claims = match verify(&client) {
+            Ok(c) => c,
+            // Keys may have rotated since discovery was cached: fetch once more.
+            Err(_) if cached => {
+                self.forget_metadata();
+                client = self.oidc_client(p)?;
+                verify(&client).map_err(FlowError::IdToken)?
+            }
+            Err(e) => return Err(FlowError::IdToken(e)),
+        };
         let tokens = tokens_of(&r, p.kind);
         let mut email = claims.email().map(|e| e.as_str().to_string());
         let mut verified = claims.email_verified().unwrap_or(false);

@@ -18,10 +18,6 @@ use self::config::ProviderConfig;
 use self::crypto::TokenCipher;
 use self::http::ProviderHttp;
 
-/// Provider calls give up after this long (a hung provider must not hold a
-/// blocking thread, or on SQLite a refresh lock, for long).
-pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Everything OAuth needs at run time, in `AppState`.
 pub struct OAuth {
     pub providers: Vec<ProviderConfig>,
@@ -44,15 +40,18 @@ impl std::fmt::Debug for OAuth {
 }
 
 impl OAuth {
+    /// `timeout` bounds every provider call (a hung provider must not hold a
+    /// blocking thread, or on SQLite a refresh lock, for long).
     pub fn new(
         providers: Vec<ProviderConfig>,
         token_key: &[u8; 32],
         public_url: &url::Url,
+        timeout: Duration,
     ) -> Self {
         OAuth {
             providers,
             cipher: TokenCipher::new(token_key),
-            http: ProviderHttp::new(PROVIDER_TIMEOUT),
+            http: ProviderHttp::new(timeout),
             base: public_url.as_str().trim_end_matches('/').to_string(),
             discovered: Mutex::new(None),
         }

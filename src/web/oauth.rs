@@ -310,8 +310,18 @@ pub async fn finish(
     let decided = state
         .db
         .run(move |conn| {
-            let outcome =
-                accounts::resolve(conn, &st.oauth.cipher, &pid, &profile, linking, auto_link)?;
+            let resolve = |conn: &mut crate::db::DbConn| {
+                accounts::resolve(conn, &st.oauth.cipher, &pid, &profile, linking, auto_link)
+            };
+            // Two first sign-ins of one new user at once: the loser of the
+            // unique index tries again and finds the winner's account.
+            let outcome = match resolve(conn) {
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => resolve(conn)?,
+                other => other?,
+            };
             let refusal = match (&outcome, linking) {
                 (Outcome::User(uid), None) => gate::check(conn, *uid, &domains)?.err(),
                 _ => None,

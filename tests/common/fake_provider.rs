@@ -27,6 +27,7 @@ pub const CLIENT_ID: &str = "gatehouse-test-client";
 pub const CLIENT_SECRET: &str = "fake-provider-client-secret";
 const KEY: &str = include_str!("../fixtures/oidc_key.pem");
 const FORGER_KEY: &str = include_str!("../fixtures/oidc_forger_key.pem");
+const ROTATED_KEY: &str = include_str!("../fixtures/oidc_rotated_key.pem");
 
 /// Who the next authorization signs in as.
 #[derive(Clone, Debug)]
@@ -61,6 +62,18 @@ pub enum Forgery {
     Signature,
     WrongAudience,
     WrongNonce,
+    /// `at_hash` of another access token.
+    AccessTokenHash,
+}
+
+/// How the token endpoint misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    Status(u16),
+    /// 200 with a body that is not JSON.
+    Junk,
+    /// Answers only after this long.
+    Slow(Duration),
 }
 
 struct Grant {
@@ -81,6 +94,9 @@ struct Inner {
     /// Valid access token → user.
     access: HashMap<String, FakeUser>,
     refuse_refresh: bool,
+    token_failure: Option<Failure>,
+    userinfo_junk: bool,
+    rotated: bool,
     expires_in: i64,
     serial: usize,
 }
@@ -199,6 +215,19 @@ impl FakeProvider {
         self.with(|i| i.forgery = Some(f));
     }
 
+    pub fn fail_token(&self, f: Option<Failure>) {
+        self.with(|i| i.token_failure = f);
+    }
+
+    pub fn junk_userinfo(&self, junk: bool) {
+        self.with(|i| i.userinfo_junk = junk);
+    }
+
+    /// Signs with a new key from now on, and publishes only that one.
+    pub fn rotate_keys(&self) {
+        self.with(|i| i.rotated = true);
+    }
+
     pub fn refuse_refresh(&self) {
         self.with(|i| i.refuse_refresh = true);
     }
@@ -289,7 +318,9 @@ fn issue(i: &mut Inner, s: &Shared, user: &FakeUser, nonce: Option<&str>) -> ser
     });
     if let Some(nonce) = nonce {
         let forgery = i.forgery.take().unwrap_or(Forgery::None);
-        body["id_token"] = serde_json::Value::String(id_token(s, user, nonce, forgery));
+        let key = if i.rotated { ROTATED_KEY } else { KEY };
+        let signed = id_token(s, user, nonce, forgery, key, &access);
+        body["id_token"] = serde_json::Value::String(signed);
     }
     body
 }
@@ -299,7 +330,14 @@ fn signing_key(pem: &str) -> CoreRsaPrivateSigningKey {
         .expect("fixture key")
 }
 
-fn id_token(s: &Shared, user: &FakeUser, nonce: &str, forgery: Forgery) -> String {
+fn id_token(
+    s: &Shared,
+    user: &FakeUser,
+    nonce: &str,
+    forgery: Forgery,
+    key: &str,
+    access: &str,
+) -> String {
     let now = chrono::Utc::now();
     let audience = if forgery == Forgery::WrongAudience {
         "someone-else"
@@ -329,13 +367,19 @@ fn id_token(s: &Shared, user: &FakeUser, nonce: &str, forgery: Forgery) -> Strin
     let key = signing_key(if forgery == Forgery::Signature {
         FORGER_KEY
     } else {
-        KEY
+        key
     });
+    let hashed = if forgery == Forgery::AccessTokenHash {
+        "another-token"
+    } else {
+        access
+    };
+    let hashed = openidconnect::AccessToken::new(hashed.to_string());
     let token = CoreIdToken::new(
         claims,
         &key,
         CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-        None,
+        Some(&hashed),
         None,
     )
     .expect("sign");
@@ -348,6 +392,20 @@ async fn token(
     s: web::Data<Shared>,
 ) -> HttpResponse {
     s.token_calls.fetch_add(1, Ordering::SeqCst);
+    let failure = s.inner.lock().unwrap().token_failure;
+    match failure {
+        Some(Failure::Status(code)) => {
+            let status = actix_web::http::StatusCode::from_u16(code).unwrap();
+            return HttpResponse::build(status).body("<html>upstream trouble</html>");
+        }
+        Some(Failure::Junk) => {
+            return HttpResponse::Ok()
+                .content_type("application/json")
+                .body("{\"access_token\": ");
+        }
+        Some(Failure::Slow(d)) => actix_web::rt::time::sleep(d).await,
+        None => {}
+    }
     let form = form.into_inner();
     if !client_ok(&req, &form) {
         return HttpResponse::Unauthorized().json(serde_json::json!({"error": "invalid_client"}));
@@ -399,7 +457,18 @@ fn bearer_user(req: &HttpRequest, s: &Shared) -> Option<FakeUser> {
     s.inner.lock().unwrap().access.get(&token).cloned()
 }
 
+fn junk(s: &Shared) -> Option<HttpResponse> {
+    s.inner.lock().unwrap().userinfo_junk.then(|| {
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body("[not json")
+    })
+}
+
 async fn github_user(req: HttpRequest, s: web::Data<Shared>) -> HttpResponse {
+    if let Some(j) = junk(&s) {
+        return j;
+    }
     let Some(u) = bearer_user(&req, &s) else {
         return HttpResponse::Unauthorized().finish();
     };
@@ -425,6 +494,9 @@ async fn github_emails(req: HttpRequest, s: web::Data<Shared>) -> HttpResponse {
 }
 
 async fn userinfo(req: HttpRequest, s: web::Data<Shared>) -> HttpResponse {
+    if let Some(j) = junk(&s) {
+        return j;
+    }
     let Some(u) = bearer_user(&req, &s) else {
         return HttpResponse::Unauthorized().finish();
     };
@@ -452,7 +524,12 @@ async fn discovery(s: web::Data<Shared>) -> HttpResponse {
     }))
 }
 
-async fn jwks() -> HttpResponse {
-    let set = CoreJsonWebKeySet::new(vec![signing_key(KEY).as_verification_key()]);
+async fn jwks(s: web::Data<Shared>) -> HttpResponse {
+    let key = if s.inner.lock().unwrap().rotated {
+        ROTATED_KEY
+    } else {
+        KEY
+    };
+    let set = CoreJsonWebKeySet::new(vec![signing_key(key).as_verification_key()]);
     HttpResponse::Ok().json(set)
 }
