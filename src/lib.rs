@@ -2,6 +2,8 @@
 //! The cookie holds an opaque token; every request reads the session row and the
 //! user row again (one join), so a change to a user is what the next request sees.
 
+pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -71,7 +71,7 @@ fn migrate_runs_once(backend: Backend) {
     let Some(t) = target(backend) else { return };
     let first = gatehouse(&t, &["migrate"], "", &[]);
     assert!(first.status.success(), "{}", text(&first.stderr));
-    assert_eq!(text(&first.stdout).trim(), "2 migration(s) run");
+    assert_eq!(text(&first.stdout).trim(), "3 migration(s) run");
     let again = gatehouse(&t, &["migrate"], "", &[]);
     assert_eq!(text(&again.stdout).trim(), "0 migration(s) run");
 }
@@ -171,7 +171,13 @@ fn sessions_sweep_deletes_expired_sessions_and_says_how_many(backend: Backend) {
             .unwrap();
     }
     let out = gatehouse(&t, &["sessions", "sweep"], "", &[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?} {} {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     assert_eq!(text(&out.stdout).trim(), "2 expired session(s) deleted");
     let out = gatehouse(&t, &["sessions", "sweep"], "", &[]);
     assert_eq!(text(&out.stdout).trim(), "0 expired session(s) deleted");

@@ -3,6 +3,7 @@
 pub mod bootstrap;
 pub mod csrf;
 pub mod gate;
+pub mod guard;
 pub mod keys;
 pub mod limiter;
 pub mod password;

@@ -19,6 +19,7 @@ diesel::table! {
         banned_at -> Nullable<Timestamp>,
         banned_until -> Nullable<Timestamp>,
         ban_reason -> Nullable<Text>,
+        last_seen_at -> Nullable<Timestamp>,
     }
 }
 
@@ -74,6 +75,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        target_id -> Nullable<BigInt>,
+        action -> Text,
+        ip -> Text,
+        user_agent -> Text,
+        details -> Text,
+    }
+}
+
+diesel::table! {
+    rate_limits (key) {
+        key -> Text,
+        window_start -> Timestamp,
+        hits -> Integer,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(accounts -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, settings, accounts, oauth_states);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    settings,
+    accounts,
+    oauth_states,
+    audit_events,
+    rate_limits
+);

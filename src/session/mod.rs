@@ -4,6 +4,7 @@
 pub mod callback;
 pub mod cookie;
 pub mod extract;
+pub mod manage;
 pub mod store;
 pub mod token;
 
@@ -135,6 +136,7 @@ pub fn load_session_user(
                 sessions::last_seen_at.eq(now),
             ))
             .execute(conn)?;
+        touch_user(conn, user.id, now)?;
     }
     Ok(Some(LoadedSession {
         session_id: session.id,
@@ -173,7 +175,17 @@ pub fn create_session(
             sessions::ip.eq(truncate(&device.ip, 64)),
         ))
         .execute(conn)?;
+    touch_user(conn, user_id, now)?;
     Ok(token)
+}
+
+/// `users.last_seen_at`: written with a new session and with the throttled
+/// extension, never on an ordinary request.
+fn touch_user(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::last_seen_at.eq(Some(now)))
+        .execute(conn)?;
+    Ok(())
 }
 
 fn truncate(s: &str, max: usize) -> &str {

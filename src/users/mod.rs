@@ -44,8 +44,7 @@ pub struct SessionUser {
 impl SessionUser {
     /// The one place a `users` row becomes the session view.
     pub fn from_row(row: UserRow, now: NaiveDateTime) -> Self {
-        // A malformed permissions cell (edited by hand) grants nothing.
-        let permissions = serde_json::from_str(&row.permissions).unwrap_or_default();
+        let permissions = effective_permissions(&row.role, &row.permissions);
         let plan = match row.plan_expires_at {
             Some(end) if end <= now => "free".to_owned(),
             _ => row.plan,
@@ -65,6 +64,61 @@ impl SessionUser {
 
     pub fn is_admin(&self) -> bool {
         self.role == "admin"
+    }
+
+    pub fn can(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
+}
+
+/// The roles, and what each grants besides a user's own grants.
+pub const ROLES: [&str; 2] = ["user", "admin"];
+
+pub fn role_permissions(role: &str) -> &'static [&'static str] {
+    match role {
+        "admin" => &[
+            "admin",
+            "users:read",
+            "users:write",
+            "sessions:revoke",
+            "audit:read",
+            "impersonate",
+        ],
+        _ => &[],
+    }
+}
+
+/// A user's own grants, from the `permissions` cell (a JSON array). A malformed
+/// cell (edited by hand) grants nothing.
+pub fn grants_of(cell: &str) -> Vec<String> {
+    serde_json::from_str(cell).unwrap_or_default()
+}
+
+/// What the user may do: the role's permissions and their own grants, sorted.
+pub fn effective_permissions(role: &str, cell: &str) -> Vec<String> {
+    let mut all: Vec<String> = role_permissions(role)
+        .iter()
+        .map(|p| p.to_string())
+        .chain(grants_of(cell))
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// A permission string: 1-64 of `a-z 0-9 : _ - .`.
+pub fn validate_permission(p: &str) -> Result<(), String> {
+    let ok = !p.is_empty()
+        && p.len() <= 64
+        && p.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b':' | b'_' | b'-' | b'.')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{p}` is not a permission (1-64 of a-z, 0-9, `:`, `_`, `-`, `.`)."
+        ))
     }
 }
 
@@ -286,6 +340,44 @@ pub fn update_self(
         .set(&change)
         .execute(conn)?;
     Ok(())
+}
+
+/// [`update_self`], recorded in the audit log in the same transaction
+/// (`preferences_changed` for theme and language alone, else `profile_changed`).
+pub fn update_self_audited(
+    conn: &mut DbConn,
+    user_id: i64,
+    change: SelfUpdate,
+    device: &crate::session::Device,
+) -> Result<(), AppError> {
+    use crate::audit::{Event, action, record};
+    let mut fields = Vec::new();
+    for (set, name) in [
+        (change.name.is_some(), "name"),
+        (change.image.is_some(), "image"),
+        (change.theme.is_some(), "theme"),
+        (change.language.is_some(), "language"),
+    ] {
+        if set {
+            fields.push(name);
+        }
+    }
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let what = if change.name.is_none() && change.image.is_none() {
+        action::PREFERENCES_CHANGED
+    } else {
+        action::PROFILE_CHANGED
+    };
+    conn.transaction(|conn| {
+        update_self(conn, user_id, change)?;
+        record(
+            conn,
+            Event::by(user_id, what, device).details(serde_json::json!({ "fields": fields })),
+        )?;
+        Ok(())
+    })
 }
 
 /// Email and password hash of the account with this (normalised) email.

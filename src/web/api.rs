@@ -1,14 +1,14 @@
 //! The JSON API under `/api/auth`, and `/healthz`.
 
 use actix_session::Session;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::RunQueryDsl;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::error::AppError;
-use crate::session::extract::{ApiUser, MaybeUser, SignedIn, end_session};
+use crate::session::extract::{ApiUser, MaybeUser, SignedIn, device_of, end_session};
 use crate::users::{self, SelfUpdate, SessionUser};
 
 /// The Auth.js session shape.
@@ -85,16 +85,18 @@ impl SessionUpdate {
 
 /// Updates what the user may change of themselves; answers the fresh session.
 pub async fn update_session(
+    req: HttpRequest,
     user: ApiUser,
     body: web::Json<SessionUpdate>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let change = body.into_inner().validate()?;
     let (user_id, session_id) = (user.0.user.id, user.0.session_id);
+    let device = device_of(&req);
     let fresh = state
         .db
         .run(move |conn| {
-            users::update_self(conn, user_id, change)?;
+            crate::users::update_self_audited(conn, user_id, change, &device)?;
             Ok(crate::session::reload(conn, session_id)?)
         })
         .await?;
@@ -113,9 +115,29 @@ pub async fn csrf(token: CsrfToken) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "csrfToken": token.0 }))
 }
 
+/// Records a sign-out by a signed-in viewer (an anonymous one has nothing to end).
+pub async fn record_sign_out(req: &HttpRequest, viewer: &MaybeUser, state: &AppState) {
+    if let Some(s) = &viewer.0 {
+        let user_id = s.user.id;
+        crate::audit::after(&state.db, device_of(req), move |conn, d| {
+            crate::audit::record(
+                conn,
+                crate::audit::Event::by(user_id, crate::audit::action::SIGN_OUT, d),
+            )
+        })
+        .await;
+    }
+}
+
 /// Ends the session; answers where to go, as Auth.js does.
-pub async fn signout(session: Session, state: web::Data<AppState>) -> HttpResponse {
+pub async fn signout(
+    req: HttpRequest,
+    session: Session,
+    viewer: MaybeUser,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     end_session(&session);
+    record_sign_out(&req, &viewer, &state).await;
     HttpResponse::Ok().json(serde_json::json!({ "url": state.config.public_url.as_str() }))
 }
 

@@ -1,9 +1,12 @@
 //! HTTP handlers, grouped by area, each page's askama struct beside its handler.
 
+pub mod admin_api;
+pub mod admin_pages;
 pub mod api;
 pub mod callback;
 pub mod oauth;
 pub mod pages;
+pub mod sessions;
 pub mod settings;
 pub mod setup;
 
@@ -67,6 +70,12 @@ pub fn render_with_retry(e: &AppError, page: &impl Template) -> Result<HttpRespo
         );
     }
     Ok(res)
+}
+
+/// A UTC time as RFC 3339 with whole seconds (`2026-11-25T12:00:00Z`).
+pub fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 pub fn see_other(location: &str) -> HttpResponse {
@@ -136,9 +145,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(settings::preferences),
     )
     .route("/settings/password", web::post().to(settings::password))
+    .route("/settings/sessions", web::get().to(sessions::page))
+    .route(
+        "/settings/sessions/revoke",
+        web::post().to(sessions::revoke_form),
+    )
+    .route(
+        "/settings/sessions/revoke-others",
+        web::post().to(sessions::revoke_others_form),
+    )
     .route(
         "/settings/accounts/{provider}/unlink",
         web::post().to(oauth::unlink),
+    )
+    .route("/admin", web::get().to(admin_pages::users))
+    .route("/admin/audit", web::get().to(admin_pages::audit_log))
+    .route("/admin/users/{id}", web::get().to(admin_pages::user))
+    .route(
+        "/admin/users/{id}/update",
+        web::post().to(admin_pages::update),
+    )
+    .route("/admin/users/{id}/ban", web::post().to(admin_pages::ban))
+    .route(
+        "/admin/users/{id}/unban",
+        web::post().to(admin_pages::unban),
+    )
+    .route(
+        "/admin/users/{id}/sessions/revoke",
+        web::post().to(admin_pages::revoke_all),
+    )
+    .route(
+        "/admin/sessions/{id}/revoke",
+        web::post().to(admin_pages::revoke_one),
     )
     .route("/setup", web::get().to(setup::page))
     .route("/setup", web::post().to(setup::submit))
@@ -150,9 +188,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/csrf", web::get().to(api::csrf))
             .route("/signout", web::post().to(api::signout))
             .route("/providers", web::get().to(oauth::providers))
+            .route("/sessions", web::get().to(sessions::list_json))
+            .route("/sessions/{id}", web::delete().to(sessions::revoke_json))
             .route("/signin/{provider}", web::post().to(oauth::start))
             .route("/callback/{provider}", web::get().to(oauth::finish))
             .route("/accounts/{provider}/token", web::get().to(oauth::token)),
+    )
+    .service(
+        web::scope("/api/admin")
+            .route("/users", web::get().to(admin_api::list_users))
+            .route("/users/{id}", web::get().to(admin_api::get_user))
+            .route("/users/{id}", web::patch().to(admin_api::patch_user))
+            .route("/users/{id}/ban", web::post().to(admin_api::ban))
+            .route("/users/{id}/unban", web::post().to(admin_api::unban))
+            .route(
+                "/users/{id}/sessions",
+                web::delete().to(admin_api::revoke_user_sessions),
+            )
+            .route(
+                "/sessions/{id}",
+                web::delete().to(admin_api::revoke_session),
+            )
+            .route("/audit", web::get().to(admin_api::audit_log)),
     )
     .default_service(web::to(not_found));
 }

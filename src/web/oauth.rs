@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Head, callback, render, see_other};
 use crate::AppState;
+use crate::audit::{self, Event, action};
 use crate::auth::gate;
 use crate::error::{AppError, PageError};
 use crate::oauth::accounts::{self, Outcome};
@@ -338,9 +339,21 @@ pub async fn finish(
             refusal.message(),
         ),
         (Outcome::User(uid), None) => {
+            let device = device_of(&req);
+            let (what, pid) = match linking {
+                None => (action::SIGN_IN, id.clone()),
+                Some(_) => (action::PROVIDER_LINKED, id.clone()),
+            };
             if linking.is_none() {
-                begin_session(&session, uid, &device_of(&req))?;
+                begin_session(&session, uid, &device)?;
             }
+            audit::after(&state.db, device, move |conn, d| {
+                audit::record(
+                    conn,
+                    Event::by(uid, what, d).details(serde_json::json!({"method": pid})),
+                )
+            })
+            .await;
             let mut res = see_other(&pending.callback_url);
             let mut gone = Cookie::build(state.cookies.oauth_name.clone(), "")
                 .path("/")
@@ -433,11 +446,13 @@ pub async fn token(
 
 /// `POST /settings/accounts/<provider>/unlink`.
 pub async fn unlink(
+    req: HttpRequest,
     user: PageUser,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let provider = path.into_inner();
+    let provider_name = provider.clone();
     let user_id = user.0.user.id;
     let done = state
         .db
@@ -445,7 +460,19 @@ pub async fn unlink(
         .await?;
     match done {
         None => Err(AppError::NotFound.into()),
-        Some(true) => Ok(see_other("/settings?saved=unlinked")),
+        Some(true) => {
+            let uid = user_id;
+            let pid = provider_name;
+            audit::after(&state.db, device_of(&req), move |conn, d| {
+                audit::record(
+                    conn,
+                    Event::by(uid, action::PROVIDER_UNLINKED, d)
+                        .details(serde_json::json!({"provider": pid})),
+                )
+            })
+            .await;
+            Ok(see_other("/settings?saved=unlinked"))
+        }
         Some(false) => {
             let viewer = MaybeUser(Some(user.0));
             failure(

@@ -8,9 +8,10 @@ use serde::Deserialize;
 
 use super::{Head, callback, render, render_with_retry, see_other};
 use crate::AppState;
+use crate::audit::{self, Event, action};
 use crate::auth::csrf::CsrfToken;
 use crate::error::{AppError, PageError};
-use crate::session::extract::{PageViewer, begin_session, device_of, end_session};
+use crate::session::extract::{MaybeUser, PageViewer, begin_session, device_of, end_session};
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -104,9 +105,45 @@ pub async fn signin_submit(
         .hasher
         .run(move || crate::auth::authenticate(&db, &email, &password, &domains))
         .await;
+    let device = device_of(&req);
+    match &outcome {
+        Ok(user_id) => {
+            let user_id = *user_id;
+            audit::after(&state.db, device.clone(), move |conn, d| {
+                audit::record(
+                    conn,
+                    Event::by(user_id, action::SIGN_IN, d)
+                        .details(serde_json::json!({"method": "password"})),
+                )
+            })
+            .await;
+        }
+        Err(e @ (AppError::BadCredentials | AppError::Refused(_))) => {
+            let reason = e.code();
+            let email = crate::users::normalize_email(&form.email).ok();
+            audit::after(&state.db, device.clone(), move |conn, d| {
+                let target = match &email {
+                    Some(e) => crate::users::find_credentials(conn, e)?.map(|(id, _)| id),
+                    None => None,
+                };
+                audit::record(
+                    conn,
+                    Event {
+                        actor_id: None,
+                        target_id: target,
+                        action: action::SIGN_IN_FAILED,
+                        device: Some(d),
+                        details: serde_json::json!({"method": "password", "reason": reason}),
+                    },
+                )
+            })
+            .await;
+        }
+        Err(_) => {}
+    }
     match outcome {
         Ok(user_id) => {
-            begin_session(&session, user_id, &device_of(&req))?;
+            begin_session(&session, user_id, &device)?;
             Ok(see_other(&callback))
         }
         Err(
@@ -196,7 +233,12 @@ pub async fn signup_submit(
     };
     match outcome {
         Ok(user_id) => {
-            begin_session(&session, user_id, &device_of(&req))?;
+            let device = device_of(&req);
+            begin_session(&session, user_id, &device)?;
+            audit::after(&state.db, device, move |conn, d| {
+                audit::record(conn, Event::by(user_id, action::SIGN_UP, d))
+            })
+            .await;
             Ok(see_other(&callback))
         }
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_) | AppError::Busy)) => {
@@ -216,7 +258,13 @@ pub async fn signup_submit(
 }
 
 /// Ends the session (the row is deleted, the cookie cleared) and goes home.
-pub async fn signout(session: Session) -> HttpResponse {
+pub async fn signout(
+    req: HttpRequest,
+    session: Session,
+    viewer: MaybeUser,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     end_session(&session);
+    crate::web::api::record_sign_out(&req, &viewer, &state).await;
     see_other("/")
 }

@@ -142,6 +142,7 @@ pub async fn page(
 /// Runs a self-update; answers the error to show, or redirects on success.
 async fn apply(
     state: &web::Data<AppState>,
+    req: &HttpRequest,
     user_id: i64,
     change: Result<SelfUpdate, AppError>,
 ) -> Result<Result<(), AppError>, PageError> {
@@ -149,9 +150,10 @@ async fn apply(
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
+    let device = device_of(req);
     state
         .db
-        .run(move |conn| users::update_self(conn, user_id, change))
+        .run(move |conn| users::update_self_audited(conn, user_id, change, &device))
         .await
         .map(Ok)
         .map_err(PageError)
@@ -166,6 +168,7 @@ pub struct ProfileForm {
 }
 
 pub async fn profile(
+    req: HttpRequest,
     user: PageUser,
     csrf: CsrfToken,
     form: web::Form<ProfileForm>,
@@ -180,7 +183,7 @@ pub async fn profile(
             ..Default::default()
         })
     })();
-    match apply(&state, user.0.user.id, change).await? {
+    match apply(&state, &req, user.0.user.id, change).await? {
         Ok(()) => Ok(see_other("/settings?saved=profile")),
         Err(e) => {
             let mut page = SettingsPage::new(&user.0, csrf.0).with_error("profile", &e);
@@ -200,6 +203,7 @@ pub struct PreferencesForm {
 }
 
 pub async fn preferences(
+    req: HttpRequest,
     user: PageUser,
     csrf: CsrfToken,
     form: web::Form<PreferencesForm>,
@@ -217,7 +221,7 @@ pub async fn preferences(
             ..Default::default()
         })
     })();
-    match apply(&state, user.0.user.id, change).await? {
+    match apply(&state, &req, user.0.user.id, change).await? {
         Ok(()) => Ok(see_other("/settings?saved=preferences")),
         Err(e) => render(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -255,7 +259,15 @@ pub async fn password(
         .await;
     match outcome {
         Ok(()) => {
-            begin_session(&session, user_id, &device_of(&req))?;
+            let device = device_of(&req);
+            begin_session(&session, user_id, &device)?;
+            crate::audit::after(&state.db, device, move |conn, d| {
+                crate::audit::record(
+                    conn,
+                    crate::audit::Event::by(user_id, crate::audit::action::PASSWORD_CHANGED, d),
+                )
+            })
+            .await;
             Ok(see_other("/settings?saved=password"))
         }
         Err(e @ (AppError::BadCredentials | AppError::Invalid { .. } | AppError::Busy)) => {
