@@ -50,6 +50,10 @@ pub struct Config {
     pub pool_size: u32,
     /// Enabled OAuth providers (`GITHUB_*`, `GOOGLE_*`, `OIDC_*`).
     pub providers: Vec<crate::oauth::config::ProviderConfig>,
+    /// `RATE_LIMIT_SIGNIN`, `RATE_LIMIT_SIGNUP`, `RATE_LIMIT_API`.
+    pub rate_limits: crate::ratelimit::Limits,
+    /// `GATEHOUSE_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `OAUTH_TIMEOUT`: how long a call to a provider may take.
     pub oauth_timeout: Duration,
     /// `GATEHOUSE_EMAIL_DOMAINS`: only these email domains may sign in or up
@@ -217,7 +221,40 @@ impl Config {
             },
         };
 
+        let mut rate_limits = crate::ratelimit::Limits::default();
+        for (var, slot) in [
+            ("RATE_LIMIT_SIGNIN", &mut rate_limits.signin),
+            ("RATE_LIMIT_SIGNUP", &mut rate_limits.signup),
+            ("RATE_LIMIT_API", &mut rate_limits.api),
+        ] {
+            if let Some(raw) = get(var) {
+                *slot = crate::ratelimit::parse_rule(&raw).map_err(|p| bad(var, p))?;
+            }
+        }
+        let trusted_proxies = match get("GATEHOUSE_TRUSTED_PROXIES") {
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse::<ipnet::IpNet>()
+                        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            bad(
+                                "GATEHOUSE_TRUSTED_PROXIES",
+                                format!(
+                                    "`{p}` is not an IP address or a CIDR range like 10.0.0.0/8"
+                                ),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+
         Ok(Config {
+            rate_limits,
+            trusted_proxies,
             providers,
             oauth_timeout,
             email_domains,

@@ -39,6 +39,10 @@ pub enum AppError {
     Unavailable,
     /// 503: too many password checks at once; try again in a moment.
     Busy,
+    /// 429: too many attempts; try again after `retry_after` seconds.
+    RateLimited {
+        retry_after: u64,
+    },
     /// 403: the sign-in gate refused a user whose credentials were right
     /// (banned, or an email domain not allowed).
     Refused(crate::auth::gate::Refusal),
@@ -63,10 +67,11 @@ impl AppError {
     }
 
     /// `Retry-After` seconds for the answers that are worth retrying.
-    pub fn retry_after(&self) -> Option<&'static str> {
+    pub fn retry_after(&self) -> Option<u64> {
         match self {
-            AppError::Unavailable => Some("5"),
-            AppError::Busy => Some("1"),
+            AppError::Unavailable => Some(5),
+            AppError::Busy => Some(1),
+            AppError::RateLimited { retry_after } => Some((*retry_after).max(1)),
             _ => None,
         }
     }
@@ -85,6 +90,7 @@ impl AppError {
             AppError::Invalid { .. } => "invalid",
             AppError::Unavailable => "unavailable",
             AppError::Busy => "busy",
+            AppError::RateLimited { .. } => "rate_limited",
             AppError::Refused(crate::auth::gate::Refusal::Banned { .. }) => "banned",
             AppError::Refused(_) => "forbidden",
             AppError::Internal(_) => "internal",
@@ -111,6 +117,10 @@ impl AppError {
             }
             AppError::Busy => "Too many sign-ins at once. Try again in a moment.".into(),
             AppError::Refused(r) => r.message(),
+            AppError::RateLimited { retry_after } => format!(
+                "Too many attempts. Try again in {}.",
+                crate::ratelimit::human(*retry_after)
+            ),
             AppError::Internal(_) => "Something went wrong on our side.".into(),
         }
     }
@@ -135,6 +145,7 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -150,7 +161,7 @@ impl ResponseError for AppError {
         };
         let mut res = HttpResponse::build(self.status_code());
         if let Some(seconds) = self.retry_after() {
-            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static(seconds)));
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
         }
         res.json(ErrorBody {
             error: self.code(),
@@ -285,7 +296,7 @@ impl ResponseError for PageError {
         };
         let mut res = HttpResponse::build(status);
         if let Some(seconds) = self.0.retry_after() {
-            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static(seconds)));
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
         }
         match page.render() {
             Ok(body) => res.content_type("text/html; charset=utf-8").body(body),

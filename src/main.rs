@@ -153,6 +153,8 @@ fn sweep(config: &Config) -> Result<(), String> {
     let db = open(config)?;
     let mut conn = db.get().map_err(|e| e.message())?;
     let n = session::sweep_expired(&mut conn).map_err(|e| format!("database: {e}"))?;
+    // Rate-limit counters whose window ended a day ago go too (not counted).
+    gatehouse::ratelimit::sweep(&mut conn).map_err(|e| format!("database: {e}"))?;
     println!("{n} expired session(s) deleted");
     Ok(())
 }

@@ -100,10 +100,9 @@ pub fn verify_dummy(password: &str) {
 mod tests {
     use super::*;
     use argon2::PasswordVerifier;
-    use std::sync::Mutex;
 
     /// The memory test reads the process's RSS: no other hashing meanwhile.
-    static SERIAL: Mutex<()> = Mutex::new(());
+    use crate::MEMORY_HEAVY_TESTS as SERIAL;
 
     #[test]
     fn argon2id_round_trip() {

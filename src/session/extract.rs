@@ -114,11 +114,42 @@ pub fn device_of(req: &HttpRequest) -> Device {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned(),
-        ip: req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default(),
+        ip: client_ip(req).map(|ip| ip.to_string()).unwrap_or_default(),
     }
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy
+/// (`GATEHOUSE_TRUSTED_PROXIES`); then the right-most `X-Forwarded-For` entry
+/// that is not itself a trusted proxy. Left-most entries are the client's to
+/// write, so they are never believed on their own.
+pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let trusted = req
+        .app_data::<actix_web::web::Data<crate::AppState>>()
+        .map(|s| s.config.trusted_proxies.as_slice())
+        .unwrap_or(&[]);
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut hops: Vec<std::net::IpAddr> = Vec::new();
+    for value in req.headers().get_all("x-forwarded-for") {
+        let Ok(text) = value.to_str() else {
+            return Some(peer);
+        };
+        for part in text.split(',') {
+            match part.trim().parse() {
+                Ok(ip) => hops.push(ip),
+                Err(_) => return Some(peer),
+            }
+        }
+    }
+    Some(
+        hops.into_iter()
+            .rev()
+            .find(|ip| !is_trusted(ip))
+            .unwrap_or(peer),
+    )
 }
 
 /// Starts a fresh session for `user_id` on this response: the old token (if any)

@@ -110,6 +110,9 @@ mod tests {
 
     #[test]
     fn devices_are_named_from_the_user_agent() {
+        let _heavy = crate::MEMORY_HEAVY_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let ff = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
         assert_eq!(describe_device(ff), "Firefox 120 on Linux");
         assert_eq!(describe_device(""), "Unknown device");

@@ -66,7 +66,7 @@ pub fn render_with_retry(e: &AppError, page: &impl Template) -> Result<HttpRespo
     if let Some(seconds) = e.retry_after() {
         res.headers_mut().insert(
             actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from_static(seconds),
+            actix_web::http::header::HeaderValue::from(seconds),
         );
     }
     Ok(res)
@@ -183,6 +183,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(api::healthz))
     .service(
         web::scope("/api/auth")
+            .wrap(actix_web::middleware::from_fn(crate::ratelimit::api_budget))
             .route("/session", web::get().to(api::get_session))
             .route("/session", web::post().to(api::update_session))
             .route("/csrf", web::get().to(api::csrf))
@@ -196,6 +197,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("/api/admin")
+            .wrap(actix_web::middleware::from_fn(crate::ratelimit::api_budget))
             .route("/users", web::get().to(admin_api::list_users))
             .route("/users/{id}", web::get().to(admin_api::get_user))
             .route("/users/{id}", web::patch().to(admin_api::patch_user))

@@ -101,11 +101,18 @@ pub async fn signin_submit(
     let db = state.db.clone();
     let (email, password) = (form.email.clone(), form.password);
     let domains = state.config.email_domains.clone();
-    let outcome = state
-        .hasher
-        .run(move || crate::auth::authenticate(&db, &email, &password, &domains))
-        .await;
     let device = device_of(&req);
+    let keys = signin_keys(&form.email, &device.ip);
+    // While limited, even the right password is refused (and not even hashed).
+    let outcome = match limited(&state, &keys).await? {
+        Some(e) => Err(e),
+        None => {
+            state
+                .hasher
+                .run(move || crate::auth::authenticate(&db, &email, &password, &domains))
+                .await
+        }
+    };
     match &outcome {
         Ok(user_id) => {
             let user_id = *user_id;
@@ -121,7 +128,16 @@ pub async fn signin_submit(
         Err(e @ (AppError::BadCredentials | AppError::Refused(_))) => {
             let reason = e.code();
             let email = crate::users::normalize_email(&form.email).ok();
+            let rule = state.config.rate_limits.signin;
             audit::after(&state.db, device.clone(), move |conn, d| {
+                if let Some(rule) = rule {
+                    for key in &keys {
+                        let hit = crate::ratelimit::hit(conn, key, &rule)?;
+                        if hit.exhausted_now() {
+                            audit::record(conn, trip(d, "signin", key, hit.retry_after))?;
+                        }
+                    }
+                }
                 let target = match &email {
                     Some(e) => crate::users::find_credentials(conn, e)?.map(|(id, _)| id),
                     None => None,
@@ -150,6 +166,7 @@ pub async fn signin_submit(
             e @ (AppError::BadCredentials
             | AppError::Invalid { .. }
             | AppError::Busy
+            | AppError::RateLimited { .. }
             | AppError::Refused(_)),
         ) => render_with_retry(
             &e,
@@ -163,6 +180,52 @@ pub async fn signin_submit(
         ),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The audit event of a limit that has just tripped.
+pub fn trip<'a>(
+    device: &'a crate::session::Device,
+    limit: &str,
+    key: &str,
+    retry_after: u64,
+) -> Event<'a> {
+    Event {
+        actor_id: None,
+        target_id: None,
+        action: action::RATE_LIMITED,
+        device: Some(device),
+        details: serde_json::json!({"limit": limit, "key": key, "retry_after": retry_after}),
+    }
+}
+
+/// The counters a failed sign-in adds to: the account (as typed, normalised)
+/// and the client IP.
+fn signin_keys(email: &str, ip: &str) -> [String; 2] {
+    let account =
+        crate::users::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    [
+        format!("signin:account:{account}"),
+        format!("signin:ip:{ip}"),
+    ]
+}
+
+/// `Some(RateLimited)` when the account or the IP has used up its failed
+/// sign-ins (a read: nothing is counted here).
+async fn limited(state: &AppState, keys: &[String; 2]) -> Result<Option<AppError>, AppError> {
+    let Some(rule) = state.config.rate_limits.signin else {
+        return Ok(None);
+    };
+    let keys = keys.clone();
+    state
+        .db
+        .run(move |conn| {
+            let mut wait = None;
+            for key in &keys {
+                wait = wait.max(crate::ratelimit::peek(conn, key, &rule)?);
+            }
+            Ok(wait.map(|retry_after| AppError::RateLimited { retry_after }))
+        })
+        .await
 }
 
 #[derive(Template)]
@@ -217,7 +280,27 @@ pub async fn signup_submit(
     let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
     let db = state.db.clone();
     let (name, email, password) = (form.name.clone(), form.email.clone(), form.password);
-    let outcome = if crate::auth::gate::domain_allowed(
+    let device = device_of(&req);
+    let signup_rule = state.config.rate_limits.signup;
+    let over = match signup_rule {
+        Some(rule) => {
+            let (key, d) = (format!("signup:ip:{}", device.ip), device.clone());
+            state
+                .db
+                .run(move |conn| {
+                    let hit = crate::ratelimit::hit(conn, &key, &rule)?;
+                    if hit.first_refused() {
+                        audit::record(conn, trip(&d, "signup", &key, hit.retry_after))?;
+                    }
+                    Ok(hit.refused())
+                })
+                .await?
+        }
+        None => None,
+    };
+    let outcome = if let Some(retry_after) = over {
+        Err(AppError::RateLimited { retry_after })
+    } else if crate::auth::gate::domain_allowed(
         &email.trim().to_lowercase(),
         &state.config.email_domains,
     ) {
@@ -233,7 +316,6 @@ pub async fn signup_submit(
     };
     match outcome {
         Ok(user_id) => {
-            let device = device_of(&req);
             begin_session(&session, user_id, &device)?;
             audit::after(&state.db, device, move |conn, d| {
                 audit::record(conn, Event::by(user_id, action::SIGN_UP, d))
@@ -241,18 +323,21 @@ pub async fn signup_submit(
             .await;
             Ok(see_other(&callback))
         }
-        Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_) | AppError::Busy)) => {
-            render_with_retry(
-                &e,
-                &SignUpPage {
-                    head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
-                    name: form.name,
-                    email: form.email,
-                    callback,
-                    error: Some(e.message()),
-                },
-            )
-        }
+        Err(
+            e @ (AppError::Invalid { .. }
+            | AppError::Conflict(_)
+            | AppError::Busy
+            | AppError::RateLimited { .. }),
+        ) => render_with_retry(
+            &e,
+            &SignUpPage {
+                head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                name: form.name,
+                email: form.email,
+                callback,
+                error: Some(e.message()),
+            },
+        ),
         Err(e) => Err(e.into()),
     }
 }
