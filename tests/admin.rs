@@ -18,6 +18,8 @@ on_both_backends!(
     admin_actions_and_sign_ins_are_audited,
     the_audit_log_is_append_only,
     bad_admin_input_is_refused_and_changes_nothing,
+    impersonation_shows_a_banner_returns_in_one_click_and_is_audited,
+    admins_cannot_be_impersonated,
 );
 
 const ADMIN: &str = "root@example.com";
@@ -535,4 +537,122 @@ fn bad_admin_input_is_refused_and_changes_nothing(backend: Backend) {
     let s = u.session_json();
     assert_eq!(s["user"]["role"], "user");
     assert_eq!(s["user"]["plan"], "free");
+}
+
+fn impersonation_shows_a_banner_returns_in_one_click_and_is_audited(backend: Backend) {
+    let Some(app) = app(backend) else { return };
+    let admin = app.signed_in(ADMIN);
+    let admin_id = user_id(&admin);
+    let u = app.signed_up("Iris", "iris@example.com");
+    let id = user_id(&u);
+    let page = admin.get(&format!("/admin/users/{id}"));
+    assert!(page.body.contains("id=\"impersonate\""));
+    let r = admin.submit(&format!("/admin/users/{id}/impersonate"), &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    // The admin's browser is now Iris, with a banner; the admin panel is closed.
+    let home = admin.get("/");
+    assert_eq!(home.user_name().as_deref(), Some("Iris"));
+    assert!(home.body.contains("id=\"impersonation-banner\""));
+    assert_eq!(admin.get("/admin").status, 403);
+    assert!(
+        !u.get("/").body.contains("impersonation-banner"),
+        "Iris sees no banner"
+    );
+    // One click back.
+    let back = admin.submit("/admin/impersonation/stop", &[]);
+    assert_eq!(back.status, 303, "{}", back.body);
+    assert_eq!(
+        back.location().as_deref(),
+        Some(format!("/admin/users/{id}").as_str())
+    );
+    assert_eq!(admin.session_json()["user"]["id"], admin_id.as_str());
+    assert!(!admin.get("/").body.contains("impersonation-banner"));
+    assert!(
+        !u.session_json().is_null(),
+        "Iris's own session is untouched"
+    );
+    // JSON, and the audit log.
+    let r = admin.json(
+        Method::POST,
+        &format!("/api/admin/users/{id}/impersonate"),
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(admin.session_json()["user"]["name"], "Iris");
+    let r = admin.json(Method::POST, "/api/admin/impersonation/stop", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(admin.session_json()["user"]["id"], admin_id.as_str());
+    let events = admin
+        .get(&format!(
+            "/api/admin/audit?user={id}&action=impersonation_started,impersonation_stopped"
+        ))
+        .json();
+    assert_eq!(events["total"], 4);
+    assert_eq!(events["events"][0]["actor_id"], admin_id.as_str());
+    // Stopping without impersonating is a plain 400.
+    assert_eq!(
+        u.json(Method::POST, "/api/admin/impersonation/stop", &json!({}))
+            .status,
+        400
+    );
+}
+
+fn admins_cannot_be_impersonated(backend: Backend) {
+    let Some(app) = app(backend) else { return };
+    let admin = app.signed_in(ADMIN);
+    let other = app.signed_up("Other Admin", "other@example.com");
+    let other_id = user_id(&other);
+    patch(&admin, &other_id, json!({"role": "admin"}));
+    let r = admin.json(
+        Method::POST,
+        &format!("/api/admin/users/{other_id}/impersonate"),
+        &json!({}),
+    );
+    assert_eq!(r.status, 403);
+    let me = user_id(&admin);
+    assert_eq!(
+        admin
+            .json(
+                Method::POST,
+                &format!("/api/admin/users/{me}/impersonate"),
+                &json!({})
+            )
+            .status,
+        403
+    );
+    assert_eq!(
+        admin.session_json()["user"]["id"],
+        me.as_str(),
+        "still themselves"
+    );
+    let u = app.signed_up("Plain", "plain@example.com");
+    assert_eq!(
+        u.json(
+            Method::POST,
+            &format!("/api/admin/users/{other_id}/impersonate"),
+            &json!({})
+        )
+        .status,
+        403
+    );
+    // An admin demoted while impersonating gets no admin session back.
+    let uid = user_id(&u);
+    assert_eq!(
+        other
+            .json(
+                Method::POST,
+                &format!("/api/admin/users/{uid}/impersonate"),
+                &json!({})
+            )
+            .status,
+        200
+    );
+    patch(&admin, &other_id, json!({"role": "user"}));
+    assert_eq!(
+        other
+            .json(Method::POST, "/api/admin/impersonation/stop", &json!({}))
+            .status,
+        403
+    );
+    assert!(other.session_json().is_null());
 }

@@ -71,7 +71,7 @@ fn migrate_runs_once(backend: Backend) {
     let Some(t) = target(backend) else { return };
     let first = gatehouse(&t, &["migrate"], "", &[]);
     assert!(first.status.success(), "{}", text(&first.stderr));
-    assert_eq!(text(&first.stdout).trim(), "3 migration(s) run");
+    assert_eq!(text(&first.stdout).trim(), "4 migration(s) run");
     let again = gatehouse(&t, &["migrate"], "", &[]);
     assert_eq!(text(&again.stdout).trim(), "0 migration(s) run");
 }
@@ -163,7 +163,8 @@ fn sessions_sweep_deletes_expired_sessions_and_says_how_many(backend: Backend) {
     {
         let mut conn = db.get().unwrap();
         for _ in 0..3 {
-            gatehouse::session::create_session(&mut conn, 1, &Default::default(), &policy).unwrap();
+            gatehouse::session::create_session(&mut conn, 1, &Default::default(), &policy, None)
+                .unwrap();
         }
         use diesel::RunQueryDsl;
         diesel::sql_query("UPDATE sessions SET expires_at = '2001-01-01 00:00:00' WHERE id <= 2")

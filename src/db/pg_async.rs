@@ -23,7 +23,7 @@ use super::StatementLog;
 use crate::session::{SessionRow, TokenHash};
 use crate::users::UserRow;
 
-pub const SESSION_JOIN: &str = "SELECT sessions.id, sessions.expires_at, \
+pub const SESSION_JOIN: &str = "SELECT sessions.id, sessions.expires_at, sessions.impersonator_id, \
      users.id, users.email, users.name, users.image, users.role, users.permissions, \
      users.plan, users.plan_expires_at, users.theme, users.language \
      FROM sessions INNER JOIN users ON users.id = sessions.user_id \
@@ -178,18 +178,19 @@ fn rows(row: Row) -> Result<(SessionRow, UserRow), tokio_postgres::Error> {
         SessionRow {
             id: row.try_get(0)?,
             expires_at: row.try_get(1)?,
+            impersonator_id: row.try_get(2)?,
         },
         UserRow {
-            id: row.try_get(2)?,
-            email: row.try_get(3)?,
-            name: row.try_get(4)?,
-            image: row.try_get(5)?,
-            role: row.try_get(6)?,
-            permissions: row.try_get(7)?,
-            plan: row.try_get(8)?,
-            plan_expires_at: row.try_get(9)?,
-            theme: row.try_get(10)?,
-            language: row.try_get(11)?,
+            id: row.try_get(3)?,
+            email: row.try_get(4)?,
+            name: row.try_get(5)?,
+            image: row.try_get(6)?,
+            role: row.try_get(7)?,
+            permissions: row.try_get(8)?,
+            plan: row.try_get(9)?,
+            plan_expires_at: row.try_get(10)?,
+            theme: row.try_get(11)?,
+            language: row.try_get(12)?,
         },
     ))
 }

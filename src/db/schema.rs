@@ -34,6 +34,7 @@ diesel::table! {
         authenticated_at -> Timestamp,
         user_agent -> Text,
         ip -> Text,
+        impersonator_id -> Nullable<BigInt>,
     }
 }
 

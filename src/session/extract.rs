@@ -19,6 +19,8 @@ pub struct SignedIn {
     pub session_id: i64,
     pub user: SessionUser,
     pub expires_at: DateTime<Utc>,
+    /// The admin acting as this user (impersonation), if any.
+    pub impersonator_id: Option<i64>,
 }
 
 /// This request's session: `Ok(None)` is anonymous.
@@ -28,6 +30,7 @@ pub async fn read_session(req: &HttpRequest) -> Outcome {
             session_id: loaded.session_id,
             user: loaded.user.clone(),
             expires_at: loaded.expires_at,
+            impersonator_id: loaded.impersonator_id,
         })),
         Lookup::Anonymous => Ok(None),
         Lookup::Unavailable => Err(AppError::Unavailable),
@@ -156,6 +159,16 @@ pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
 /// is deleted and a new one issued, so a session id is never carried across a
 /// sign-in (no fixation).
 pub fn begin_session(session: &Session, user_id: i64, device: &Device) -> Result<(), AppError> {
+    begin_session_as(session, user_id, device, None)
+}
+
+/// [`begin_session`], for an admin acting as `user_id` when `impersonator` is set.
+pub fn begin_session_as(
+    session: &Session,
+    user_id: i64,
+    device: &Device,
+    impersonator: Option<i64>,
+) -> Result<(), AppError> {
     session.clear();
     session.renew();
     let failed =
@@ -165,6 +178,11 @@ pub fn begin_session(session: &Session, user_id: i64, device: &Device) -> Result
         .insert(keys::NEW_USER_AGENT, &device.user_agent)
         .map_err(failed)?;
     session.insert(keys::NEW_IP, &device.ip).map_err(failed)?;
+    if let Some(admin) = impersonator {
+        session
+            .insert(keys::NEW_IMPERSONATOR, admin)
+            .map_err(failed)?;
+    }
     Ok(())
 }
 

@@ -51,6 +51,8 @@ impl ExpiryPolicy {
 pub struct SessionRow {
     pub id: i64,
     pub expires_at: NaiveDateTime,
+    /// The admin acting as this user, when this is an impersonation session.
+    pub impersonator_id: Option<i64>,
 }
 
 /// A live session and its user, as loaded for one request.
@@ -61,6 +63,8 @@ pub struct LoadedSession {
     pub expires_at: DateTime<Utc>,
     /// The expiry was pushed forward by this request (the cookie is sent again).
     pub extended: bool,
+    /// The admin acting as this user (impersonation), if any.
+    pub impersonator_id: Option<i64>,
 }
 
 /// The one statement of the session callback: the session joined to its user.
@@ -107,6 +111,7 @@ pub fn live_without_write(
         user: SessionUser::from_row(user, now),
         expires_at: session.expires_at.and_utc(),
         extended: false,
+        impersonator_id: session.impersonator_id,
     })
 }
 
@@ -143,6 +148,7 @@ pub fn load_session_user(
         user: SessionUser::from_row(user, now),
         expires_at: expires_at.and_utc(),
         extended,
+        impersonator_id: session.impersonator_id,
     }))
 }
 
@@ -160,6 +166,7 @@ pub fn create_session(
     user_id: i64,
     device: &Device,
     policy: &ExpiryPolicy,
+    impersonator_id: Option<i64>,
 ) -> QueryResult<PlainToken> {
     let token = PlainToken::generate();
     let now = Utc::now().naive_utc();
@@ -173,6 +180,7 @@ pub fn create_session(
             sessions::authenticated_at.eq(now),
             sessions::user_agent.eq(truncate(&device.user_agent, 512)),
             sessions::ip.eq(truncate(&device.ip, 64)),
+            sessions::impersonator_id.eq(impersonator_id),
         ))
         .execute(conn)?;
     touch_user(conn, user_id, now)?;
@@ -235,6 +243,7 @@ pub fn reload(conn: &mut DbConn, session_id: i64) -> QueryResult<Option<LoadedSe
             user: SessionUser::from_row(u, now),
             expires_at: s.expires_at.and_utc(),
             extended: false,
+            impersonator_id: s.impersonator_id,
         }))
 }
 

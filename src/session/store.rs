@@ -26,6 +26,8 @@ pub mod keys {
     pub const NEW_USER_ID: &str = "gh.new_user_id";
     pub const NEW_USER_AGENT: &str = "gh.new_user_agent";
     pub const NEW_IP: &str = "gh.new_ip";
+    /// Set when an admin starts impersonating: the admin's id.
+    pub const NEW_IMPERSONATOR: &str = "gh.new_impersonator";
 }
 
 type State = HashMap<String, String>;
@@ -80,8 +82,9 @@ impl SessionStore for DieselSessionStore {
             ip: read(&state, keys::NEW_IP).unwrap_or_default(),
         };
         let policy = self.policy;
+        let impersonator: Option<i64> = read(&state, keys::NEW_IMPERSONATOR);
         let token = blocking(&self.db, move |conn| {
-            super::create_session(conn, user_id, &device, &policy)
+            super::create_session(conn, user_id, &device, &policy, impersonator)
         })
         .await
         .map_err(SaveError::Other)?;

@@ -296,3 +296,68 @@ pub async fn audit_log(
         "events": events, "total": total, "page": page, "per_page": per_page,
     })))
 }
+
+/// `POST /api/admin/users/<id>/impersonate`: this browser now acts as the
+/// user (a new session, marked with the admin), until stopped.
+pub async fn impersonate(
+    req: HttpRequest,
+    admin: AdminApi,
+    path: web::Path<String>,
+    session: actix_session::Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let target = parse_id(&path)?;
+    let (actor, device) = (admin.0.user.id, device_of(&req));
+    let d = device.clone();
+    let row = state
+        .db
+        .run(move |conn| admin::start_impersonation(conn, actor, target, &d))
+        .await?;
+    crate::session::extract::begin_session_as(&session, target, &device, Some(actor))?;
+    Ok(HttpResponse::Ok().json(AdminUser::from(row)))
+}
+
+/// Ends the impersonation of this session; the admin gets a fresh session of
+/// their own. Answers the admin id to return to, or why not.
+pub async fn end_impersonation(
+    req: &HttpRequest,
+    viewer: &crate::session::extract::SignedIn,
+    session: &actix_session::Session,
+    state: &AppState,
+) -> Result<(i64, i64), AppError> {
+    let Some(admin) = viewer.impersonator_id else {
+        return Err(AppError::BadRequest(
+            "This session is not impersonating anyone.".into(),
+        ));
+    };
+    let (target, sid, device) = (viewer.user.id, viewer.session_id, device_of(req));
+    let d = device.clone();
+    let outcome = state
+        .db
+        .run(move |conn| admin::stop_impersonation(conn, admin, target, sid, &d))
+        .await;
+    match outcome {
+        Ok(()) => {
+            crate::session::extract::begin_session(session, admin, &device)?;
+            Ok((admin, target))
+        }
+        Err(e) => {
+            // The impersonation session is gone either way.
+            crate::session::extract::end_session(session);
+            Err(e)
+        }
+    }
+}
+
+/// `POST /api/admin/impersonation/stop`.
+pub async fn stop_impersonating(
+    req: HttpRequest,
+    viewer: crate::session::extract::ApiUser,
+    session: actix_session::Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let (admin, target) = end_impersonation(&req, &viewer.0, &session, &state).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "admin_id": admin.to_string(), "user_id": target.to_string(),
+    })))
+}

@@ -361,3 +361,38 @@ pub async fn audit_log(
         },
     )
 }
+
+pub async fn impersonate(
+    req: HttpRequest,
+    admin: AdminPage,
+    csrf: CsrfToken,
+    path: web::Path<String>,
+    session: actix_session::Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let target = parse_id(&path)?;
+    let (actor, device) = (admin.0.user.id, device_of(&req));
+    let d = device.clone();
+    let started = state
+        .db
+        .run(move |conn| admin::start_impersonation(conn, actor, target, &d).map(|_| ()))
+        .await;
+    match started {
+        Ok(()) => {
+            crate::session::extract::begin_session_as(&session, target, &device, Some(actor))?;
+            Ok(see_other("/"))
+        }
+        Err(e) => after(&admin, csrf.0, &state, target, "impersonation", Err(e)).await,
+    }
+}
+
+pub async fn stop_impersonating(
+    req: HttpRequest,
+    viewer: crate::session::extract::PageUser,
+    session: actix_session::Session,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let (_, target) =
+        super::admin_api::end_impersonation(&req, &viewer.0, &session, &state).await?;
+    Ok(see_other(&format!("/admin/users/{target}")))
+}

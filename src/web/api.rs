@@ -105,6 +105,7 @@ pub async fn update_session(
             session_id: s.session_id,
             user: s.user,
             expires_at: s.expires_at,
+            impersonator_id: s.impersonator_id,
         })),
         // Revoked between the two statements.
         None => Err(AppError::Unauthorized),

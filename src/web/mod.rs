@@ -25,18 +25,22 @@ pub struct Head {
     pub csrf: Option<String>,
     pub lang: String,
     pub theme: String,
+    /// An admin is acting as this user: the page shows a banner with a way back.
+    pub impersonating: bool,
 }
 
 impl Head {
     pub fn new(viewer: Option<&SignedIn>, csrf: Option<String>) -> Self {
         match viewer {
             Some(s) => Head {
+                impersonating: s.impersonator_id.is_some(),
                 lang: s.user.language.clone(),
                 theme: s.user.theme.clone(),
                 user: Some(s.user.clone()),
                 csrf,
             },
             None => Head {
+                impersonating: false,
                 user: None,
                 csrf,
                 lang: "en".into(),
@@ -171,6 +175,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(admin_pages::unban),
     )
     .route(
+        "/admin/users/{id}/impersonate",
+        web::post().to(admin_pages::impersonate),
+    )
+    .route(
+        "/admin/impersonation/stop",
+        web::post().to(admin_pages::stop_impersonating),
+    )
+    .route(
         "/admin/users/{id}/sessions/revoke",
         web::post().to(admin_pages::revoke_all),
     )
@@ -211,7 +223,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/sessions/{id}",
                 web::delete().to(admin_api::revoke_session),
             )
-            .route("/audit", web::get().to(admin_api::audit_log)),
+            .route("/audit", web::get().to(admin_api::audit_log))
+            .route(
+                "/users/{id}/impersonate",
+                web::post().to(admin_api::impersonate),
+            )
+            .route(
+                "/impersonation/stop",
+                web::post().to(admin_api::stop_impersonating),
+            ),
     )
     .default_service(web::to(not_found));
 }
