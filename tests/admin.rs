@@ -354,6 +354,8 @@ fn admin_routes_refuse_anonymous_non_admins_and_missing_csrf(backend: Backend) {
         "/admin/sessions/1/revoke".to_string(),
         format!("/api/admin/users/{id}/ban"),
         format!("/api/admin/users/{id}/unban"),
+        format!("/admin/users/{id}/impersonate"),
+        format!("/api/admin/users/{id}/impersonate"),
     ];
     for p in &posts {
         assert_eq!(user.submit(p, &[("reason", "x")]).status, 403, "{p}");

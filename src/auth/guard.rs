@@ -60,3 +60,44 @@ impl FromRequest for AdminApi {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::users::{SessionUser, effective_permissions};
+
+    fn signed_in(role: &str, grants: &str) -> SignedIn {
+        SignedIn {
+            session_id: 1,
+            user: SessionUser {
+                id: 1,
+                name: "n".into(),
+                email: "e@example.com".into(),
+                image: None,
+                role: role.into(),
+                permissions: effective_permissions(role, grants),
+                theme: "system".into(),
+                language: "en".into(),
+                plan: "free".into(),
+            },
+            expires_at: chrono::Utc::now(),
+            impersonator_id: None,
+        }
+    }
+
+    #[test]
+    fn permissions_come_from_the_role_and_the_users_own_grants() {
+        let user = signed_in("user", r#"["reports:read"]"#);
+        assert!(require_permission(&user, "reports:read").is_ok());
+        assert!(matches!(
+            require_permission(&user, "audit:read"),
+            Err(AppError::Forbidden)
+        ));
+        assert!(require_admin(&user).is_err());
+        let admin = signed_in("admin", "[]");
+        assert!(require_permission(&admin, "audit:read").is_ok());
+        assert!(require_admin(&admin).is_ok());
+        // A malformed cell grants nothing.
+        assert!(require_permission(&signed_in("user", "not json"), "reports:read").is_err());
+    }
+}
