@@ -27,6 +27,7 @@ on_both_backends!(
     garbage_and_oversized_cookies_are_anonymous_and_cleared,
     html_in_a_name_is_escaped,
     an_expired_session_is_anonymous,
+    forward_auth_answers_the_fresh_user_in_headers,
     bad_profile_input_is_refused_with_422,
     bad_json_is_refused_with_400,
     pages_that_need_sign_in_redirect_anonymous_visitors,
@@ -742,4 +743,32 @@ fn healthz_answers_ok(backend: Backend) {
 
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn forward_auth_answers_the_fresh_user_in_headers(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Zoë Proxy", "zoe@example.com");
+    let r = b.get("/api/auth/verify");
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("x-auth-user-email").as_deref(),
+        Some("zoe@example.com")
+    );
+    assert_eq!(r.header("x-auth-user-role").as_deref(), Some("user"));
+    assert_eq!(
+        r.header("x-auth-user-name").as_deref(),
+        Some("Zo%C3%AB+Proxy")
+    );
+    let id = b.session_json()["user"]["id"].as_str().unwrap().to_string();
+    assert_eq!(r.header("x-auth-user-id"), Some(id));
+    // An edit shows at the next check; signed out, the proxy gets 401.
+    app.sql("UPDATE users SET name = 'Plain Name', role = 'admin'");
+    let r = b.get("/api/auth/verify");
+    assert_eq!(r.header("x-auth-user-name").as_deref(), Some("Plain Name"));
+    assert_eq!(r.header("x-auth-user-role").as_deref(), Some("admin"));
+    assert_eq!(app.browser().get("/api/auth/verify").status, 401);
+    b.submit("/signout", &[]);
+    assert_eq!(b.get("/api/auth/verify").status, 401);
 }

@@ -38,7 +38,7 @@ fn one_statement_per_signed_in_request_and_no_writes(backend: Backend) {
         "the join was cached {prepared} times in 20 views"
     );
 
-    for path in ["/", "/api/auth/session", "/settings"] {
+    for path in ["/", "/api/auth/session", "/api/auth/verify", "/settings"] {
         let (queries, writes, prepared) = count(path, 30);
         assert_eq!(queries, 30, "{path}: one statement per request");
         assert_eq!(writes, 0, "{path}: no writes");

@@ -142,6 +142,34 @@ pub async fn signout(
     HttpResponse::Ok().json(serde_json::json!({ "url": state.config.public_url.as_str() }))
 }
 
+/// `GET /api/auth/verify`: forward-auth for reverse proxies (nginx
+/// `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth`). `200` with the
+/// user in `X-Auth-User-*` headers for a live session, `401` otherwise; the
+/// same one-statement lookup as every signed-in request.
+pub async fn verify(viewer: MaybeUser) -> HttpResponse {
+    match &viewer.0 {
+        Some(s) => {
+            let u = &s.user;
+            // Header values must be visible ASCII: anything else is
+            // percent-encoded (names may hold any character).
+            let safe = |v: &str| -> String {
+                if v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                    v.to_string()
+                } else {
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+                }
+            };
+            HttpResponse::Ok()
+                .insert_header(("X-Auth-User-Id", u.id.to_string()))
+                .insert_header(("X-Auth-User-Email", safe(&u.email)))
+                .insert_header(("X-Auth-User-Name", safe(&u.name)))
+                .insert_header(("X-Auth-User-Role", safe(&u.role)))
+                .finish()
+        }
+        None => HttpResponse::Unauthorized().finish(),
+    }
+}
+
 /// `200 {"status":"ok"}` when the database answers a query, `503` otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state

@@ -199,6 +199,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/session", web::get().to(api::get_session))
             .route("/session", web::post().to(api::update_session))
             .route("/csrf", web::get().to(api::csrf))
+            .route("/verify", web::get().to(api::verify))
             .route("/signout", web::post().to(api::signout))
             .route("/providers", web::get().to(oauth::providers))
             .route("/sessions", web::get().to(sessions::list_json))
