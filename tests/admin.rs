@@ -358,6 +358,13 @@ fn admin_routes_refuse_anonymous_non_admins_and_missing_csrf(backend: Backend) {
         format!("/api/admin/users/{id}/impersonate"),
     ];
     for p in &posts {
+        let anonymous = anon.submit(p, &[("reason", "x")]);
+        if p.starts_with("/api/") {
+            assert_eq!(anonymous.status, 401, "{p}");
+        } else {
+            assert_eq!(anonymous.status, 303, "{p}");
+            assert!(anonymous.location().unwrap().starts_with("/signin"), "{p}");
+        }
         assert_eq!(user.submit(p, &[("reason", "x")]).status, 403, "{p}");
         assert_eq!(
             admin.post_form_raw(p, &[("reason", "x")]).status,
