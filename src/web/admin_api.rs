@@ -9,7 +9,9 @@ use crate::AppState;
 use crate::admin::{self, AdminUser, Patch, Sort, UserQuery};
 use crate::audit;
 use crate::auth::guard::AdminApi;
+use crate::db::DbConn;
 use crate::error::AppError;
+use crate::session::Device;
 use crate::session::extract::device_of;
 use crate::session::manage;
 
@@ -82,6 +84,22 @@ impl ListQuery {
     }
 }
 
+/// Runs one admin action on the target id from the path, as this admin.
+async fn on_target<T: Send + 'static>(
+    req: &HttpRequest,
+    admin: &AdminApi,
+    path: &str,
+    state: &AppState,
+    action: impl FnOnce(&mut DbConn, i64, i64, &Device) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    let id = parse_id(path)?;
+    let (actor, device) = (admin.0.user.id, device_of(req));
+    state
+        .db
+        .run(move |conn| action(conn, actor, id, &device))
+        .await
+}
+
 pub async fn list_users(
     _admin: AdminApi,
     query: web::Query<ListQuery>,
@@ -142,7 +160,7 @@ pub async fn patch_user(
     body: Body<PatchBody>,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
-    let id = parse_id(&path)?;
+    parse_id(&path)?;
     let b = body?.into_inner();
     let plan_expires_at = match b.plan_expires_at {
         None => None,
@@ -155,11 +173,10 @@ pub async fn patch_user(
         plan: b.plan,
         plan_expires_at,
     };
-    let (actor, device) = (admin.0.user.id, device_of(&req));
-    let row = state
-        .db
-        .run(move |conn| admin::patch_user(conn, actor, id, patch, &device))
-        .await?;
+    let row = on_target(&req, &admin, &path, &state, move |conn, actor, id, d| {
+        admin::patch_user(conn, actor, id, patch, d)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(AdminUser::from(row)))
 }
 
@@ -178,18 +195,17 @@ pub async fn ban(
     body: Body<BanBody>,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
-    let id = parse_id(&path)?;
+    parse_id(&path)?;
     let body = body?;
     let until = match body.until.as_deref().filter(|u| !u.is_empty()) {
         Some(raw) => Some(parse_time("until", raw)?),
         None => None,
     };
     let reason = body.reason.clone();
-    let (actor, device) = (admin.0.user.id, device_of(&req));
-    let row = state
-        .db
-        .run(move |conn| admin::ban(conn, actor, id, &reason, until, &device))
-        .await?;
+    let row = on_target(&req, &admin, &path, &state, move |conn, actor, id, d| {
+        admin::ban(conn, actor, id, &reason, until, d)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(AdminUser::from(row)))
 }
 
@@ -199,12 +215,7 @@ pub async fn unban(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let (actor, device) = (admin.0.user.id, device_of(&req));
-    let row = state
-        .db
-        .run(move |conn| admin::unban(conn, actor, id, &device))
-        .await?;
+    let row = on_target(&req, &admin, &path, &state, admin::unban).await?;
     Ok(HttpResponse::Ok().json(AdminUser::from(row)))
 }
 
@@ -214,12 +225,7 @@ pub async fn revoke_user_sessions(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let (actor, device) = (admin.0.user.id, device_of(&req));
-    let n = state
-        .db
-        .run(move |conn| admin::revoke_all(conn, actor, id, &device))
-        .await?;
+    let n = on_target(&req, &admin, &path, &state, admin::revoke_all).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "revoked": n })))
 }
 
@@ -229,12 +235,7 @@ pub async fn revoke_session(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let (actor, device) = (admin.0.user.id, device_of(&req));
-    state
-        .db
-        .run(move |conn| admin::revoke_one(conn, actor, id, &device))
-        .await?;
+    on_target(&req, &admin, &path, &state, admin::revoke_one).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -14,7 +14,9 @@ use crate::admin::{self, AdminUser, PLANS, Patch, Sort};
 use crate::audit;
 use crate::auth::csrf::CsrfToken;
 use crate::auth::guard::AdminPage;
+use crate::db::DbConn;
 use crate::error::{AppError, PageError};
+use crate::session::Device;
 use crate::session::extract::device_of;
 use crate::session::manage::{self, SessionView};
 use crate::users::ROLES;
@@ -162,6 +164,33 @@ async fn after(
     }
 }
 
+/// Runs one admin action on user `id` (from the path) as this admin, then
+/// answers as [`after`] does. `prepared` carries what the form parsed into,
+/// or its error.
+async fn act<P: Send + 'static>(
+    req: &HttpRequest,
+    admin: AdminPage,
+    path: &str,
+    state: &AppState,
+    what: &str,
+    prepared: Result<P, AppError>,
+    action: impl FnOnce(&mut DbConn, i64, i64, P, &Device) -> Result<(), AppError> + Send + 'static,
+) -> Result<HttpResponse, PageError> {
+    let id = parse_id(path)?;
+    let (actor, device) = (admin.0.user.id, device_of(req));
+    let outcome = match prepared {
+        Ok(p) => {
+            state
+                .db
+                .run(move |conn| action(conn, actor, id, p, &device))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let csrf = CsrfToken::of(req)?;
+    after(&admin, csrf.0, state, id, what, outcome).await
+}
+
 #[derive(Deserialize)]
 pub struct ProfileForm {
     #[serde(default)]
@@ -178,12 +207,10 @@ pub struct ProfileForm {
 pub async fn update(
     req: HttpRequest,
     admin: AdminPage,
-    csrf: CsrfToken,
     path: web::Path<String>,
     form: web::Form<ProfileForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path)?;
     let f = form.into_inner();
     let patch = (|| {
         Ok(Patch {
@@ -202,17 +229,16 @@ pub async fn update(
             }),
         })
     })();
-    let (actor, device) = (admin.0.user.id, device_of(&req));
-    let outcome = match patch {
-        Ok(patch) => {
-            state
-                .db
-                .run(move |conn| admin::patch_user(conn, actor, id, patch, &device).map(|_| ()))
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    after(&admin, csrf.0, &state, id, "user", outcome).await
+    act(
+        &req,
+        admin,
+        &path,
+        &state,
+        "user",
+        patch,
+        |conn, actor, id, patch, d| admin::patch_user(conn, actor, id, patch, d).map(|_| ()),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -226,60 +252,61 @@ pub struct BanForm {
 pub async fn ban(
     req: HttpRequest,
     admin: AdminPage,
-    csrf: CsrfToken,
     path: web::Path<String>,
     form: web::Form<BanForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path)?;
     let until = match form.until.trim() {
         "" => Ok(None),
         raw => parse_time("until", raw).map(Some),
     };
     let reason = form.reason.clone();
-    let (actor, device) = (admin.0.user.id, device_of(&req));
-    let outcome = match until {
-        Ok(until) => {
-            state
-                .db
-                .run(move |conn| admin::ban(conn, actor, id, &reason, until, &device).map(|_| ()))
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    after(&admin, csrf.0, &state, id, "ban", outcome).await
+    act(
+        &req,
+        admin,
+        &path,
+        &state,
+        "ban",
+        until,
+        move |conn, actor, id, until, d| admin::ban(conn, actor, id, &reason, until, d).map(|_| ()),
+    )
+    .await
 }
 
 pub async fn unban(
     req: HttpRequest,
     admin: AdminPage,
-    csrf: CsrfToken,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path)?;
-    let (actor, device) = (admin.0.user.id, device_of(&req));
-    let outcome = state
-        .db
-        .run(move |conn| admin::unban(conn, actor, id, &device).map(|_| ()))
-        .await;
-    after(&admin, csrf.0, &state, id, "unban", outcome).await
+    act(
+        &req,
+        admin,
+        &path,
+        &state,
+        "unban",
+        Ok(()),
+        |conn, actor, id, (), d| admin::unban(conn, actor, id, d).map(|_| ()),
+    )
+    .await
 }
 
 pub async fn revoke_all(
     req: HttpRequest,
     admin: AdminPage,
-    csrf: CsrfToken,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let id = parse_id(&path)?;
-    let (actor, device) = (admin.0.user.id, device_of(&req));
-    let outcome = state
-        .db
-        .run(move |conn| admin::revoke_all(conn, actor, id, &device).map(|_| ()))
-        .await;
-    after(&admin, csrf.0, &state, id, "sessions", outcome).await
+    act(
+        &req,
+        admin,
+        &path,
+        &state,
+        "sessions",
+        Ok(()),
+        |conn, actor, id, (), d| admin::revoke_all(conn, actor, id, d).map(|_| ()),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
