@@ -31,6 +31,27 @@ pub mod action {
     pub const PROVIDER_LINKED: &str = "provider_linked";
     pub const PROVIDER_UNLINKED: &str = "provider_unlinked";
 
+    pub const ALL: [&str; 18] = [
+        SIGN_UP,
+        SIGN_IN,
+        SIGN_IN_FAILED,
+        SIGN_OUT,
+        PASSWORD_CHANGED,
+        PROFILE_CHANGED,
+        PREFERENCES_CHANGED,
+        SESSION_REVOKED,
+        ROLE_CHANGED,
+        PERMISSIONS_CHANGED,
+        PLAN_CHANGED,
+        BANNED,
+        UNBANNED,
+        IMPERSONATION_STARTED,
+        IMPERSONATION_STOPPED,
+        RATE_LIMITED,
+        PROVIDER_LINKED,
+        PROVIDER_UNLINKED,
+    ];
+
     /// The events a user sees under Settings as their security history.
     pub const SECURITY: [&str; 11] = [
         SIGN_IN,
@@ -71,6 +92,27 @@ impl<'a> Event<'a> {
     pub fn details(mut self, details: serde_json::Value) -> Self {
         self.details = details;
         self
+    }
+}
+
+/// An event that rides along with a new session (see `session::store`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Pending {
+    pub action: String,
+    pub details: serde_json::Value,
+}
+
+impl Pending {
+    /// Records it as done by `user_id` itself; an unknown action is dropped.
+    pub fn record(self, conn: &mut DbConn, user_id: i64, device: &Device) -> QueryResult<()> {
+        let Some(action) = action::ALL.iter().find(|a| **a == self.action) else {
+            log::warn!("unknown audit action {:?} not recorded", self.action);
+            return Ok(());
+        };
+        record(
+            conn,
+            Event::by(user_id, action, device).details(self.details),
+        )
     }
 }
 

@@ -498,6 +498,13 @@ fn admin_actions_and_sign_ins_are_audited(backend: Backend) {
         !mine.body.contains("data-action=\"plan_changed\""),
         "not a security event"
     );
+    // The sign-in event commits with the new session.
+    let signed_in = admin
+        .get(&format!("/api/admin/audit?user={id}&action=sign_in"))
+        .json();
+    assert_eq!(signed_in["total"], 1);
+    assert_eq!(signed_in["events"][0]["details"]["method"], "password");
+    assert_eq!(signed_in["events"][0]["actor_id"], id.as_str());
 }
 
 fn the_audit_log_is_append_only(backend: Backend) {

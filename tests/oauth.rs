@@ -98,6 +98,7 @@ fn github_sign_in_creates_the_user_and_keeps_their_edits(backend: Backend) {
         "the verified primary email"
     );
     assert_eq!(count(&app, "accounts"), 1);
+    assert_eq!(count(&app, "audit_events WHERE action = 'sign_in'"), 1);
 
     // The user renames themselves; the next provider sign-in keeps the edit.
     let renamed = b.submit("/settings/profile", &[("name", "Mona"), ("image", "")]);

@@ -162,6 +162,27 @@ pub fn begin_session(session: &Session, user_id: i64, device: &Device) -> Result
     begin_session_as(session, user_id, device, None)
 }
 
+/// [`begin_session`], with an audit event written in the same transaction as
+/// the new session row.
+pub fn begin_session_audited(
+    session: &Session,
+    user_id: i64,
+    device: &Device,
+    action: &'static str,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    begin_session_as(session, user_id, device, None)?;
+    session
+        .insert(
+            keys::NEW_AUDIT,
+            crate::audit::Pending {
+                action: action.to_string(),
+                details,
+            },
+        )
+        .map_err(|e| AppError::Internal(format!("session state: {e}")))
+}
+
 /// [`begin_session`], for an admin acting as `user_id` when `impersonator` is set.
 pub fn begin_session_as(
     session: &Session,

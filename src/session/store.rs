@@ -28,6 +28,9 @@ pub mod keys {
     pub const NEW_IP: &str = "gh.new_ip";
     /// Set when an admin starts impersonating: the admin's id.
     pub const NEW_IMPERSONATOR: &str = "gh.new_impersonator";
+    /// An audit event (`{"action", "details"}`) written in the same
+    /// transaction as the new session, so a sign-in commits once.
+    pub const NEW_AUDIT: &str = "gh.new_audit";
 }
 
 type State = HashMap<String, String>;
@@ -83,8 +86,16 @@ impl SessionStore for DieselSessionStore {
         };
         let policy = self.policy;
         let impersonator: Option<i64> = read(&state, keys::NEW_IMPERSONATOR);
+        let audit: Option<crate::audit::Pending> = read(&state, keys::NEW_AUDIT);
         let token = blocking(&self.db, move |conn| {
-            super::create_session(conn, user_id, &device, &policy, impersonator)
+            use diesel::Connection;
+            conn.transaction(|conn| {
+                let token = super::create_session(conn, user_id, &device, &policy, impersonator)?;
+                if let Some(a) = audit {
+                    a.record(conn, user_id, &device)?;
+                }
+                Ok(token)
+            })
         })
         .await
         .map_err(SaveError::Other)?;

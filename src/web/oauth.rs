@@ -18,7 +18,7 @@ use crate::oauth::accounts::{self, Outcome};
 use crate::oauth::flow::FlowError;
 use crate::oauth::refresh::{self, TokenError};
 use crate::oauth::state::{self, Pending, Rejected};
-use crate::session::extract::{ApiUser, MaybeUser, PageUser, begin_session, device_of};
+use crate::session::extract::{ApiUser, MaybeUser, PageUser, begin_session_audited, device_of};
 use crate::session::token::PlainToken;
 
 #[derive(Serialize)]
@@ -344,16 +344,16 @@ pub async fn finish(
                 None => (action::SIGN_IN, id.clone()),
                 Some(_) => (action::PROVIDER_LINKED, id.clone()),
             };
+            let details = serde_json::json!({"method": pid});
             if linking.is_none() {
-                begin_session(&session, uid, &device)?;
+                // The sign-in event commits with the new session.
+                begin_session_audited(&session, uid, &device, what, details)?;
+            } else {
+                audit::after(&state.db, device, move |conn, d| {
+                    audit::record(conn, Event::by(uid, what, d).details(details))
+                })
+                .await;
             }
-            audit::after(&state.db, device, move |conn, d| {
-                audit::record(
-                    conn,
-                    Event::by(uid, what, d).details(serde_json::json!({"method": pid})),
-                )
-            })
-            .await;
             let mut res = see_other(&pending.callback_url);
             let mut gone = Cookie::build(state.cookies.oauth_name.clone(), "")
                 .path("/")

@@ -4,6 +4,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use diesel::Connection;
 use serde::Deserialize;
 
 use super::{Head, callback, render, render_with_retry, see_other};
@@ -11,7 +12,9 @@ use crate::AppState;
 use crate::audit::{self, Event, action};
 use crate::auth::csrf::CsrfToken;
 use crate::error::{AppError, PageError};
-use crate::session::extract::{MaybeUser, PageViewer, begin_session, device_of, end_session};
+use crate::session::extract::{
+    MaybeUser, PageViewer, begin_session_audited, device_of, end_session,
+};
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -113,23 +116,13 @@ pub async fn signin_submit(
                 .await
         }
     };
-    match &outcome {
-        Ok(user_id) => {
-            let user_id = *user_id;
-            audit::after(&state.db, device.clone(), move |conn, d| {
-                audit::record(
-                    conn,
-                    Event::by(user_id, action::SIGN_IN, d)
-                        .details(serde_json::json!({"method": "password"})),
-                )
-            })
-            .await;
-        }
-        Err(e @ (AppError::BadCredentials | AppError::Refused(_))) => {
-            let reason = e.code();
-            let email = crate::users::normalize_email(&form.email).ok();
-            let rule = state.config.rate_limits.signin;
-            audit::after(&state.db, device.clone(), move |conn, d| {
+    if let Err(e @ (AppError::BadCredentials | AppError::Refused(_))) = &outcome {
+        let reason = e.code();
+        let email = crate::users::normalize_email(&form.email).ok();
+        let rule = state.config.rate_limits.signin;
+        // One transaction: the counters and the event commit together.
+        audit::after(&state.db, device.clone(), move |conn, d| {
+            conn.transaction(|conn| {
                 if let Some(rule) = rule {
                     for key in &keys {
                         let hit = crate::ratelimit::hit(conn, key, &rule)?;
@@ -153,13 +146,18 @@ pub async fn signin_submit(
                     },
                 )
             })
-            .await;
-        }
-        Err(_) => {}
+        })
+        .await;
     }
     match outcome {
         Ok(user_id) => {
-            begin_session(&session, user_id, &device)?;
+            begin_session_audited(
+                &session,
+                user_id,
+                &device,
+                action::SIGN_IN,
+                serde_json::json!({"method": "password"}),
+            )?;
             Ok(see_other(&callback))
         }
         Err(
@@ -316,11 +314,13 @@ pub async fn signup_submit(
     };
     match outcome {
         Ok(user_id) => {
-            begin_session(&session, user_id, &device)?;
-            audit::after(&state.db, device, move |conn, d| {
-                audit::record(conn, Event::by(user_id, action::SIGN_UP, d))
-            })
-            .await;
+            begin_session_audited(
+                &session,
+                user_id,
+                &device,
+                action::SIGN_UP,
+                serde_json::json!({}),
+            )?;
             Ok(see_other(&callback))
         }
         Err(

@@ -10,7 +10,7 @@ use super::{Head, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::error::{AppError, PageError};
-use crate::session::extract::{PageUser, SignedIn, begin_session, device_of};
+use crate::session::extract::{PageUser, SignedIn, device_of};
 use crate::users::{self, LANGUAGES, SelfUpdate, THEMES};
 
 /// Which form an error or a confirmation belongs to.
@@ -259,15 +259,13 @@ pub async fn password(
         .await;
     match outcome {
         Ok(()) => {
-            let device = device_of(&req);
-            begin_session(&session, user_id, &device)?;
-            crate::audit::after(&state.db, device, move |conn, d| {
-                crate::audit::record(
-                    conn,
-                    crate::audit::Event::by(user_id, crate::audit::action::PASSWORD_CHANGED, d),
-                )
-            })
-            .await;
+            crate::session::extract::begin_session_audited(
+                &session,
+                user_id,
+                &device_of(&req),
+                crate::audit::action::PASSWORD_CHANGED,
+                serde_json::json!({}),
+            )?;
             Ok(see_other("/settings?saved=password"))
         }
         Err(e @ (AppError::BadCredentials | AppError::Invalid { .. } | AppError::Busy)) => {
