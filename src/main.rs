@@ -113,7 +113,7 @@ fn serve(config: Config) -> Result<(), String> {
 }
 
 fn open(config: &Config) -> Result<Db, String> {
-    let db = Db::connect(&config.database_url, 2)?;
+    let db = Db::connect_once(&config.database_url)?;
     let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
     db::run_migrations(&mut conn)?;
     drop(conn);
@@ -121,7 +121,7 @@ fn open(config: &Config) -> Result<Db, String> {
 }
 
 fn migrate(config: &Config) -> Result<(), String> {
-    let db = Db::connect(&config.database_url, 1)?;
+    let db = Db::connect_once(&config.database_url)?;
     let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
     let ran = db::run_migrations(&mut conn)?;
     println!("{ran} migration(s) run");

@@ -270,10 +270,29 @@ impl Db {
         Self::connect_with_log(url, max_size, None)
     }
 
+    /// One connection for a one-shot command (`migrate`, `user add`, `sessions
+    /// sweep`): opened when first needed and never replenished in the
+    /// background. A pool that keeps one idle connection opens a new one on its
+    /// own thread after each checkout, and a process that exits during that
+    /// connect crashes in libpq's TLS teardown (seen: SIGSEGV after `sessions
+    /// sweep` had printed its answer).
+    pub fn connect_once(url: &DatabaseUrl) -> Result<Self, String> {
+        Self::open(url, 1, Some(0), None)
+    }
+
     /// As [`connect`](Self::connect), counting every statement into `log`.
     pub fn connect_with_log(
         url: &DatabaseUrl,
         max_size: u32,
+        log: Option<Arc<StatementLog>>,
+    ) -> Result<Self, String> {
+        Self::open(url, max_size, Some(1), log)
+    }
+
+    fn open(
+        url: &DatabaseUrl,
+        max_size: u32,
+        min_idle: Option<u32>,
         log: Option<Arc<StatementLog>>,
     ) -> Result<Self, String> {
         let manager = Manager {
@@ -282,7 +301,7 @@ impl Db {
         };
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
-            .min_idle(Some(1))
+            .min_idle(min_idle)
             .connection_timeout(Duration::from_secs(3))
             .test_on_check_out(false)
             .build(manager.clone())
