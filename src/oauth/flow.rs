@@ -172,14 +172,16 @@ impl OAuth {
         *self.discovered.lock().expect("not poisoned") = None;
     }
 
-    fn oidc_client(&self, p: &ProviderConfig) -> Result<OidcClient, FlowError> {
-        let (m, _) = self.metadata(p)?;
-        Ok(CoreClient::from_provider_metadata(
+    /// The OIDC client, and whether its metadata (and JWKS) came from the cache.
+    fn oidc_client(&self, p: &ProviderConfig) -> Result<(OidcClient, bool), FlowError> {
+        let (m, cached) = self.metadata(p)?;
+        let client = CoreClient::from_provider_metadata(
             m,
             ClientId::new(p.client_id.clone()),
             Some(ClientSecret::new(secret_of(p))),
         )
-        .set_redirect_uri(self.redirect_uri(p)))
+        .set_redirect_uri(self.redirect_uri(p));
+        Ok((client, cached))
     }
 
     fn basic_client(
@@ -224,7 +226,7 @@ impl OAuth {
         let scopes = scopes(p.kind).iter().map(|s| Scope::new(s.to_string()));
         let (url, state, nonce) = match p.kind {
             Kind::Oidc => {
-                let client = self.oidc_client(p)?;
+                let (client, _) = self.oidc_client(p)?;
                 let (url, state, nonce) = client
                     .authorize_url(
                         CoreAuthenticationFlow::AuthorizationCode,
@@ -272,23 +274,23 @@ impl OAuth {
         let verifier = PkceCodeVerifier::new(pkce_verifier.to_string());
         match p.kind {
             Kind::Oidc => self.finish_oidc(p, code, verifier, nonce),
-            Kind::Github => {
+            Kind::Github | Kind::Google => {
                 let client = self.basic_client(p, self.token_url(p)?);
                 let r = client
                     .exchange_code(code)
                     .set_pkce_verifier(verifier)
                     .request(&self.http)
                     .map_err(token_error)?;
-                github_profile(&self.http, p, tokens_of(&r, p.kind))
-            }
-            Kind::Google => {
-                let client = self.basic_client(p, self.token_url(p)?);
-                let r = client
-                    .exchange_code(code)
-                    .set_pkce_verifier(verifier)
-                    .request(&self.http)
-                    .map_err(token_error)?;
-                google_profile(&self.http, p, tokens_of(&r, p.kind))
+                let tokens = tokens_of(&r, p.kind);
+                let url = p
+                    .userinfo_url
+                    .as_ref()
+                    .ok_or_else(|| FlowError::Provider("no user endpoint configured".into()))?;
+                if p.kind == Kind::Github {
+                    github_profile(&self.http, url, tokens)
+                } else {
+                    google_profile(&self.http, url, tokens)
+                }
             }
         }
     }
@@ -300,8 +302,7 @@ impl OAuth {
         verifier: PkceCodeVerifier,
         nonce: &str,
     ) -> Result<Profile, FlowError> {
-        let cached = self.metadata(p)?.1;
-        let mut client = self.oidc_client(p)?;
+        let (mut client, cached) = self.oidc_client(p)?;
         let r = client
             .exchange_code(code)
             .map_err(|e| FlowError::Provider(format!("token endpoint: {e}")))?
@@ -334,7 +335,7 @@ impl OAuth {
             // Keys may have rotated since discovery was cached: fetch once more.
             Err(_) if cached => {
                 self.forget_metadata();
-                client = self.oidc_client(p)?;
+                client = self.oidc_client(p)?.0;
                 verify(&client).map_err(FlowError::IdToken)?
             }
             Err(e) => return Err(FlowError::IdToken(e)),
@@ -448,13 +449,9 @@ struct GithubEmail {
 /// profile's email is the public one, often empty).
 fn github_profile(
     http: &ProviderHttp,
-    p: &ProviderConfig,
+    base: &url::Url,
     tokens: Tokens,
 ) -> Result<Profile, FlowError> {
-    let base = p
-        .userinfo_url
-        .as_ref()
-        .ok_or_else(|| FlowError::Provider("no user endpoint configured".into()))?;
     let user: GithubUser = http
         .get_json(base.as_str(), &tokens.access)
         .map_err(|e| FlowError::Provider(e.0))?;
@@ -493,13 +490,9 @@ struct GoogleUser {
 /// the token endpoint).
 fn google_profile(
     http: &ProviderHttp,
-    p: &ProviderConfig,
+    url: &url::Url,
     tokens: Tokens,
 ) -> Result<Profile, FlowError> {
-    let url = p
-        .userinfo_url
-        .as_ref()
-        .ok_or_else(|| FlowError::Provider("no userinfo endpoint configured".into()))?;
     let u: GoogleUser = http
         .get_json(url.as_str(), &tokens.access)
         .map_err(|e| FlowError::Provider(e.0))?;
