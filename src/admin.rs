@@ -12,7 +12,7 @@ use crate::db::DbConn;
 use crate::db::schema::{sessions, users};
 use crate::error::AppError;
 use crate::session::Device;
-use crate::users::{ROLES, effective_permissions, grants_of, validate_permission};
+use crate::users::{ROLES, effective_permissions, grants_of, plan_in_force, validate_permission};
 
 pub const PLANS: [&str; 2] = ["free", "premium"];
 
@@ -70,10 +70,7 @@ impl From<AdminRow> for AdminUser {
             id: r.id.to_string(),
             effective_permissions: effective_permissions(&r.role, &r.permissions),
             permissions: grants_of(&r.permissions),
-            plan: match r.plan_expires_at {
-                Some(end) if end <= now => "free".into(),
-                _ => r.plan,
-            },
+            plan: plan_in_force(r.plan, r.plan_expires_at, now),
             plan_expires_at: r.plan_expires_at.map(rfc),
             banned,
             banned_until: if banned {

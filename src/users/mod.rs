@@ -45,10 +45,7 @@ impl SessionUser {
     /// The one place a `users` row becomes the session view.
     pub fn from_row(row: UserRow, now: NaiveDateTime) -> Self {
         let permissions = effective_permissions(&row.role, &row.permissions);
-        let plan = match row.plan_expires_at {
-            Some(end) if end <= now => "free".to_owned(),
-            _ => row.plan,
-        };
+        let plan = plan_in_force(row.plan, row.plan_expires_at, now);
         SessionUser {
             id: row.id,
             name: row.name,
@@ -68,6 +65,18 @@ impl SessionUser {
 
     pub fn can(&self, permission: &str) -> bool {
         self.permissions.iter().any(|p| p == permission)
+    }
+}
+
+/// The plan that applies at `now`: `free` once `expires_at` has passed.
+pub fn plan_in_force(
+    plan: String,
+    expires_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> String {
+    match expires_at {
+        Some(end) if end <= now => "free".to_owned(),
+        _ => plan,
     }
 }
 
