@@ -171,6 +171,22 @@ pub fn hit(conn: &mut DbConn, key: &str, rule: &Rule) -> QueryResult<Hit> {
     })
 }
 
+/// The audit event of a limit that has just tripped.
+pub fn trip<'a>(
+    device: &'a crate::session::Device,
+    limit: &str,
+    key: &str,
+    retry_after: u64,
+) -> crate::audit::Event<'a> {
+    crate::audit::Event {
+        actor_id: None,
+        target_id: None,
+        action: crate::audit::action::RATE_LIMITED,
+        device: Some(device),
+        details: serde_json::json!({"limit": limit, "key": key, "retry_after": retry_after}),
+    }
+}
+
 /// Deletes counters whose window ended more than a day ago (`sessions sweep`).
 pub fn sweep(conn: &mut DbConn) -> QueryResult<usize> {
     let old = Utc::now().naive_utc() - chrono::Duration::days(1);
@@ -186,10 +202,11 @@ pub async fn api_budget(
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     use actix_web::http::Method;
     let reading = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let state = req
-        .app_data::<actix_web::web::Data<crate::AppState>>()
-        .cloned();
-    if let (false, Some(state)) = (reading, state)
+    // Reads pass straight through: nothing is looked up or counted for them.
+    if !reading
+        && let Some(state) = req
+            .app_data::<actix_web::web::Data<crate::AppState>>()
+            .cloned()
         && let Some(rule) = state.config.rate_limits.api
     {
         let device = crate::session::extract::device_of(req.request());
@@ -199,10 +216,7 @@ pub async fn api_budget(
             .run(move |conn| {
                 let hit = hit(conn, &key, &rule)?;
                 if hit.first_refused() {
-                    crate::audit::record(
-                        conn,
-                        crate::web::pages::trip(&device, "api", &key, hit.retry_after),
-                    )?;
+                    crate::audit::record(conn, trip(&device, "api", &key, hit.retry_after))?;
                 }
                 Ok(hit.refused())
             })

@@ -127,7 +127,10 @@ pub async fn signin_submit(
                     for key in &keys {
                         let hit = crate::ratelimit::hit(conn, key, &rule)?;
                         if hit.exhausted_now() {
-                            audit::record(conn, trip(d, "signin", key, hit.retry_after))?;
+                            audit::record(
+                                conn,
+                                crate::ratelimit::trip(d, "signin", key, hit.retry_after),
+                            )?;
                         }
                     }
                 }
@@ -177,22 +180,6 @@ pub async fn signin_submit(
             },
         ),
         Err(e) => Err(e.into()),
-    }
-}
-
-/// The audit event of a limit that has just tripped.
-pub fn trip<'a>(
-    device: &'a crate::session::Device,
-    limit: &str,
-    key: &str,
-    retry_after: u64,
-) -> Event<'a> {
-    Event {
-        actor_id: None,
-        target_id: None,
-        action: action::RATE_LIMITED,
-        device: Some(device),
-        details: serde_json::json!({"limit": limit, "key": key, "retry_after": retry_after}),
     }
 }
 
@@ -288,7 +275,10 @@ pub async fn signup_submit(
                 .run(move |conn| {
                     let hit = crate::ratelimit::hit(conn, &key, &rule)?;
                     if hit.first_refused() {
-                        audit::record(conn, trip(&d, "signup", &key, hit.retry_after))?;
+                        audit::record(
+                            conn,
+                            crate::ratelimit::trip(&d, "signup", &key, hit.retry_after),
+                        )?;
                     }
                     Ok(hit.refused())
                 })
