@@ -94,7 +94,6 @@ fn examine(oauth: &OAuth, provider: &str, row: Row) -> Result<Found, TokenError>
         return Err(TokenError::RefreshFailed);
     }
     let access = access.and_then(|a| oauth.cipher.open(&a, &aad(provider, &account, "access")));
-    let refresh = refresh.and_then(|r| oauth.cipher.open(&r, &aad(provider, &account, "refresh")));
     let soon = Utc::now().naive_utc() + chrono::Duration::seconds(MARGIN_SECS);
     match access {
         Some(access_token) if expires_at.is_none_or(|e| e > soon) => {
@@ -105,10 +104,12 @@ fn examine(oauth: &OAuth, provider: &str, row: Row) -> Result<Found, TokenError>
                 scope,
             }))
         }
+        // The refresh token is opened only when it is about to be used.
         _ => Ok(Found::Stale {
             id,
+            refresh: refresh
+                .and_then(|r| oauth.cipher.open(&r, &aad(provider, &account, "refresh"))),
             account,
-            refresh,
         }),
     }
 }
