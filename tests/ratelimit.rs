@@ -77,17 +77,11 @@ fn failed_sign_ins_trip_the_limit_on_every_instance(backend: Backend) {
     );
     assert_eq!(r.status, 303);
     // The trip was recorded once per counter.
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let n: N =
-        diesel::sql_query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'rate_limited'")
-            .get_result(&mut *a.conn())
-            .unwrap();
-    assert_eq!(n.n, 2, "account and address, once each");
+    assert_eq!(
+        a.count("audit_events WHERE action = 'rate_limited'"),
+        2,
+        "account and address, once each"
+    );
 }
 
 fn accounts_and_addresses_are_limited_separately_behind_a_trusted_proxy(backend: Backend) {

@@ -235,12 +235,17 @@ impl TestApp {
     }
 
     pub fn session_count(&self) -> i64 {
+        self.count("sessions")
+    }
+
+    /// `SELECT COUNT(*) FROM <from>` (a table, optionally with a `WHERE`).
+    pub fn count(&self, from: &str) -> i64 {
         #[derive(QueryableByName)]
         struct N {
             #[diesel(sql_type = BigInt)]
             n: i64,
         }
-        diesel::sql_query("SELECT COUNT(*) AS n FROM sessions")
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {from}"))
             .get_result::<N>(&mut *self.conn())
             .unwrap()
             .n
