@@ -200,6 +200,35 @@ pub struct Filter {
     pub to: Option<NaiveDateTime>,
 }
 
+impl Filter {
+    fn query<'a>(&self) -> ae::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend> {
+        let mut q = ae::table.into_boxed();
+        if let Some(u) = self.user {
+            q = q.filter(ae::actor_id.eq(u).or(ae::target_id.eq(u)));
+        }
+        if !self.actions.is_empty() {
+            q = q.filter(ae::action.eq_any(self.actions.clone()));
+        }
+        if let Some(from) = self.from {
+            q = q.filter(ae::at.ge(from));
+        }
+        if let Some(to) = self.to {
+            q = q.filter(ae::at.lt(to));
+        }
+        q
+    }
+}
+
+/// One page of events, newest first.
+pub fn page_of(conn: &mut DbConn, f: &Filter, page: i64, per_page: i64) -> QueryResult<Vec<Row>> {
+    f.query()
+        .order(ae::id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select(Row::as_select())
+        .load(conn)
+}
+
 /// One page of events, newest first, and how many match in all.
 pub fn list(
     conn: &mut DbConn,
@@ -207,30 +236,6 @@ pub fn list(
     page: i64,
     per_page: i64,
 ) -> QueryResult<(Vec<Row>, i64)> {
-    macro_rules! filtered {
-        () => {{
-            let mut q = ae::table.into_boxed();
-            if let Some(u) = f.user {
-                q = q.filter(ae::actor_id.eq(u).or(ae::target_id.eq(u)));
-            }
-            if !f.actions.is_empty() {
-                q = q.filter(ae::action.eq_any(f.actions.clone()));
-            }
-            if let Some(from) = f.from {
-                q = q.filter(ae::at.ge(from));
-            }
-            if let Some(to) = f.to {
-                q = q.filter(ae::at.lt(to));
-            }
-            q
-        }};
-    }
-    let total: i64 = filtered!().count().get_result(conn)?;
-    let rows = filtered!()
-        .order(ae::id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-        .select(Row::as_select())
-        .load(conn)?;
-    Ok((rows, total))
+    let total: i64 = f.query().count().get_result(conn)?;
+    Ok((page_of(conn, f, page, per_page)?, total))
 }

@@ -103,7 +103,7 @@ async fn user_page(
             Ok((
                 row,
                 manage::of_user(conn, id)?,
-                audit::list(conn, &filter, 1, 20)?.0,
+                audit::page_of(conn, &filter, 1, 20)?,
             ))
         })
         .await?;

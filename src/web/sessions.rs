@@ -55,7 +55,7 @@ pub async fn page(
             };
             Ok((
                 manage::of_user(conn, user_id)?,
-                audit::list(conn, &filter, 1, 20)?.0,
+                audit::page_of(conn, &filter, 1, 20)?,
             ))
         })
         .await?;
