@@ -50,7 +50,8 @@ pub struct Config {
     pub pool_size: u32,
     /// Enabled OAuth providers (`GITHUB_*`, `GOOGLE_*`, `OIDC_*`).
     pub providers: Vec<crate::oauth::config::ProviderConfig>,
-    /// `RATE_LIMIT_SIGNIN`, `RATE_LIMIT_SIGNUP`, `RATE_LIMIT_API`.
+    /// `RATE_LIMIT_SIGNIN`, `RATE_LIMIT_SIGNIN_ACCOUNT`, `RATE_LIMIT_SIGNUP`,
+    /// `RATE_LIMIT_API`.
     pub rate_limits: crate::ratelimit::Limits,
     /// `GATEHOUSE_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -224,6 +225,7 @@ impl Config {
         let mut rate_limits = crate::ratelimit::Limits::default();
         for (var, slot) in [
             ("RATE_LIMIT_SIGNIN", &mut rate_limits.signin),
+            ("RATE_LIMIT_SIGNIN_ACCOUNT", &mut rate_limits.signin_account),
             ("RATE_LIMIT_SIGNUP", &mut rate_limits.signup),
             ("RATE_LIMIT_API", &mut rate_limits.api),
         ] {
@@ -383,6 +385,10 @@ mod tests {
             (&[("GATEHOUSE_SECRET", "short")], "GATEHOUSE_SECRET"),
             (&[("DATABASE_URL", "mysql://x/y")], "DATABASE_URL"),
             (&[("DATABASE_URL", "redis://x")], "DATABASE_URL"),
+            (
+                &[("RATE_LIMIT_SIGNIN_ACCOUNT", "lots")],
+                "RATE_LIMIT_SIGNIN_ACCOUNT",
+            ),
             (
                 &[("GATEHOUSE_ADMIN_EMAIL", "a@b.example")],
                 "GATEHOUSE_ADMIN_PASSWORD",

@@ -1,7 +1,8 @@
 //! Rate limits kept in the database (`rate_limits`), so every instance behind
 //! a load balancer shares them: fixed windows of `limit` hits per `window`,
-//! counted with one atomic upsert. Only sign-in failures, sign-ups and
-//! state-changing JSON calls count: page views never write here.
+//! counted with one atomic upsert. Only password attempts (see
+//! `auth::attempts`), sign-ups and state-changing JSON calls count: page views
+//! never write here.
 
 use std::time::Duration;
 
@@ -22,8 +23,13 @@ pub struct Rule {
 /// The configured rules; `None` is off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Failed sign-ins, per account and per client IP (`RATE_LIMIT_SIGNIN`).
+    /// Failed sign-ins, per (account, client IP) pair and per client IP
+    /// (`RATE_LIMIT_SIGNIN`).
     pub signin: Option<Rule>,
+    /// Failed sign-ins per account across all addresses
+    /// (`RATE_LIMIT_SIGNIN_ACCOUNT`), much higher so no stranger locks an
+    /// owner out with a few guesses.
+    pub signin_account: Option<Rule>,
     /// Sign-ups per client IP (`RATE_LIMIT_SIGNUP`).
     pub signup: Option<Rule>,
     /// State-changing JSON API calls per client IP (`RATE_LIMIT_API`).
@@ -40,6 +46,7 @@ impl Default for Limits {
         };
         Limits {
             signin: rule(5, 15 * 60),
+            signin_account: rule(100, 60 * 60),
             signup: rule(10, 60 * 60),
             api: rule(300, 60),
         }
@@ -115,6 +122,8 @@ pub struct Hit {
     pub limit: u64,
     /// Seconds until the window ends.
     pub retry_after: u64,
+    /// The window this hit was counted in (for `take_back`).
+    window_start: NaiveDateTime,
 }
 
 impl Hit {
@@ -168,7 +177,22 @@ pub fn hit(conn: &mut DbConn, key: &str, rule: &Rule) -> QueryResult<Hit> {
         hits: c.hits.max(0) as u64,
         limit: rule.limit as u64,
         retry_after: retry_after(c.window_start, rule, now),
+        window_start: c.window_start,
     })
+}
+
+/// Takes one counted hit back, if its window is still the current one (a new
+/// window never held it).
+pub fn take_back(conn: &mut DbConn, key: &str, hit: &Hit) -> QueryResult<()> {
+    diesel::update(
+        rl::table
+            .find(key)
+            .filter(rl::window_start.eq(hit.window_start))
+            .filter(rl::hits.gt(0)),
+    )
+    .set(rl::hits.eq(rl::hits - 1))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// The audit event of a limit that has just tripped.
