@@ -1,5 +1,6 @@
 //! Passwords, keys, CSRF, the first-admin bootstrap, and the sign-in gate.
 
+pub mod attempts;
 pub mod bootstrap;
 pub mod csrf;
 pub mod gate;

@@ -4,12 +4,12 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use diesel::Connection;
 use serde::Deserialize;
 
 use super::{Head, callback, render, render_with_retry, see_other};
 use crate::AppState;
-use crate::audit::{self, Event, action};
+use crate::audit::{self, action};
+use crate::auth::attempts::{self, Attempt};
 use crate::auth::csrf::CsrfToken;
 use crate::error::{AppError, PageError};
 use crate::session::extract::{
@@ -105,53 +105,20 @@ pub async fn signin_submit(
     let (email, password) = (form.email.clone(), form.password);
     let domains = state.config.email_domains.clone();
     let device = device_of(&req);
-    let keys = signin_keys(&form.email, &device.ip);
-    // While limited, even the right password is refused (and not even hashed).
-    let outcome = match limited(&state, &keys).await? {
-        Some(e) => Err(e),
-        None => {
-            state
-                .hasher
-                .run(move || crate::auth::authenticate(&db, &email, &password, &domains))
-                .await
-        }
+    let attempt = Attempt {
+        email: form.email.clone(),
+        user_id: None,
+        method: "password",
+        device: device.clone(),
     };
-    if let Err(e @ (AppError::BadCredentials | AppError::Refused(_))) = &outcome {
-        let reason = e.code();
-        let email = crate::users::normalize_email(&form.email).ok();
-        let rule = state.config.rate_limits.signin;
-        // One transaction: the counters and the event commit together.
-        audit::after(&state.db, device.clone(), move |conn, d| {
-            conn.transaction(|conn| {
-                if let Some(rule) = rule {
-                    for key in &keys {
-                        let hit = crate::ratelimit::hit(conn, key, &rule)?;
-                        if hit.exhausted_now() {
-                            audit::record(
-                                conn,
-                                crate::ratelimit::trip(d, "signin", key, hit.retry_after),
-                            )?;
-                        }
-                    }
-                }
-                let target = match &email {
-                    Some(e) => crate::users::find_credentials(conn, e)?.map(|(id, _)| id),
-                    None => None,
-                };
-                audit::record(
-                    conn,
-                    Event {
-                        actor_id: None,
-                        target_id: target,
-                        action: action::SIGN_IN_FAILED,
-                        device: Some(d),
-                        details: serde_json::json!({"method": "password", "reason": reason}),
-                    },
-                )
-            })
-        })
-        .await;
-    }
+    let outcome = attempts::checked(
+        &state.db,
+        &state.hasher,
+        &state.config.rate_limits,
+        attempt,
+        move || crate::auth::authenticate(&db, &email, &password, &domains),
+    )
+    .await;
     match outcome {
         Ok(user_id) => {
             begin_session_audited(
@@ -181,36 +148,6 @@ pub async fn signin_submit(
         ),
         Err(e) => Err(e.into()),
     }
-}
-
-/// The counters a failed sign-in adds to: the account (as typed, normalised)
-/// and the client IP.
-fn signin_keys(email: &str, ip: &str) -> [String; 2] {
-    let account =
-        crate::users::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
-    [
-        format!("signin:account:{account}"),
-        format!("signin:ip:{ip}"),
-    ]
-}
-
-/// `Some(RateLimited)` when the account or the IP has used up its failed
-/// sign-ins (a read: nothing is counted here).
-async fn limited(state: &AppState, keys: &[String; 2]) -> Result<Option<AppError>, AppError> {
-    let Some(rule) = state.config.rate_limits.signin else {
-        return Ok(None);
-    };
-    let keys = keys.clone();
-    state
-        .db
-        .run(move |conn| {
-            let mut wait = None;
-            for key in &keys {
-                wait = wait.max(crate::ratelimit::peek(conn, key, &rule)?);
-            }
-            Ok(wait.map(|retry_after| AppError::RateLimited { retry_after }))
-        })
-        .await
 }
 
 #[derive(Template)]

@@ -251,12 +251,23 @@ pub async fn password(
     let form = form.into_inner();
     let user_id = user.0.user.id;
     let db = state.db.clone();
-    let outcome = state
-        .hasher
-        .run(move || {
+    // A wrong current password counts as a failed sign-in of this account.
+    let attempt = crate::auth::attempts::Attempt {
+        email: user.0.user.email.clone(),
+        user_id: Some(user_id),
+        method: "current_password",
+        device: device_of(&req),
+    };
+    let outcome = crate::auth::attempts::checked(
+        &state.db,
+        &state.hasher,
+        &state.config.rate_limits,
+        attempt,
+        move || {
             crate::auth::change_password(&db, user_id, &form.current_password, &form.new_password)
-        })
-        .await;
+        },
+    )
+    .await;
     match outcome {
         Ok(()) => {
             crate::session::extract::begin_session_audited(
@@ -268,7 +279,12 @@ pub async fn password(
             )?;
             Ok(see_other("/settings?saved=password"))
         }
-        Err(e @ (AppError::BadCredentials | AppError::Invalid { .. } | AppError::Busy)) => {
+        Err(
+            e @ (AppError::BadCredentials
+            | AppError::Invalid { .. }
+            | AppError::Busy
+            | AppError::RateLimited { .. }),
+        ) => {
             let mut page = SettingsPage::new(&user.0, csrf.0).with_error("password", &e);
             if matches!(e, AppError::BadCredentials) {
                 page.error = Some(Notice {
