@@ -146,6 +146,7 @@ pub fn build_app(
         .wrap(from_fn(session::cookie::session_upkeep))
         .wrap(sessions)
         .wrap(from_fn(session::cookie::store_failures_unavailable))
+        .wrap(from_fn(web::input::refuse_nul))
         .wrap(from_fn(auth::csrf::csrf_guard))
         .wrap(
             DefaultHeaders::new()

@@ -1,11 +1,14 @@
 //! What the server does with hostile text: email addresses with invisible or
-//! look-alike characters (one email rule everywhere).
+//! look-alike characters (one email rule everywhere), and NUL bytes in any
+//! input (refused as bad input in one place, never a 500).
 
 mod common;
 
 use std::process::{Command, Stdio};
 
 use common::{Backend, Browser, PASSWORD, Page, TestApp};
+use reqwest::Method;
+use serde_json::json;
 
 on_both_backends!(
     invisible_characters_in_an_email_are_refused,
@@ -14,7 +17,24 @@ on_both_backends!(
     a_lookalike_domain_is_a_visibly_different_address,
     the_command_line_uses_the_same_email_rule,
     stored_email_collisions_are_reported_not_merged,
+    a_nul_in_a_form_is_bad_input_and_changes_nothing,
+    a_nul_in_a_query_is_bad_input,
+    a_nul_in_json_is_bad_input_and_changes_nothing,
+    an_encoded_percent_is_not_a_nul,
+    a_body_over_the_cap_still_answers_413,
 );
+
+const ADMIN: &str = "root@example.com";
+
+fn app(backend: Backend) -> Option<TestApp> {
+    TestApp::start_with(
+        backend,
+        &[
+            ("GATEHOUSE_ADMIN_EMAIL", ADMIN),
+            ("GATEHOUSE_ADMIN_PASSWORD", PASSWORD),
+        ],
+    )
+}
 
 fn sign_up(app: &TestApp, name: &str, email: &str) -> (Browser, Page) {
     let b = app.browser();
@@ -23,6 +43,10 @@ fn sign_up(app: &TestApp, name: &str, email: &str) -> (Browser, Page) {
         &[("name", name), ("email", email), ("password", PASSWORD)],
     );
     (b, page)
+}
+
+fn user_id(b: &Browser) -> String {
+    b.session_json()["user"]["id"].as_str().unwrap().to_string()
 }
 
 fn invisible_characters_in_an_email_are_refused(backend: Backend) {
@@ -193,4 +217,138 @@ fn stored_email_collisions_are_reported_not_merged(backend: Backend) {
     // Start-up finds the same.
     let app = app.restart(&[]);
     assert_eq!(app.startup.email_report.collisions.len(), 1);
+}
+
+fn nul_refused(page: &Page, what: &str) {
+    assert_eq!(page.status, 400, "{what}: {}", page.body);
+    assert!(page.body.contains("NUL"), "{what}: {}", page.body);
+}
+
+fn a_nul_in_a_form_is_bad_input_and_changes_nothing(backend: Backend) {
+    let Some(app) = app(backend) else {
+        return;
+    };
+    let bob = app.signed_up("Bob", "bob@example.com");
+    let id = user_id(&bob);
+    let b = app.browser();
+    let page = b.submit(
+        "/signin",
+        &[("email", "bob\0@example.com"), ("password", PASSWORD)],
+    );
+    nul_refused(&page, "sign-in email");
+    assert!(b.session_json().is_null());
+    nul_refused(
+        &app.browser().submit(
+            "/signup",
+            &[
+                ("name", "N\0l"),
+                ("email", "n@example.com"),
+                ("password", PASSWORD),
+            ],
+        ),
+        "sign-up name",
+    );
+    assert_eq!(app.count("users"), 2);
+    nul_refused(
+        &bob.submit("/settings/profile", &[("name", "Bo\0b"), ("image", "")]),
+        "profile name",
+    );
+    let admin = app.signed_in(ADMIN);
+    nul_refused(
+        &admin.submit(
+            &format!("/admin/users/{id}/ban"),
+            &[("reason", "spam\0"), ("until", "")],
+        ),
+        "ban reason (form)",
+    );
+    assert_eq!(bob.get("/").user_name().as_deref(), Some("Bob"));
+    assert_eq!(app.count("users WHERE banned_at IS NOT NULL"), 0);
+}
+
+fn a_nul_in_a_query_is_bad_input(backend: Backend) {
+    let Some(app) = app(backend) else {
+        return;
+    };
+    let admin = app.signed_in(ADMIN);
+    for path in [
+        "/admin?q=a%00",
+        "/admin/audit?action=%00",
+        "/api/admin/users?q=%00",
+        "/api/admin/audit?action=sign_in%00",
+        "/api/admin/audit?user=1%00",
+    ] {
+        nul_refused(&admin.get(path), path);
+    }
+    let r = admin.get("/api/admin/users?q=%00");
+    assert_eq!(r.json()["error"], "bad_request");
+    assert_eq!(admin.get("/api/admin/users?q=root").status, 200);
+}
+
+fn a_nul_in_json_is_bad_input_and_changes_nothing(backend: Backend) {
+    let Some(app) = app(backend) else {
+        return;
+    };
+    let bob = app.signed_up("Bob", "bob@example.com");
+    let id = user_id(&bob);
+    let r = bob.json(
+        Method::POST,
+        "/api/auth/session",
+        &json!({"name": "Bo\u{0}b", "theme": "dark"}),
+    );
+    nul_refused(&r, "JSON profile update");
+    assert_eq!(r.json()["error"], "bad_request");
+    let s = bob.session_json();
+    assert_eq!(s["user"]["name"], "Bob");
+    assert_eq!(s["user"]["theme"], "system");
+    let admin = app.signed_in(ADMIN);
+    let r = admin.json(
+        Method::POST,
+        &format!("/api/admin/users/{id}/ban"),
+        &json!({"reason": "spam\u{0}links"}),
+    );
+    nul_refused(&r, "ban reason (JSON)");
+    assert_eq!(app.count("users WHERE banned_at IS NOT NULL"), 0);
+    assert_eq!(
+        app.count("audit_events WHERE action = 'banned'"),
+        0,
+        "nothing audited"
+    );
+    assert!(!bob.session_json().is_null(), "Bob is not banned");
+}
+
+fn an_encoded_percent_is_not_a_nul(backend: Backend) {
+    let Some(app) = app(backend) else {
+        return;
+    };
+    let admin = app.signed_in(ADMIN);
+    let r = admin.get("/api/admin/users?q=%2500");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let bob = app.signed_up("Bob", "bob@example.com");
+    let r = bob.json(
+        Method::POST,
+        "/api/auth/session",
+        &json!({"name": "100%00 Bob \\u0000"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(bob.session_json()["user"]["name"], "100%00 Bob \\u0000");
+}
+
+fn a_body_over_the_cap_still_answers_413(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let bob = app.signed_up("Bob", "bob@example.com");
+    let long = "x".repeat(20 * 1024);
+    let r = bob.json(Method::POST, "/api/auth/session", &json!({ "name": long }));
+    assert_eq!(r.status, 413, "{}", r.body);
+    let r = bob.submit("/settings/profile", &[("name", &long), ("image", "")]);
+    assert_eq!(r.status, 413, "{}", r.body);
+    // Past the cap a NUL is not looked for: the size is what is refused.
+    let r = bob.json(
+        Method::POST,
+        "/api/auth/session",
+        &json!({ "name": format!("{long}\u{0}") }),
+    );
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(bob.session_json()["user"]["name"], "Bob");
 }
