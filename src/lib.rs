@@ -56,6 +56,8 @@ pub struct Startup {
     pub admin_created: bool,
     /// The path of the one-time setup link, when no admin exists.
     pub setup_link: Option<String>,
+    /// Stored emails the email rule folds together or refuses (reported, not changed).
+    pub email_report: users::email::EmailReport,
 }
 
 impl AppState {
@@ -67,9 +69,12 @@ impl AppState {
             config.pool_size,
             config.statement_log.clone(),
         )?;
-        let migrations_run = {
+        let (migrations_run, email_report) = {
             let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
-            db::run_migrations(&mut conn)?
+            let ran = db::run_migrations(&mut conn)?;
+            let report = users::email::check_stored_emails(&mut conn)
+                .map_err(|e| format!("cannot check stored emails: {e}"))?;
+            (ran, report)
         };
         let secret = auth::bootstrap::signing_secret(&db, &config)
             .map_err(|e| format!("cannot load the signing secret: {e}"))?;
@@ -109,6 +114,7 @@ impl AppState {
                 migrations_run,
                 admin_created,
                 setup_link,
+                email_report,
             },
         ))
     }
@@ -140,6 +146,7 @@ pub fn build_app(
         .wrap(from_fn(session::cookie::session_upkeep))
         .wrap(sessions)
         .wrap(from_fn(session::cookie::store_failures_unavailable))
+        .wrap(from_fn(web::input::refuse_nul))
         .wrap(from_fn(auth::csrf::csrf_guard))
         .wrap(
             DefaultHeaders::new()

@@ -97,6 +97,9 @@ fn serve(config: Config) -> Result<(), String> {
     if startup.migrations_run > 0 {
         log::info!("ran {} migration(s)", startup.migrations_run);
     }
+    for line in startup.email_report.lines() {
+        log::warn!("{line}");
+    }
     if startup.admin_created {
         log::info!("created the admin account from GATEHOUSE_ADMIN_EMAIL");
     }
@@ -125,6 +128,11 @@ fn migrate(config: &Config) -> Result<(), String> {
     let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
     let ran = db::run_migrations(&mut conn)?;
     println!("{ran} migration(s) run");
+    let report = gatehouse::users::email::check_stored_emails(&mut conn)
+        .map_err(|e| format!("cannot check stored emails: {e}"))?;
+    for line in report.lines() {
+        println!("{line}");
+    }
     Ok(())
 }
 

@@ -23,6 +23,12 @@ on_both_backends!(
     a_failed_refresh_can_be_retried,
     rotated_oidc_keys_are_fetched_again,
     the_email_domain_allow_list_applies_to_every_way_in,
+    an_unverified_google_email_makes_no_user,
+    an_unverified_oidc_email_makes_no_user,
+    an_unverified_email_does_not_link_to_its_owner,
+    an_unverified_email_does_not_pass_the_domain_gate,
+    an_unverified_github_primary_email_makes_no_user,
+    a_linked_account_signs_in_whatever_its_email_says,
 );
 
 fn app_with(
@@ -571,4 +577,135 @@ fn the_email_domain_allow_list_applies_to_every_way_in(backend: Backend) {
     app.signed_up("Insider", "in@example.com");
     fake.sign_in_as(octocat());
     assert_eq!(through_provider(&app.browser(), "github", &[]).status, 303);
+}
+
+/// The refusal of an unverified email: 403, a page that says why, no session,
+/// and nothing written.
+fn assert_refused_unverified(app: &TestApp, b: &Browser, page: &Page) {
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("not verified"), "{}", page.body);
+    assert!(b.session_json().is_null(), "an unverified email signed in");
+    assert_eq!(app.count("accounts"), 0, "an unverified email was linked");
+}
+
+fn an_unverified_google_email_makes_no_user(backend: Backend) {
+    let fake = FakeProvider::start();
+    let Some(app) = app_with(backend, &fake, &["GOOGLE"], &[]) else {
+        return;
+    };
+    fake.sign_in_as(FakeUser::new("g-1", "Squatter", "ada@example.com").unverified());
+    let b = app.browser();
+    let page = through_provider(&b, "google", &[]);
+    assert_refused_unverified(&app, &b, &page);
+    assert_eq!(app.count("users"), 0);
+    // No assertion at all counts as unverified too.
+    let mut silent = FakeUser::new("g-2", "Silent", "bob@example.com");
+    silent.omit_email_verified = true;
+    fake.sign_in_as(silent);
+    let b = app.browser();
+    let page = through_provider(&b, "google", &[]);
+    assert_refused_unverified(&app, &b, &page);
+    assert_eq!(app.count("users"), 0);
+    // The owner can still sign up with a password.
+    app.signed_up("Ada", "ada@example.com");
+}
+
+fn an_unverified_oidc_email_makes_no_user(backend: Backend) {
+    let fake = FakeProvider::start();
+    let Some(app) = app_with(backend, &fake, &["OIDC"], &[]) else {
+        return;
+    };
+    fake.sign_in_as(FakeUser::new("sub-9", "Squatter", "ada@example.com").unverified());
+    let b = app.browser();
+    let page = through_provider(&b, "oidc", &[]);
+    assert_refused_unverified(&app, &b, &page);
+    assert_eq!(app.count("users"), 0);
+    let mut silent = FakeUser::new("sub-10", "Silent", "bob@example.com");
+    silent.omit_email_verified = true;
+    fake.sign_in_as(silent);
+    let b = app.browser();
+    let page = through_provider(&b, "oidc", &[]);
+    assert_refused_unverified(&app, &b, &page);
+    assert_eq!(app.count("users"), 0);
+}
+
+/// Two parties: the owner of ada@example.com has a password account; an
+/// attacker's provider account claims the same address, unverified.
+fn an_unverified_email_does_not_link_to_its_owner(backend: Backend) {
+    let fake = FakeProvider::start();
+    let Some(app) = app_with(
+        backend,
+        &fake,
+        &["GOOGLE", "OIDC"],
+        &[("OAUTH_LINK_VERIFIED_EMAIL", "true")],
+    ) else {
+        return;
+    };
+    let owner = app.signed_up("Ada Owner", "ada@example.com");
+    for provider in ["google", "oidc"] {
+        fake.sign_in_as(FakeUser::new("attacker", "Mallory", "ada@example.com").unverified());
+        let attacker = app.browser();
+        let page = through_provider(&attacker, provider, &[]);
+        assert_refused_unverified(&app, &attacker, &page);
+        assert_eq!(attacker.get("/").user_name(), None, "{provider}");
+    }
+    assert_eq!(app.count("users"), 1);
+    assert_eq!(owner.get("/").user_name().as_deref(), Some("Ada Owner"));
+}
+
+fn an_unverified_email_does_not_pass_the_domain_gate(backend: Backend) {
+    let fake = FakeProvider::start();
+    let Some(app) = app_with(
+        backend,
+        &fake,
+        &["GOOGLE"],
+        &[("GATEHOUSE_EMAIL_DOMAINS", "example.com")],
+    ) else {
+        return;
+    };
+    fake.sign_in_as(FakeUser::new("g-7", "Outsider", "in@example.com").unverified());
+    let b = app.browser();
+    let page = through_provider(&b, "google", &[]);
+    assert_refused_unverified(&app, &b, &page);
+    assert_eq!(app.count("users"), 0);
+    // The same address, verified, is let in.
+    fake.sign_in_as(FakeUser::new("g-7", "Insider", "in@example.com"));
+    assert_eq!(through_provider(&app.browser(), "google", &[]).status, 303);
+    assert_eq!(app.count("users"), 1);
+}
+
+fn an_unverified_github_primary_email_makes_no_user(backend: Backend) {
+    let fake = FakeProvider::start();
+    let Some(app) = app_with(backend, &fake, &["GITHUB"], &[]) else {
+        return;
+    };
+    // The verified address is not the primary one: neither counts.
+    let mut u = octocat();
+    u.emails = vec![
+        ("octo@example.com".into(), true, false),
+        ("other@example.com".into(), false, true),
+    ];
+    fake.sign_in_as(u);
+    let b = app.browser();
+    let page = through_provider(&b, "github", &[]);
+    assert_refused_unverified(&app, &b, &page);
+    assert_eq!(app.count("users"), 0);
+}
+
+/// The documented rule: a provider account already linked signs in by its
+/// (provider, account id); the email it sends today plays no part.
+fn a_linked_account_signs_in_whatever_its_email_says(backend: Backend) {
+    let fake = FakeProvider::start();
+    let Some(app) = app_with(backend, &fake, &["GOOGLE"], &[]) else {
+        return;
+    };
+    fake.sign_in_as(FakeUser::new("g-5", "Linked Lin", "lin@example.com"));
+    assert_eq!(through_provider(&app.browser(), "google", &[]).status, 303);
+    fake.sign_in_as(FakeUser::new("g-5", "Linked Lin", "lin@example.com").unverified());
+    let b = app.browser();
+    let page = through_provider(&b, "google", &[]);
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(b.get("/").user_name().as_deref(), Some("Linked Lin"));
+    assert_eq!(app.count("users"), 1);
+    assert_eq!(app.count("accounts"), 1);
 }

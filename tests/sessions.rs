@@ -28,6 +28,7 @@ on_both_backends!(
     html_in_a_name_is_escaped,
     an_expired_session_is_anonymous,
     forward_auth_answers_the_fresh_user_in_headers,
+    forward_auth_values_decode_exactly_once,
     bad_profile_input_is_refused_with_422,
     bad_json_is_refused_with_400,
     pages_that_need_sign_in_redirect_anonymous_visitors,
@@ -745,6 +746,41 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// Every `X-Auth-User-*` value is percent-encoded the same way (`%` too), so
+/// one decode gives back exactly what is stored: `%61dmin@…` never becomes
+/// `admin@…` downstream.
+fn forward_auth_values_decode_exactly_once(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let name = "%61dmin 100% Zoë 名 +~";
+    let b = app.signed_up(name, "%61dmin@example.org");
+    let r = b.get("/api/auth/verify");
+    assert_eq!(r.status, 200);
+    let decode = |h: &str| -> String {
+        let raw = r.header(h).unwrap_or_else(|| panic!("no {h}"));
+        assert!(
+            raw.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-._~@%".contains(&c)),
+            "{h} is not percent-encoded throughout: {raw}"
+        );
+        percent_encoding::percent_decode_str(&raw)
+            .decode_utf8()
+            .unwrap()
+            .into_owned()
+    };
+    assert_eq!(
+        r.header("x-auth-user-email").as_deref(),
+        Some("%2561dmin@example.org")
+    );
+    assert_eq!(decode("x-auth-user-email"), "%61dmin@example.org");
+    assert_ne!(decode("x-auth-user-email"), "admin@example.org");
+    assert_eq!(decode("x-auth-user-name"), name);
+    assert_eq!(decode("x-auth-user-role"), "user");
+    let id = b.session_json()["user"]["id"].as_str().unwrap().to_string();
+    assert_eq!(decode("x-auth-user-id"), id);
+}
+
 fn forward_auth_answers_the_fresh_user_in_headers(backend: Backend) {
     let Some(app) = TestApp::start(backend) else {
         return;
@@ -759,14 +795,17 @@ fn forward_auth_answers_the_fresh_user_in_headers(backend: Backend) {
     assert_eq!(r.header("x-auth-user-role").as_deref(), Some("user"));
     assert_eq!(
         r.header("x-auth-user-name").as_deref(),
-        Some("Zo%C3%AB+Proxy")
+        Some("Zo%C3%AB%20Proxy")
     );
     let id = b.session_json()["user"]["id"].as_str().unwrap().to_string();
     assert_eq!(r.header("x-auth-user-id"), Some(id));
     // An edit shows at the next check; signed out, the proxy gets 401.
     app.sql("UPDATE users SET name = 'Plain Name', role = 'admin'");
     let r = b.get("/api/auth/verify");
-    assert_eq!(r.header("x-auth-user-name").as_deref(), Some("Plain Name"));
+    assert_eq!(
+        r.header("x-auth-user-name").as_deref(),
+        Some("Plain%20Name")
+    );
     assert_eq!(r.header("x-auth-user-role").as_deref(), Some("admin"));
     assert_eq!(app.browser().get("/api/auth/verify").status, 401);
     b.submit("/signout", &[]);

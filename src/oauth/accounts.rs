@@ -15,8 +15,11 @@ use crate::db::schema::{accounts as ac, users};
 pub enum Outcome {
     /// Sign this user in (or, when linking, the link is made).
     User(i64),
-    /// The provider gave no (verified) email for a new account.
+    /// The provider gave no usable email for a new account.
     NoEmail,
+    /// The provider gave an email it does not assert as verified: it creates
+    /// no user and links to nobody.
+    EmailUnverified,
     /// The email belongs to an existing user who has not linked this provider.
     EmailInUse,
     /// Linking: this provider account is already linked to another user.
@@ -164,11 +167,18 @@ pub fn resolve(
         }
         if let Some((id, owner)) = existing {
             // A returning user: fresh tokens; the profile they edited stays theirs.
+            // The link (provider, account id) is the identity here, so this
+            // does not depend on the email the provider sends today.
             TokenUpdate::sealed(cipher, provider, &p.account_id, &p.tokens).apply(conn, id)?;
             return Ok(Outcome::User(owner));
         }
+        // From here on an email decides: only one the provider verified.
         let Some(email) = p.email.as_deref() else {
-            return Ok(Outcome::NoEmail);
+            return Ok(if p.email_unverified {
+                Outcome::EmailUnverified
+            } else {
+                Outcome::NoEmail
+            });
         };
         let owner: Option<i64> = users::table
             .filter(users::email.eq(email))
@@ -176,7 +186,7 @@ pub fn resolve(
             .first(conn)
             .optional()?;
         if let Some(owner) = owner {
-            if auto_link && p.email_verified {
+            if auto_link {
                 insert(conn, cipher, owner, provider, p)?;
                 return Ok(Outcome::User(owner));
             }

@@ -54,9 +54,13 @@ impl std::fmt::Debug for Tokens {
 #[derive(Debug, Clone)]
 pub struct Profile {
     pub account_id: String,
-    /// Normalised; `None` when the provider gave none we can use.
+    /// The address the provider asserts as verified, normalised; `None` when
+    /// it gave none, an unverified one, or one the email rule refuses. Only
+    /// this may create a user, pass the domain gate or link by email.
     pub email: Option<String>,
-    pub email_verified: bool,
+    /// The provider gave a usable address but did not assert it as verified
+    /// (so the refusal can say why).
+    pub email_unverified: bool,
     pub name: String,
     pub image: Option<String>,
     pub tokens: Tokens,
@@ -408,6 +412,8 @@ fn profile(
     tokens: Tokens,
 ) -> Profile {
     let email = email.and_then(|e| crate::users::normalize_email(&e).ok());
+    let email_unverified = email.is_some() && !email_verified;
+    let email = email.filter(|_| email_verified);
     let name = name
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty())
@@ -422,7 +428,7 @@ fn profile(
     Profile {
         account_id,
         email,
-        email_verified,
+        email_unverified,
         name,
         image,
         tokens,
@@ -446,7 +452,8 @@ struct GithubEmail {
 }
 
 /// GitHub: `/user`, and the verified primary email from `/user/emails` (the
-/// profile's email is the public one, often empty).
+/// profile's email is the public one, often empty). Only a primary address
+/// marked `verified` counts; a secondary verified one does not stand in.
 fn github_profile(
     http: &ProviderHttp,
     base: &url::Url,
@@ -457,8 +464,8 @@ fn github_profile(
         .map_err(|e| FlowError::Provider(e.0))?;
     let emails_url = format!("{}/emails", base.as_str().trim_end_matches('/'));
     let (email, verified) = match http.get_json::<Vec<GithubEmail>>(&emails_url, &tokens.access) {
-        Ok(list) => match list.into_iter().find(|e| e.primary && e.verified) {
-            Some(e) => (Some(e.email), true),
+        Ok(list) => match list.into_iter().find(|e| e.primary) {
+            Some(e) => (Some(e.email), e.verified),
             None => (None, false),
         },
         // Without the emails scope: the public email, not known to be verified.
@@ -478,10 +485,21 @@ fn github_profile(
 struct GoogleUser {
     sub: String,
     email: Option<String>,
-    #[serde(default)]
+    /// Absent means not asserted, so not verified.
+    #[serde(default, deserialize_with = "bool_or_string")]
     email_verified: bool,
     name: Option<String>,
     picture: Option<String>,
+}
+
+/// `true`, or the string `"true"` that some Google endpoints send; anything
+/// else (including `null`) is not an assertion.
+fn bool_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => b,
+        serde_json::Value::String(s) => s == "true",
+        _ => false,
+    })
 }
 
 /// Google: the OpenID userinfo endpoint, read over TLS with the access token

@@ -142,6 +142,22 @@ pub async fn signout(
     HttpResponse::Ok().json(serde_json::json!({ "url": state.config.public_url.as_str() }))
 }
 
+/// What `X-Auth-User-*` values keep as they are: RFC 3986 unreserved
+/// characters and `@`. Every other byte of the UTF-8 value, `%` and space
+/// included, is `%XX`, so a consumer percent-decodes each value exactly once
+/// (an email spelled `%61dmin@…` arrives as `%2561dmin@…`, never `admin@…`).
+const HEADER_VALUE_KEEPS: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'@');
+
+/// One value of a forward-auth header, encoded by the one rule.
+pub fn forward_auth_value(v: &str) -> String {
+    percent_encoding::utf8_percent_encode(v, HEADER_VALUE_KEEPS).to_string()
+}
+
 /// `GET /api/auth/verify`: forward-auth for reverse proxies (nginx
 /// `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth`). `200` with the
 /// user in `X-Auth-User-*` headers for a live session, `401` otherwise; the
@@ -150,20 +166,11 @@ pub async fn verify(viewer: MaybeUser) -> HttpResponse {
     match &viewer.0 {
         Some(s) => {
             let u = &s.user;
-            // Header values must be visible ASCII: anything else is
-            // percent-encoded (names may hold any character).
-            let safe = |v: &str| -> String {
-                if v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-                    v.to_string()
-                } else {
-                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
-                }
-            };
             HttpResponse::Ok()
-                .insert_header(("X-Auth-User-Id", u.id.to_string()))
-                .insert_header(("X-Auth-User-Email", safe(&u.email)))
-                .insert_header(("X-Auth-User-Name", safe(&u.name)))
-                .insert_header(("X-Auth-User-Role", safe(&u.role)))
+                .insert_header(("X-Auth-User-Id", forward_auth_value(&u.id.to_string())))
+                .insert_header(("X-Auth-User-Email", forward_auth_value(&u.email)))
+                .insert_header(("X-Auth-User-Name", forward_auth_value(&u.name)))
+                .insert_header(("X-Auth-User-Role", forward_auth_value(&u.role)))
                 .finish()
         }
         None => HttpResponse::Unauthorized().finish(),

@@ -4,6 +4,7 @@ pub mod admin_api;
 pub mod admin_pages;
 pub mod api;
 pub mod callback;
+pub mod input;
 pub mod oauth;
 pub mod pages;
 pub mod sessions;
@@ -127,12 +128,12 @@ fn json_error(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::FormConfig::default()
-            .limit(16 * 1024)
+            .limit(input::SCANNED_BODY_BYTES)
             .error_handler(form_error),
     )
     .app_data(
         web::JsonConfig::default()
-            .limit(16 * 1024)
+            .limit(input::SCANNED_BODY_BYTES)
             .error_handler(json_error),
     )
     .route("/static/app.css", web::get().to(stylesheet))

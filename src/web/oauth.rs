@@ -296,6 +296,8 @@ pub async fn finish(
         .map(|starter| (starter, viewer.0.as_ref().map(|s| s.user.id)));
     let auto_link = state.config.oauth_link_verified_email;
     let domains = state.config.email_domains.clone();
+    // `profile.email` is the verified address only: an unverified one never
+    // passes this gate (resolve refuses it for a new user or a link).
     if linking.is_none()
         && let Some(email) = &profile.email
         && !gate::domain_allowed(email, &domains)
@@ -368,6 +370,14 @@ pub async fn finish(
             "Not signed in",
             format!(
                 "{name} did not share a verified email address, which a new account needs. Verify an email address at {name}, or sign up with a password."
+            ),
+        ),
+        (Outcome::EmailUnverified, _) => failure(
+            &viewer,
+            StatusCode::FORBIDDEN,
+            "Email not verified",
+            format!(
+                "{name} says the email address on this account is not verified, so it cannot create an account or sign in to one here. Verify the address at {name} and try again, or sign up with a password."
             ),
         ),
         (Outcome::EmailInUse, _) => failure(

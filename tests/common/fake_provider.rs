@@ -40,6 +40,8 @@ pub struct FakeUser {
     /// `(email, primary, verified)` for GitHub's `/user/emails`; the first is
     /// the userinfo / ID token email.
     pub emails: Vec<(String, bool, bool)>,
+    /// The ID token and userinfo leave `email_verified` out (no assertion).
+    pub omit_email_verified: bool,
 }
 
 impl FakeUser {
@@ -50,7 +52,16 @@ impl FakeUser {
             name: name.into(),
             public_email: Some(email.into()),
             emails: vec![(email.into(), true, true)],
+            omit_email_verified: false,
         }
+    }
+
+    /// The same user, whose provider says the email is not verified.
+    pub fn unverified(mut self) -> Self {
+        for e in &mut self.emails {
+            e.2 = false;
+        }
+        self
     }
 }
 
@@ -350,6 +361,10 @@ fn id_token(
         nonce
     };
     let email = user.emails.first().map(|e| e.0.clone());
+    let verified = match user.omit_email_verified {
+        true => None,
+        false => Some(user.emails.first().is_some_and(|e| e.2)),
+    };
     let claims = CoreIdTokenClaims::new(
         IssuerUrl::new(s.base.clone()).unwrap(),
         vec![Audience::new(audience.into())],
@@ -357,7 +372,7 @@ fn id_token(
         now,
         StandardClaims::new(SubjectIdentifier::new(user.id.clone()))
             .set_email(email.map(EndUserEmail::new))
-            .set_email_verified(Some(true))
+            .set_email_verified(verified)
             .set_name(Some(
                 openidconnect::EndUserName::new(user.name.clone()).into(),
             )),
@@ -505,9 +520,13 @@ async fn userinfo(req: HttpRequest, s: web::Data<Shared>) -> HttpResponse {
         .first()
         .map(|(e, _, v)| (Some(e.clone()), *v))
         .unwrap_or((None, false));
-    HttpResponse::Ok().json(serde_json::json!({
+    let mut info = serde_json::json!({
         "sub": u.id, "email": email, "email_verified": verified, "name": u.name,
-    }))
+    });
+    if u.omit_email_verified {
+        info.as_object_mut().unwrap().remove("email_verified");
+    }
+    HttpResponse::Ok().json(info)
 }
 
 async fn discovery(s: web::Data<Shared>) -> HttpResponse {
