@@ -242,13 +242,13 @@ pub fn patch_user(
             diesel::update(users::table.find(id))
                 .set((users::role.eq(role), users::updated_at.eq(now)))
                 .execute(conn)?;
-            audit::record(
-                conn,
-                event(
-                    action::ROLE_CHANGED,
-                    serde_json::json!({"from": before.role, "to": role}),
-                ),
-            )?;
+            let mut details = serde_json::json!({"from": before.role, "to": role});
+            if before.role == "admin" {
+                // A demoted admin stops acting as anyone.
+                let ended = crate::session::delete_impersonations_by(conn, id)?;
+                details["impersonations_ended"] = ended.into();
+            }
+            audit::record(conn, event(action::ROLE_CHANGED, details))?;
         }
         if let Some(mut ps) = patch.permissions.clone() {
             ps.sort();
@@ -293,7 +293,8 @@ pub fn patch_user(
     })
 }
 
-/// Bans the user (optionally until a time) and ends every session they have.
+/// Bans the user (optionally until a time) and ends every session they have,
+/// including those they impersonate through.
 pub fn ban(
     conn: &mut DbConn,
     actor: i64,
@@ -323,7 +324,8 @@ pub fn ban(
                 users::updated_at.eq(now),
             ))
             .execute(conn)?;
-        let ended = crate::session::delete_all_of_user(conn, id)?;
+        let ended = crate::session::delete_all_of_user(conn, id)?
+            + crate::session::delete_impersonations_by(conn, id)?;
         audit::record(
             conn,
             Event {
@@ -372,7 +374,8 @@ pub fn unban(
     })
 }
 
-/// Ends all of a user's sessions; answers how many.
+/// Ends all of a user's sessions, and the sessions they impersonate through;
+/// answers how many.
 pub fn revoke_all(
     conn: &mut DbConn,
     actor: i64,
@@ -381,7 +384,9 @@ pub fn revoke_all(
 ) -> Result<usize, AppError> {
     conn.transaction(|conn| {
         must_get(conn, id)?;
-        let n = crate::session::delete_all_of_user(conn, id)?;
+        // An admin's sessions include those they impersonate through.
+        let n = crate::session::delete_all_of_user(conn, id)?
+            + crate::session::delete_impersonations_by(conn, id)?;
         audit::record(
             conn,
             Event {
