@@ -462,9 +462,10 @@ pub fn start_impersonation(
     })
 }
 
-/// Ends an impersonation: the session acting as `target` is deleted and the
-/// stop recorded. `Forbidden` when the impersonator is no longer an active
-/// admin (they get no session back; the impersonation ends all the same).
+/// Ends an impersonation: the session recorded as `admin` acting as `target`
+/// is deleted and the stop recorded. `Forbidden` when that session is already
+/// gone or the impersonator is no longer an active admin (they get no session
+/// back; the impersonation ends all the same).
 pub fn stop_impersonation(
     conn: &mut DbConn,
     admin: i64,
@@ -473,7 +474,18 @@ pub fn stop_impersonation(
     device: &Device,
 ) -> Result<(), AppError> {
     let still_admin = conn.transaction(|conn| {
-        crate::session::delete_by_id(conn, session_id)?;
+        // Only the session recorded as this admin acting as this user: one
+        // revoked meanwhile returns no one.
+        let ended = diesel::delete(
+            sessions::table
+                .find(session_id)
+                .filter(sessions::impersonator_id.eq(admin))
+                .filter(sessions::user_id.eq(target)),
+        )
+        .execute(conn)?;
+        if ended == 0 {
+            return Ok(false);
+        }
         audit::record(
             conn,
             Event {
