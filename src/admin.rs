@@ -324,8 +324,7 @@ pub fn ban(
                 users::updated_at.eq(now),
             ))
             .execute(conn)?;
-        let ended = crate::session::delete_all_of_user(conn, id)?
-            + crate::session::delete_impersonations_by(conn, id)?;
+        let ended = crate::session::delete_all_by(conn, id)?;
         audit::record(
             conn,
             Event {
@@ -384,9 +383,7 @@ pub fn revoke_all(
 ) -> Result<usize, AppError> {
     conn.transaction(|conn| {
         must_get(conn, id)?;
-        // An admin's sessions include those they impersonate through.
-        let n = crate::session::delete_all_of_user(conn, id)?
-            + crate::session::delete_impersonations_by(conn, id)?;
+        let n = crate::session::delete_all_by(conn, id)?;
         audit::record(
             conn,
             Event {
@@ -474,16 +471,8 @@ pub fn stop_impersonation(
     device: &Device,
 ) -> Result<(), AppError> {
     let still_admin = conn.transaction(|conn| {
-        // Only the session recorded as this admin acting as this user: one
-        // revoked meanwhile returns no one.
-        let ended = diesel::delete(
-            sessions::table
-                .find(session_id)
-                .filter(sessions::impersonator_id.eq(admin))
-                .filter(sessions::user_id.eq(target)),
-        )
-        .execute(conn)?;
-        if ended == 0 {
+        // A session revoked meanwhile returns no one.
+        if crate::session::delete_impersonation(conn, session_id, admin, target)? == 0 {
             return Ok(false);
         }
         audit::record(

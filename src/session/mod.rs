@@ -301,6 +301,28 @@ pub fn delete_impersonations_by(conn: &mut DbConn, admin: i64) -> QueryResult<us
     diesel::delete(sessions::table.filter(sessions::impersonator_id.eq(admin))).execute(conn)
 }
 
+/// Ends every session of the user and every session they impersonate
+/// through (a ban, an admin's "revoke all").
+pub fn delete_all_by(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    let theirs = sessions::user_id
+        .eq(user_id)
+        .or(sessions::impersonator_id.eq(user_id));
+    diesel::delete(sessions::table.filter(theirs)).execute(conn)
+}
+
+/// Deletes session `id` only if it records `admin` acting as `user`.
+pub fn delete_impersonation(
+    conn: &mut DbConn,
+    id: i64,
+    admin: i64,
+    user: i64,
+) -> QueryResult<usize> {
+    let recorded = sessions::impersonator_id
+        .eq(admin)
+        .and(sessions::user_id.eq(user));
+    diesel::delete(sessions::table.find(id).filter(recorded)).execute(conn)
+}
+
 /// Deletes expired sessions; answers how many.
 pub fn sweep_expired(conn: &mut DbConn) -> QueryResult<usize> {
     let now = Utc::now().naive_utc();
