@@ -242,13 +242,13 @@ pub fn patch_user(
             diesel::update(users::table.find(id))
                 .set((users::role.eq(role), users::updated_at.eq(now)))
                 .execute(conn)?;
-            audit::record(
-                conn,
-                event(
-                    action::ROLE_CHANGED,
-                    serde_json::json!({"from": before.role, "to": role}),
-                ),
-            )?;
+            let mut details = serde_json::json!({"from": before.role, "to": role});
+            if before.role == "admin" {
+                // A demoted admin stops acting as anyone.
+                let ended = crate::session::delete_impersonations_by(conn, id)?;
+                details["impersonations_ended"] = ended.into();
+            }
+            audit::record(conn, event(action::ROLE_CHANGED, details))?;
         }
         if let Some(mut ps) = patch.permissions.clone() {
             ps.sort();
@@ -293,7 +293,8 @@ pub fn patch_user(
     })
 }
 
-/// Bans the user (optionally until a time) and ends every session they have.
+/// Bans the user (optionally until a time) and ends every session they have,
+/// including those they impersonate through.
 pub fn ban(
     conn: &mut DbConn,
     actor: i64,
@@ -323,7 +324,7 @@ pub fn ban(
                 users::updated_at.eq(now),
             ))
             .execute(conn)?;
-        let ended = crate::session::delete_all_of_user(conn, id)?;
+        let ended = crate::session::delete_all_by(conn, id)?;
         audit::record(
             conn,
             Event {
@@ -372,7 +373,8 @@ pub fn unban(
     })
 }
 
-/// Ends all of a user's sessions; answers how many.
+/// Ends all of a user's sessions, and the sessions they impersonate through;
+/// answers how many.
 pub fn revoke_all(
     conn: &mut DbConn,
     actor: i64,
@@ -381,7 +383,7 @@ pub fn revoke_all(
 ) -> Result<usize, AppError> {
     conn.transaction(|conn| {
         must_get(conn, id)?;
-        let n = crate::session::delete_all_of_user(conn, id)?;
+        let n = crate::session::delete_all_by(conn, id)?;
         audit::record(
             conn,
             Event {
@@ -457,9 +459,10 @@ pub fn start_impersonation(
     })
 }
 
-/// Ends an impersonation: the session acting as `target` is deleted and the
-/// stop recorded. `Forbidden` when the impersonator is no longer an active
-/// admin (they get no session back; the impersonation ends all the same).
+/// Ends an impersonation: the session recorded as `admin` acting as `target`
+/// is deleted and the stop recorded. `Forbidden` when that session is already
+/// gone or the impersonator is no longer an active admin (they get no session
+/// back; the impersonation ends all the same).
 pub fn stop_impersonation(
     conn: &mut DbConn,
     admin: i64,
@@ -468,7 +471,10 @@ pub fn stop_impersonation(
     device: &Device,
 ) -> Result<(), AppError> {
     let still_admin = conn.transaction(|conn| {
-        crate::session::delete_by_id(conn, session_id)?;
+        // A session revoked meanwhile returns no one.
+        if crate::session::delete_impersonation(conn, session_id, admin, target)? == 0 {
+            return Ok(false);
+        }
         audit::record(
             conn,
             Event {

@@ -30,8 +30,10 @@ pub mod action {
     pub const RATE_LIMITED: &str = "rate_limited";
     pub const PROVIDER_LINKED: &str = "provider_linked";
     pub const PROVIDER_UNLINKED: &str = "provider_unlinked";
+    /// An impersonating admin tried a credential or account change.
+    pub const IMPERSONATION_REFUSED: &str = "impersonation_refused";
 
-    pub const ALL: [&str; 18] = [
+    pub const ALL: [&str; 19] = [
         SIGN_UP,
         SIGN_IN,
         SIGN_IN_FAILED,
@@ -50,10 +52,11 @@ pub mod action {
         RATE_LIMITED,
         PROVIDER_LINKED,
         PROVIDER_UNLINKED,
+        IMPERSONATION_REFUSED,
     ];
 
     /// The events a user sees under Settings as their security history.
-    pub const SECURITY: [&str; 11] = [
+    pub const SECURITY: [&str; 12] = [
         SIGN_IN,
         SIGN_IN_FAILED,
         SIGN_OUT,
@@ -65,6 +68,7 @@ pub mod action {
         IMPERSONATION_STOPPED,
         PROVIDER_LINKED,
         PROVIDER_UNLINKED,
+        IMPERSONATION_REFUSED,
     ];
 }
 
@@ -86,6 +90,16 @@ impl<'a> Event<'a> {
             action,
             device: Some(device),
             details: serde_json::Value::Object(Default::default()),
+        }
+    }
+
+    /// `actor` did `action` to `target`: the pair from
+    /// `SignedIn::audit_parties`, which names the impersonating admin as the
+    /// actor when there is one.
+    pub fn between((actor, target): (i64, i64), action: &'static str, device: &'a Device) -> Self {
+        Event {
+            target_id: Some(target),
+            ..Event::by(actor, action, device)
         }
     }
 

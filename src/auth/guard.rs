@@ -1,13 +1,45 @@
-//! Guards, in one place: who may reach admin pages and admin JSON.
+//! Guards, in one place: who may reach admin pages and admin JSON, and what an
+//! impersonating admin may not do.
 //! Anonymous: a page answers 303 to `/signin?callbackUrl=…`, JSON 401.
 //! Signed in without the right: 403.
 
 use actix_web::dev::Payload;
+use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
+use crate::AppState;
+use crate::audit::{self, Event, action};
 use crate::error::{AppError, PageError};
-use crate::session::extract::{ApiUser, PageUser, SignedIn};
+use crate::session::extract::{ApiUser, PageUser, SignedIn, device_of};
+
+/// `Forbidden` (403), with an audit event naming the admin and the user, when
+/// this session is an impersonation. Impersonation is for seeing what a user
+/// sees, not for holding their credentials: every route that reads or changes
+/// a credential (provider tokens, linking and unlinking a provider, password,
+/// email, two-factor, passkeys), deletes the account or starts another
+/// impersonation calls this first. `what` names the route in the event.
+pub async fn refuse_while_impersonating(
+    req: &HttpRequest,
+    user: &SignedIn,
+    what: &'static str,
+) -> Result<(), AppError> {
+    if user.impersonator_id.is_none() {
+        return Ok(());
+    }
+    if let Some(state) = req.app_data::<Data<AppState>>() {
+        let parties = user.audit_parties();
+        audit::after(&state.db, device_of(req), move |conn, d| {
+            audit::record(
+                conn,
+                Event::between(parties, action::IMPERSONATION_REFUSED, d)
+                    .details(serde_json::json!({ "what": what })),
+            )
+        })
+        .await;
+    }
+    Err(AppError::Forbidden)
+}
 
 /// `Ok` when the signed-in user holds `permission` (from their role or their
 /// own grants, read fresh on this request).
@@ -83,6 +115,24 @@ mod tests {
             expires_at: chrono::Utc::now(),
             impersonator_id: None,
         }
+    }
+
+    #[actix_web::test]
+    async fn impersonation_sessions_are_refused_credential_routes() {
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let mut user = signed_in("user", "[]");
+        assert!(
+            refuse_while_impersonating(&req, &user, "password")
+                .await
+                .is_ok()
+        );
+        assert_eq!(user.audit_parties(), (1, 1));
+        user.impersonator_id = Some(9);
+        assert!(matches!(
+            refuse_while_impersonating(&req, &user, "password").await,
+            Err(AppError::Forbidden)
+        ));
+        assert_eq!(user.audit_parties(), (9, 1), "the admin acts on the user");
     }
 
     #[test]

@@ -20,13 +20,16 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use super::StatementLog;
-use crate::session::{SessionRow, TokenHash};
+use crate::session::{Found, SessionRow, Standing, TokenHash};
 use crate::users::UserRow;
 
 pub const SESSION_JOIN: &str = "SELECT sessions.id, sessions.expires_at, sessions.impersonator_id, \
      users.id, users.email, users.name, users.image, users.role, users.permissions, \
-     users.plan, users.plan_expires_at, users.theme, users.language \
+     users.plan, users.plan_expires_at, users.theme, users.language, \
+     users.banned_at, users.banned_until, \
+     impersonator.role, impersonator.banned_at, impersonator.banned_until \
      FROM sessions INNER JOIN users ON users.id = sessions.user_id \
+     LEFT JOIN users AS impersonator ON impersonator.id = sessions.impersonator_id \
      WHERE sessions.token_hash = $1";
 
 struct Prepared {
@@ -137,10 +140,7 @@ impl AsyncPg {
     }
 
     /// The session joined to its user, on this worker's connection.
-    pub async fn find_session(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<(SessionRow, UserRow)>, ()> {
+    pub async fn find_session(&self, hash: &TokenHash) -> Result<Option<Found>, ()> {
         let slot = self.slot().ok_or(())?;
         let prepared = match slot.get_or_try_init(|| self.connect()).await {
             Ok(p) => p,
@@ -173,7 +173,12 @@ impl AsyncPg {
     }
 }
 
-fn rows(row: Row) -> Result<(SessionRow, UserRow), tokio_postgres::Error> {
+fn rows(row: Row) -> Result<Found, tokio_postgres::Error> {
+    // The impersonator's role is NOT NULL: a null one means no joined row.
+    let impersonator = row
+        .try_get::<_, Option<String>>(15)?
+        .map(|role| Ok::<_, tokio_postgres::Error>((role, row.try_get(16)?, row.try_get(17)?)))
+        .transpose()?;
     Ok((
         SessionRow {
             id: row.try_get(0)?,
@@ -191,6 +196,11 @@ fn rows(row: Row) -> Result<(SessionRow, UserRow), tokio_postgres::Error> {
             plan_expires_at: row.try_get(10)?,
             theme: row.try_get(11)?,
             language: row.try_get(12)?,
+        },
+        Standing {
+            banned_at: row.try_get(13)?,
+            banned_until: row.try_get(14)?,
+            impersonator,
         },
     ))
 }

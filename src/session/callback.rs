@@ -55,8 +55,8 @@ async fn fetch(state: &AppState, hash: TokenHash) -> Lookup {
     if let Some(found) = found {
         match found {
             None => return Lookup::Anonymous,
-            Some((session, user)) => {
-                if let Some(loaded) = super::live_without_write(session, user, &state.expiry) {
+            Some(found) => {
+                if let Some(loaded) = super::live_without_write(found, &state.expiry) {
                     return Lookup::Live(Rc::new(loaded));
                 }
             }

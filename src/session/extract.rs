@@ -23,6 +23,15 @@ pub struct SignedIn {
     pub impersonator_id: Option<i64>,
 }
 
+impl SignedIn {
+    /// Who an audit event of this request names as (actor, target): the user
+    /// themselves, or while impersonating the admin acting on the user. Every
+    /// handler that records what the signed-in user did takes them from here.
+    pub fn audit_parties(&self) -> (i64, i64) {
+        (self.impersonator_id.unwrap_or(self.user.id), self.user.id)
+    }
+}
+
 /// This request's session: `Ok(None)` is anonymous.
 pub async fn read_session(req: &HttpRequest) -> Outcome {
     match super::callback::current(req).await {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::auth::gate::ban_in_force;
 use crate::db::DbConn;
 use crate::db::schema::{sessions, users};
 use crate::users::{SessionUser, UserRow};
@@ -67,7 +68,69 @@ pub struct LoadedSession {
     pub impersonator_id: Option<i64>,
 }
 
-/// The one statement of the session callback: the session joined to its user.
+/// What the join reads besides the session and the user's view: the user's
+/// ban and the impersonating admin's standing, so that the rules of
+/// [`admissible`] are decided on the same row, with no other query.
+#[derive(Debug, Clone, Default)]
+pub struct Standing {
+    pub banned_at: Option<NaiveDateTime>,
+    pub banned_until: Option<NaiveDateTime>,
+    /// The impersonator's role, `banned_at` and `banned_until`; `None` when the
+    /// session impersonates no one or its admin row is gone.
+    pub impersonator: Option<ImpersonatorCols>,
+}
+
+/// One row of the session join.
+pub type Found = (SessionRow, UserRow, Standing);
+
+diesel::alias!(users as impersonator: ImpersonatorAlias);
+
+/// The session join: the session, its user, and (left join) the admin
+/// impersonating through it. `$filter` picks the session.
+macro_rules! session_join {
+    ($conn:expr, $filter:expr) => {
+        sessions::table
+            .inner_join(users::table)
+            .left_join(
+                impersonator
+                    .on(sessions::impersonator_id.eq(impersonator.field(users::id).nullable())),
+            )
+            .filter($filter)
+            .select((
+                SessionRow::as_select(),
+                UserRow::as_select(),
+                (users::banned_at, users::banned_until),
+                impersonator
+                    .fields((users::role, users::banned_at, users::banned_until))
+                    .nullable(),
+            ))
+            .get_result::<(SessionRow, UserRow, Ban, Option<ImpersonatorCols>)>($conn)
+            .optional()
+            .map(|found| found.map(into_found))
+    };
+}
+
+type Ban = (Option<NaiveDateTime>, Option<NaiveDateTime>);
+type ImpersonatorCols = (String, Option<NaiveDateTime>, Option<NaiveDateTime>);
+
+fn into_found(
+    (session, user, (banned_at, banned_until), imp): (
+        SessionRow,
+        UserRow,
+        Ban,
+        Option<ImpersonatorCols>,
+    ),
+) -> Found {
+    let standing = Standing {
+        banned_at,
+        banned_until,
+        impersonator: imp,
+    };
+    (session, user, standing)
+}
+
+/// The one statement of the session callback: the session joined to its user
+/// (and to its impersonating admin, if any).
 ///
 /// Two things keep it cheap, both measured by the benchmark:
 /// - it runs on the concrete connection, not through `DbConn`: Diesel's
@@ -75,35 +138,46 @@ pub struct LoadedSession {
 ///   renders the SQL text on every run to find its cached statement;
 /// - no `LIMIT` (`token_hash` is unique): SQLite re-prepares a statement whose
 ///   `LIMIT` is a bound parameter each time it is bound again.
-pub fn find_session(
-    conn: &mut DbConn,
-    hash: &TokenHash,
-) -> QueryResult<Option<(SessionRow, UserRow)>> {
-    macro_rules! session_join {
-        ($conn:expr) => {
-            sessions::table
-                .inner_join(users::table)
-                .filter(sessions::token_hash.eq(hash.as_bytes()))
-                .select((SessionRow::as_select(), UserRow::as_select()))
-                .get_result($conn)
-                .optional()
-        };
-    }
+pub fn find_session(conn: &mut DbConn, hash: &TokenHash) -> QueryResult<Option<Found>> {
+    let filter = sessions::token_hash.eq(hash.as_bytes());
     match conn {
-        DbConn::Sqlite(c) => session_join!(c),
-        DbConn::Postgres(c) => session_join!(c),
+        DbConn::Sqlite(c) => session_join!(c, filter),
+        DbConn::Postgres(c) => session_join!(c, filter),
     }
 }
 
+/// Whether a found session may still stand for its user on this request. A
+/// banned user's session never does (a sign-in may have raced the ban). An
+/// impersonation session needs its admin to still exist, hold the admin role
+/// and not be banned, and its user not to be an admin (the impersonator would
+/// otherwise hold `/admin` as them).
+pub fn admissible(session: &SessionRow, user: &UserRow, standing: &Standing) -> bool {
+    if ban_in_force(standing.banned_at, standing.banned_until) {
+        return false;
+    }
+    if session.impersonator_id.is_none() {
+        return true;
+    }
+    match &standing.impersonator {
+        Some((role, at, until)) => {
+            role == ADMIN && !ban_in_force(*at, *until) && user.role != ADMIN
+        }
+        None => false,
+    }
+}
+
+const ADMIN: &str = "admin";
+
 /// The session a found row stands for, when the request needs no write for it;
-/// `None` when it is past its expiry or due for extension.
-pub fn live_without_write(
-    session: SessionRow,
-    user: UserRow,
-    policy: &ExpiryPolicy,
-) -> Option<LoadedSession> {
+/// `None` when it is past its expiry, due for extension, or breaks a rule of
+/// [`admissible`] (the write path then deletes it).
+pub fn live_without_write(found: Found, policy: &ExpiryPolicy) -> Option<LoadedSession> {
+    let (session, user, standing) = found;
     let now = Utc::now().naive_utc();
-    if session.expires_at <= now || policy.is_due(session.expires_at, now) {
+    if session.expires_at <= now
+        || policy.is_due(session.expires_at, now)
+        || !admissible(&session, &user, &standing)
+    {
         return None;
     }
     Some(LoadedSession {
@@ -116,18 +190,19 @@ pub fn live_without_write(
 }
 
 /// The session callback: one statement joins the session to its user. A row past
-/// its expiry is deleted and reads as no session. The only write on the way is
-/// the throttled extension, at most once per `update_age`.
+/// its expiry, or one that breaks a rule of [`admissible`], is deleted and reads
+/// as no session. The only other write on the way is the throttled extension,
+/// at most once per `update_age`.
 pub fn load_session_user(
     conn: &mut DbConn,
     hash: &TokenHash,
     policy: &ExpiryPolicy,
 ) -> QueryResult<Option<LoadedSession>> {
-    let Some((session, user)) = find_session(conn, hash)? else {
+    let Some((session, user, standing)) = find_session(conn, hash)? else {
         return Ok(None);
     };
     let now = Utc::now().naive_utc();
-    if session.expires_at <= now {
+    if session.expires_at <= now || !admissible(&session, &user, &standing) {
         diesel::delete(sessions::table.find(session.id)).execute(conn)?;
         return Ok(None);
     }
@@ -220,6 +295,34 @@ pub fn delete_all_of_user(conn: &mut DbConn, user_id: i64) -> QueryResult<usize>
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)
 }
 
+/// Ends every session in which `admin` acts as someone else (their ban,
+/// demotion or revocation must not leave them a way in through a user).
+pub fn delete_impersonations_by(conn: &mut DbConn, admin: i64) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::impersonator_id.eq(admin))).execute(conn)
+}
+
+/// Ends every session of the user and every session they impersonate
+/// through (a ban, an admin's "revoke all").
+pub fn delete_all_by(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    let theirs = sessions::user_id
+        .eq(user_id)
+        .or(sessions::impersonator_id.eq(user_id));
+    diesel::delete(sessions::table.filter(theirs)).execute(conn)
+}
+
+/// Deletes session `id` only if it records `admin` acting as `user`.
+pub fn delete_impersonation(
+    conn: &mut DbConn,
+    id: i64,
+    admin: i64,
+    user: i64,
+) -> QueryResult<usize> {
+    let recorded = sessions::impersonator_id
+        .eq(admin)
+        .and(sessions::user_id.eq(user));
+    diesel::delete(sessions::table.find(id).filter(recorded)).execute(conn)
+}
+
 /// Deletes expired sessions; answers how many.
 pub fn sweep_expired(conn: &mut DbConn) -> QueryResult<usize> {
     let now = Utc::now().naive_utc();
@@ -229,16 +332,15 @@ pub fn sweep_expired(conn: &mut DbConn) -> QueryResult<usize> {
 /// The session and its user by session id, for a handler that changed the user
 /// and answers the fresh view (no extension).
 pub fn reload(conn: &mut DbConn, session_id: i64) -> QueryResult<Option<LoadedSession>> {
-    let found: Option<(SessionRow, UserRow)> = sessions::table
-        .inner_join(users::table)
-        .filter(sessions::id.eq(session_id))
-        .select((SessionRow::as_select(), UserRow::as_select()))
-        .first(conn)
-        .optional()?;
+    let filter = sessions::id.eq(session_id);
+    let found = match conn {
+        DbConn::Sqlite(c) => session_join!(c, filter),
+        DbConn::Postgres(c) => session_join!(c, filter),
+    }?;
     let now = Utc::now().naive_utc();
     Ok(found
-        .filter(|(s, _)| s.expires_at > now)
-        .map(|(s, u)| LoadedSession {
+        .filter(|(s, u, standing)| s.expires_at > now && admissible(s, u, standing))
+        .map(|(s, u, _)| LoadedSession {
             session_id: s.id,
             user: SessionUser::from_row(u, now),
             expires_at: s.expires_at.and_utc(),
@@ -262,6 +364,87 @@ mod tests {
         assert!(!policy.is_due(fresh, now));
         assert!(!policy.is_due(fresh, now + chrono::Duration::hours(23)));
         assert!(policy.is_due(fresh, now + chrono::Duration::hours(24)));
+    }
+
+    #[test]
+    fn a_session_stands_only_while_its_rules_hold() {
+        let now = Utc::now().naive_utc();
+        let (past, future) = (
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(1),
+        );
+        let session = |imp| SessionRow {
+            id: 1,
+            expires_at: future,
+            impersonator_id: imp,
+        };
+        let user = |role: &str| UserRow {
+            id: 2,
+            email: "u@example.com".into(),
+            name: "U".into(),
+            image: None,
+            role: role.into(),
+            permissions: "[]".into(),
+            plan: "free".into(),
+            plan_expires_at: None,
+            theme: "system".into(),
+            language: "en".into(),
+        };
+        let standing = |ban: (Option<NaiveDateTime>, Option<NaiveDateTime>), imp| Standing {
+            banned_at: ban.0,
+            banned_until: ban.1,
+            impersonator: imp,
+        };
+        let admin = |ban: (Option<NaiveDateTime>, Option<NaiveDateTime>)| {
+            Some(("admin".to_string(), ban.0, ban.1))
+        };
+        let none = (None, None);
+        // The user's own session: only a ban in force ends it.
+        assert!(admissible(
+            &session(None),
+            &user("user"),
+            &standing(none, None)
+        ));
+        for ban in [(Some(past), None), (Some(past), Some(future))] {
+            assert!(!admissible(
+                &session(None),
+                &user("user"),
+                &standing(ban, None)
+            ));
+        }
+        let lifted = (Some(past), Some(past));
+        assert!(admissible(
+            &session(None),
+            &user("user"),
+            &standing(lifted, None)
+        ));
+        // Impersonation: an active admin acting as a non-admin, nothing else.
+        let imp = session(Some(9));
+        assert!(admissible(
+            &imp,
+            &user("user"),
+            &standing(none, admin(none))
+        ));
+        assert!(admissible(
+            &imp,
+            &user("user"),
+            &standing(none, admin(lifted))
+        ));
+        assert!(!admissible(&imp, &user("user"), &standing(none, None)));
+        assert!(!admissible(
+            &imp,
+            &user("admin"),
+            &standing(none, admin(none))
+        ));
+        let demoted = Some(("user".to_string(), None, None));
+        assert!(!admissible(&imp, &user("user"), &standing(none, demoted)));
+        let banned = admin((Some(past), None));
+        assert!(!admissible(&imp, &user("user"), &standing(none, banned)));
+        assert!(!admissible(
+            &imp,
+            &user("user"),
+            &standing((Some(past), None), admin(none))
+        ));
     }
 
     #[test]

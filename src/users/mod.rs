@@ -325,10 +325,11 @@ pub fn update_self(
 }
 
 /// [`update_self`], recorded in the audit log in the same transaction
-/// (`preferences_changed` for theme and language alone, else `profile_changed`).
+/// (`preferences_changed` for theme and language alone, else `profile_changed`),
+/// naming `(actor, user)` as from `SignedIn::audit_parties`.
 pub fn update_self_audited(
     conn: &mut DbConn,
-    user_id: i64,
+    (actor, user_id): (i64, i64),
     change: SelfUpdate,
     device: &crate::session::Device,
 ) -> Result<(), AppError> {
@@ -356,7 +357,8 @@ pub fn update_self_audited(
         update_self(conn, user_id, change)?;
         record(
             conn,
-            Event::by(user_id, what, device).details(serde_json::json!({ "fields": fields })),
+            Event::between((actor, user_id), what, device)
+                .details(serde_json::json!({ "fields": fields })),
         )?;
         Ok(())
     })

@@ -308,6 +308,8 @@ pub async fn impersonate(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let target = parse_id(&path)?;
+    // No nesting: an impersonation session never starts another.
+    crate::auth::guard::refuse_while_impersonating(&req, &admin.0, "impersonation").await?;
     let (actor, device) = (admin.0.user.id, device_of(&req));
     let d = device.clone();
     let row = state

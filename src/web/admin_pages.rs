@@ -398,6 +398,8 @@ pub async fn impersonate(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let target = parse_id(&path)?;
+    // No nesting: an impersonation session never starts another.
+    crate::auth::guard::refuse_while_impersonating(&req, &admin.0, "impersonation").await?;
     let (actor, device) = (admin.0.user.id, device_of(&req));
     let d = device.clone();
     let started = state

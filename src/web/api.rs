@@ -91,12 +91,12 @@ pub async fn update_session(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let change = body.into_inner().validate()?;
-    let (user_id, session_id) = (user.0.user.id, user.0.session_id);
+    let (parties, session_id) = (user.0.audit_parties(), user.0.session_id);
     let device = device_of(&req);
     let fresh = state
         .db
         .run(move |conn| {
-            crate::users::update_self_audited(conn, user_id, change, &device)?;
+            crate::users::update_self_audited(conn, parties, change, &device)?;
             Ok(crate::session::reload(conn, session_id)?)
         })
         .await?;
@@ -119,11 +119,11 @@ pub async fn csrf(token: CsrfToken) -> HttpResponse {
 /// Records a sign-out by a signed-in viewer (an anonymous one has nothing to end).
 pub async fn record_sign_out(req: &HttpRequest, viewer: &MaybeUser, state: &AppState) {
     if let Some(s) = &viewer.0 {
-        let user_id = s.user.id;
+        let parties = s.audit_parties();
         crate::audit::after(&state.db, device_of(req), move |conn, d| {
             crate::audit::record(
                 conn,
-                crate::audit::Event::by(user_id, crate::audit::action::SIGN_OUT, d),
+                crate::audit::Event::between(parties, crate::audit::action::SIGN_OUT, d),
             )
         })
         .await;

@@ -123,7 +123,10 @@ pub async fn start(
     });
     let link_user_id = match form.intent.as_deref() {
         Some("link") => match &viewer.0 {
-            Some(s) => Some(s.user.id),
+            Some(s) => {
+                crate::auth::guard::refuse_while_impersonating(&req, s, "provider_link").await?;
+                Some(s.user.id)
+            }
             None => return Err(AppError::SignInRequired("/settings".into()).into()),
         },
         _ => None,
@@ -291,6 +294,11 @@ pub async fn finish(
             };
         }
     };
+    if pending.link_user_id.is_some()
+        && let Some(s) = &viewer.0
+    {
+        crate::auth::guard::refuse_while_impersonating(&req, s, "provider_link").await?;
+    }
     let linking = pending
         .link_user_id
         .map(|starter| (starter, viewer.0.as_ref().map(|s| s.user.id)));
@@ -419,10 +427,12 @@ struct TokenView {
 
 /// `GET /api/auth/accounts/<provider>/token`.
 pub async fn token(
+    req: HttpRequest,
     user: ApiUser,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    crate::auth::guard::refuse_while_impersonating(&req, &user.0, "provider_token").await?;
     let provider = path.into_inner();
     let user_id = user.0.user.id;
     let st = state.clone();
@@ -461,6 +471,7 @@ pub async fn unlink(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
+    crate::auth::guard::refuse_while_impersonating(&req, &user.0, "provider_unlink").await?;
     let provider = path.into_inner();
     let provider_name = provider.clone();
     let user_id = user.0.user.id;

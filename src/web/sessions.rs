@@ -78,7 +78,12 @@ pub async fn page(
 }
 
 /// Revokes the user's own session `id`, recording it; `NotFound` otherwise.
-async fn revoke(state: &AppState, user_id: i64, id: i64, device: Device) -> Result<(), AppError> {
+async fn revoke(
+    state: &AppState,
+    (actor, user_id): (i64, i64),
+    id: i64,
+    device: Device,
+) -> Result<(), AppError> {
     state
         .db
         .run(move |conn| {
@@ -87,7 +92,7 @@ async fn revoke(state: &AppState, user_id: i64, id: i64, device: Device) -> Resu
             }
             audit::record(
                 conn,
-                Event::by(user_id, action::SESSION_REVOKED, &device)
+                Event::between((actor, user_id), action::SESSION_REVOKED, &device)
                     .details(serde_json::json!({"session_id": id.to_string()})),
             )?;
             Ok(())
@@ -108,7 +113,7 @@ pub async fn revoke_form(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&form.id)?;
-    revoke(&state, user.0.user.id, id, device_of(&req)).await?;
+    revoke(&state, user.0.audit_parties(), id, device_of(&req)).await?;
     if id == user.0.session_id {
         return Ok(see_other("/"));
     }
@@ -121,13 +126,14 @@ pub async fn revoke_others_form(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let (user_id, keep, device) = (user.0.user.id, user.0.session_id, device_of(&req));
+    let parties = user.0.audit_parties();
     state
         .db
         .run(move |conn| {
             let n = manage::revoke_others(conn, user_id, keep)?;
             audit::record(
                 conn,
-                Event::by(user_id, action::SESSION_REVOKED, &device)
+                Event::between(parties, action::SESSION_REVOKED, &device)
                     .details(serde_json::json!({"all_others": true, "count": n})),
             )?;
             Ok(())
@@ -151,6 +157,6 @@ pub async fn revoke_json(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&path)?;
-    revoke(&state, user.0.user.id, id, device_of(&req)).await?;
+    revoke(&state, user.0.audit_parties(), id, device_of(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

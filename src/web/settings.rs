@@ -143,7 +143,7 @@ pub async fn page(
 async fn apply(
     state: &web::Data<AppState>,
     req: &HttpRequest,
-    user_id: i64,
+    parties: (i64, i64),
     change: Result<SelfUpdate, AppError>,
 ) -> Result<Result<(), AppError>, PageError> {
     let change = match change {
@@ -153,7 +153,7 @@ async fn apply(
     let device = device_of(req);
     state
         .db
-        .run(move |conn| users::update_self_audited(conn, user_id, change, &device))
+        .run(move |conn| users::update_self_audited(conn, parties, change, &device))
         .await
         .map(Ok)
         .map_err(PageError)
@@ -183,7 +183,7 @@ pub async fn profile(
             ..Default::default()
         })
     })();
-    match apply(&state, &req, user.0.user.id, change).await? {
+    match apply(&state, &req, user.0.audit_parties(), change).await? {
         Ok(()) => Ok(see_other("/settings?saved=profile")),
         Err(e) => {
             let mut page = SettingsPage::new(&user.0, csrf.0).with_error("profile", &e);
@@ -221,7 +221,7 @@ pub async fn preferences(
             ..Default::default()
         })
     })();
-    match apply(&state, &req, user.0.user.id, change).await? {
+    match apply(&state, &req, user.0.audit_parties(), change).await? {
         Ok(()) => Ok(see_other("/settings?saved=preferences")),
         Err(e) => render(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -248,6 +248,7 @@ pub async fn password(
     form: web::Form<PasswordForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
+    crate::auth::guard::refuse_while_impersonating(&req, &user.0, "password").await?;
     let form = form.into_inner();
     let user_id = user.0.user.id;
     let db = state.db.clone();
