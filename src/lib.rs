@@ -49,13 +49,24 @@ pub struct AppState {
     pub public_origin: String,
 }
 
-/// What start-up found worth telling the operator.
-#[derive(Debug, Default)]
+/// What start-up found worth telling the operator. `Debug` hides the setup
+/// link's token.
+#[derive(Default)]
 pub struct Startup {
     pub migrations_run: usize,
     pub admin_created: bool,
     /// The path of the one-time setup link, when no admin exists.
     pub setup_link: Option<String>,
+}
+
+impl std::fmt::Debug for Startup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Startup")
+            .field("migrations_run", &self.migrations_run)
+            .field("admin_created", &self.admin_created)
+            .field("setup_link", &self.setup_link.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl AppState {
@@ -167,4 +178,17 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
         server = server.workers(workers);
     }
     Ok(server.listen(listener)?.run())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn startup_debug_hides_the_setup_token() {
+        let s = super::Startup {
+            setup_link: Some("http://x/setup?token=the-setup-token-value".into()),
+            ..Default::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("the-setup-token-value"), "{shown}");
+    }
 }
