@@ -83,8 +83,7 @@ impl AppState {
             let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
             db::run_migrations(&mut conn)?
         };
-        let secret = auth::bootstrap::signing_secret(&db, &config)
-            .map_err(|e| format!("cannot load the signing secret: {e}"))?;
+        let secret = auth::bootstrap::signing_secret(&db, &config)?;
         let admin_created = auth::bootstrap::ensure_configured_admin(&db, &config)
             .map_err(|e| format!("GATEHOUSE_ADMIN_EMAIL: cannot create the admin: {e}"))?;
         let setup_link = auth::bootstrap::issue_setup_link(&db)
