@@ -306,6 +306,11 @@ fn the_generated_secret_lives_in_an_owner_only_file_not_the_database(backend: Ba
     };
     assert!(!given.secret_file.exists());
     assert_eq!(given.count("settings WHERE key = 'secret'"), 0);
+    // A row an earlier version left is unused then, and deleted.
+    given.sql("INSERT INTO settings (key, value) VALUES ('secret', 'left by an earlier version')");
+    let given = given.restart(&[("GATEHOUSE_SECRET", "an operator chosen secret of 32+ bytes")]);
+    assert_eq!(given.count("settings WHERE key = 'secret'"), 0);
+    assert!(!given.secret_file.exists());
 }
 
 fn a_secret_kept_in_the_database_by_an_earlier_version_moves_to_the_file(backend: Backend) {
