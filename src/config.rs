@@ -41,8 +41,11 @@ pub struct Config {
     pub addr: SocketAddr,
     /// The public base URL, without a trailing slash.
     pub public_url: Url,
-    /// `None`: generated on first start and kept in the database.
+    /// `None`: generated on first start and kept in `secret_file`.
     pub secret: Option<Secret>,
+    /// `GATEHOUSE_SECRET_FILE`: where a generated secret is kept (mode 0600);
+    /// unused when `GATEHOUSE_SECRET` is set.
+    pub secret_file: std::path::PathBuf,
     pub admin: Option<AdminBootstrap>,
     pub session_max_age: Duration,
     pub session_update_age: Duration,
@@ -128,6 +131,10 @@ impl Config {
             Some(raw) => Some(Secret(raw.into_bytes())),
             None => None,
         };
+
+        let secret_file = std::path::PathBuf::from(
+            get("GATEHOUSE_SECRET_FILE").unwrap_or_else(|| "gatehouse.secret".into()),
+        );
 
         let admin = match (
             get("GATEHOUSE_ADMIN_EMAIL"),
@@ -265,6 +272,7 @@ impl Config {
             addr,
             public_url,
             secret,
+            secret_file,
             admin,
             session_max_age,
             session_update_age,
@@ -358,6 +366,7 @@ mod tests {
         assert_eq!(c.session_update_age, Duration::from_secs(86_400));
         assert!(!c.is_https());
         assert!(c.secret.is_none() && c.admin.is_none());
+        assert_eq!(c.secret_file, std::path::Path::new("gatehouse.secret"));
     }
 
     #[test]

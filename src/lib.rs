@@ -23,8 +23,9 @@ use std::net::TcpListener;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{DefaultHeaders, Logger, from_fn};
-use actix_web::{App, HttpServer};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::middleware::{Logger, Next, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, ResponseError};
 
 use crate::auth::keys::Keys;
 use crate::config::Config;
@@ -49,8 +50,9 @@ pub struct AppState {
     pub public_origin: String,
 }
 
-/// What start-up found worth telling the operator.
-#[derive(Debug, Default)]
+/// What start-up found worth telling the operator. `Debug` hides the setup
+/// link's token.
+#[derive(Default)]
 pub struct Startup {
     pub migrations_run: usize,
     pub admin_created: bool,
@@ -58,6 +60,16 @@ pub struct Startup {
     pub setup_link: Option<String>,
     /// Stored emails the email rule folds together or refuses (reported, not changed).
     pub email_report: users::email::EmailReport,
+}
+
+impl std::fmt::Debug for Startup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Startup")
+            .field("migrations_run", &self.migrations_run)
+            .field("admin_created", &self.admin_created)
+            .field("setup_link", &self.setup_link.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl AppState {
@@ -76,8 +88,7 @@ impl AppState {
                 .map_err(|e| format!("cannot check stored emails: {e}"))?;
             (ran, report)
         };
-        let secret = auth::bootstrap::signing_secret(&db, &config)
-            .map_err(|e| format!("cannot load the signing secret: {e}"))?;
+        let secret = auth::bootstrap::signing_secret(&db, &config)?;
         let admin_created = auth::bootstrap::ensure_configured_admin(&db, &config)
             .map_err(|e| format!("GATEHOUSE_ADMIN_EMAIL: cannot create the admin: {e}"))?;
         let setup_link = auth::bootstrap::issue_setup_link(&db)
@@ -148,22 +159,78 @@ pub fn build_app(
         .wrap(from_fn(session::cookie::store_failures_unavailable))
         .wrap(from_fn(web::input::refuse_nul))
         .wrap(from_fn(auth::csrf::csrf_guard))
-        .wrap(
-            DefaultHeaders::new()
-                .add(("Cache-Control", "no-store"))
-                .add(("X-Content-Type-Options", "nosniff"))
-                .add(("X-Frame-Options", "DENY"))
-                .add(("Referrer-Policy", "same-origin"))
-                .add((
-                    "Content-Security-Policy",
-                    "default-src 'self'; img-src 'self' https: http: data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-                )),
-        )
+        .wrap(from_fn(security_headers))
         // Paths only: a query string may carry a setup token.
-        .wrap(Logger::new("%a \"%{method}xi %U\" %s %b %Dms").custom_request_replace(
-            "method",
-            |req| req.method().to_string(),
-        ))
+        .wrap(
+            Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
+                .custom_request_replace("method", |req| req.method().to_string()),
+        )
+}
+
+/// What every answer carries, unless the handler set the header itself (the
+/// stylesheet's `Cache-Control`).
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    ("cache-control", "no-store"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    (
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' https: http: data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
+];
+
+fn add_security_headers(headers: &mut HeaderMap) {
+    for (name, value) in SECURITY_HEADERS {
+        let name = HeaderName::from_static(name);
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+}
+
+/// Outermost but for the log: every answer gets [`SECURITY_HEADERS`]. An error
+/// raised by a middleware (CSRF, the body cap, the session store, a rate limit)
+/// is an `Err` that skips the usual response path; it is wrapped so that the
+/// response it becomes carries the headers too.
+async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    match next.call(req).await {
+        Ok(mut res) => {
+            add_security_headers(res.headers_mut());
+            Ok(res)
+        }
+        Err(e) => Err(WithSecurityHeaders(e).into()),
+    }
+}
+
+/// A middleware's error, answered as it would be, plus the security headers.
+struct WithSecurityHeaders(actix_web::Error);
+
+impl std::fmt::Debug for WithSecurityHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::fmt::Display for WithSecurityHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl ResponseError for WithSecurityHeaders {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.0.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = self.0.error_response();
+        add_security_headers(res.headers_mut());
+        res
+    }
 }
 
 /// Serves the app on `listener` with `workers` threads (0: one per core).
@@ -174,4 +241,17 @@ pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io:
         server = server.workers(workers);
     }
     Ok(server.listen(listener)?.run())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn startup_debug_hides_the_setup_token() {
+        let s = super::Startup {
+            setup_link: Some("http://x/setup?token=the-setup-token-value".into()),
+            ..Default::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("the-setup-token-value"), "{shown}");
+    }
 }

@@ -1,6 +1,8 @@
 //! What start-up makes sure of: the signing secret, the configured admin, and,
 //! with no admin at all, a one-time setup link for the first one.
 
+mod secret_file;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq;
@@ -14,16 +16,86 @@ use crate::users;
 const SECRET_KEY: &str = "secret";
 const SETUP_TOKEN_HASH: &str = "setup_token_hash";
 
-/// `GATEHOUSE_SECRET`, or the one generated on first start and kept in the
-/// database (the first instance to start wins; the others read it).
-pub fn signing_secret(db: &Db, config: &Config) -> Result<Secret, AppError> {
-    if let Some(s) = &config.secret {
-        return Ok(s.clone());
+/// The signing secret: `GATEHOUSE_SECRET`, or the one generated on first start
+/// and kept in `GATEHOUSE_SECRET_FILE` (mode 0600), never in the database, so a
+/// copy of the database opens no sealed token and forges no cookie.
+///
+/// A secret an earlier version kept in the database (`settings.secret`) is
+/// moved to the file once, then deleted from the database, so what it sealed
+/// still opens. When the file exists too, the file wins and the database copy
+/// is deleted. With `GATEHOUSE_SECRET` set, a database copy is unused and
+/// deleted as well. Errors are one line for the operator.
+pub fn signing_secret(db: &Db, config: &Config) -> Result<Secret, String> {
+    let failed =
+        |e: diesel::result::Error| format!("cannot load the signing secret: database: {e}");
+    let mut conn = db
+        .get()
+        .map_err(|_| "cannot load the signing secret: the database does not answer".to_string())?;
+    let in_db = db::get_setting(&mut conn, SECRET_KEY).map_err(failed)?;
+    let secret = if let Some(given) = &config.secret {
+        if in_db.is_some() {
+            log::warn!(
+                "GATEHOUSE_SECRET is set: deleting the unused generated secret an earlier version kept in the database"
+            );
+        }
+        given.clone()
+    } else {
+        let path = &config.secret_file;
+        match secret_file::read(path)? {
+            Some(from_file) => {
+                if in_db.is_some() {
+                    log::warn!(
+                        "GATEHOUSE_SECRET_FILE {} exists and the database holds a generated secret too (an earlier version): the file wins, the database copy is deleted",
+                        path.display()
+                    );
+                }
+                from_file
+            }
+            None => match in_db.as_deref() {
+                Some(old) => {
+                    let kept = secret_file::create(path, old)?;
+                    log::info!(
+                        "moved the generated secret from the database to GATEHOUSE_SECRET_FILE {}",
+                        path.display()
+                    );
+                    kept
+                }
+                None => {
+                    let kept = secret_file::create(path, &PlainToken::generate().expose())?;
+                    if holds_sealed_tokens(&mut conn).map_err(failed)? {
+                        log::warn!(
+                            "generated a new secret into GATEHOUSE_SECRET_FILE {}, but the database holds provider tokens sealed with an earlier one: they cannot be opened, and their users must sign in with the provider again",
+                            path.display()
+                        );
+                    } else {
+                        log::info!(
+                            "generated a secret into GATEHOUSE_SECRET_FILE {}",
+                            path.display()
+                        );
+                    }
+                    kept
+                }
+            },
+        }
+    };
+    // Only once the file holds it (written and synced) is the row deleted.
+    if in_db.is_some() {
+        db::delete_setting(&mut conn, SECRET_KEY).map_err(failed)?;
     }
-    let mut conn = db.get()?;
-    let generated = PlainToken::generate().expose();
-    let stored = db::insert_setting_once(&mut conn, SECRET_KEY, &generated)?;
-    Ok(Secret::new(stored.into_bytes()))
+    Ok(secret)
+}
+
+fn holds_sealed_tokens(conn: &mut db::DbConn) -> diesel::QueryResult<bool> {
+    use crate::db::schema::accounts as ac;
+    use diesel::prelude::*;
+    diesel::select(diesel::dsl::exists(
+        ac::table.filter(
+            ac::access_token
+                .is_not_null()
+                .or(ac::refresh_token.is_not_null()),
+        ),
+    ))
+    .get_result(conn)
 }
 
 /// Creates the configured admin if no account has that email (never overwrites).

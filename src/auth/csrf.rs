@@ -48,6 +48,14 @@ pub fn verify(key: &[u8], cookie_value: &str, token: &str) -> bool {
 #[derive(Clone)]
 struct NewCsrfCookie(String);
 
+/// Gives this browser a new CSRF cookie on this response, replacing any other
+/// value: called when a session begins or ends, so a token planted or seen
+/// before the change (an attacker's known value) no longer fits.
+pub fn rotate(req: &HttpRequest) {
+    req.extensions_mut()
+        .insert(NewCsrfCookie(PlainToken::generate().expose()));
+}
+
 /// The token for this browser's forms and `GET /api/auth/csrf`. Mints the
 /// cookie when the browser has none yet.
 pub struct CsrfToken(pub String);

@@ -1,5 +1,5 @@
-//! Keys derived from `GATEHOUSE_SECRET` (or the generated secret kept in the
-//! database), one per purpose, with HKDF-SHA256.
+//! Keys derived from `GATEHOUSE_SECRET` (or the generated secret kept in
+//! `GATEHOUSE_SECRET_FILE`), one per purpose, with HKDF-SHA256.
 
 use std::fmt;
 

@@ -17,12 +17,24 @@ use crate::db::schema::accounts as ac;
 /// A token fresh for at least this long is answered as it is.
 const MARGIN_SECS: i64 = 60;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` hides the token itself.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken {
     pub access_token: String,
     pub token_type: String,
     pub expires_at: Option<NaiveDateTime>,
     pub scope: String,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("access_token", &"***")
+            .field("token_type", &self.token_type)
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -195,4 +207,22 @@ pub fn valid_token(
             Err(e) => Err(TokenError::Provider(e.detail().to_string())),
         }
     })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_access_token() {
+        let t = AccessToken {
+            access_token: "gho_the-secret-access-token".into(),
+            token_type: "bearer".into(),
+            expires_at: None,
+            scope: "read:user".into(),
+        };
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("the-secret-access-token"), "{shown}");
+        assert!(shown.contains("bearer") && shown.contains("read:user"));
+    }
 }

@@ -11,8 +11,9 @@ use crate::db::schema::oauth_states as st;
 
 pub const LIFETIME_SECS: i64 = 600;
 
-/// What the callback needs from the start of the flow.
-#[derive(Debug, Clone)]
+/// What the callback needs from the start of the flow. `Debug` hides the PKCE
+/// verifier and the nonce.
+#[derive(Clone)]
 pub struct Pending {
     pub provider: String,
     pub pkce_verifier: String,
@@ -20,6 +21,18 @@ pub struct Pending {
     pub callback_url: String,
     /// Set when a signed-in user links a provider from Settings.
     pub link_user_id: Option<i64>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("provider", &self.provider)
+            .field("pkce_verifier", &"***")
+            .field("nonce", &"***")
+            .field("callback_url", &self.callback_url)
+            .field("link_user_id", &self.link_user_id)
+            .finish()
+    }
 }
 
 pub fn digest(value: &str) -> Vec<u8> {
@@ -122,4 +135,24 @@ pub fn take(
         callback_url,
         link_user_id,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_verifier_and_the_nonce() {
+        let p = Pending {
+            provider: "github".into(),
+            pkce_verifier: "verifier-secret-value".into(),
+            nonce: "nonce-secret-value".into(),
+            callback_url: "/after".into(),
+            link_user_id: Some(7),
+        };
+        let shown = format!("{p:?}");
+        assert!(!shown.contains("verifier-secret-value"), "{shown}");
+        assert!(!shown.contains("nonce-secret-value"), "{shown}");
+        assert!(shown.contains("github") && shown.contains("/after"));
+    }
 }

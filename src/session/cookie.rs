@@ -40,10 +40,6 @@ impl CookiePolicy {
         }
     }
 
-    fn cookie_max_age(&self) -> CookieDuration {
-        CookieDuration::seconds(self.max_age.as_secs().min(i64::MAX as u64) as i64)
-    }
-
     pub fn session_middleware(
         &self,
         store: DieselSessionStore,
@@ -59,36 +55,49 @@ impl CookiePolicy {
             .cookie_content_security(CookieContentSecurity::Signed)
             .session_lifecycle(
                 PersistentSession::default()
-                    .session_ttl(self.cookie_max_age())
+                    .session_ttl(seconds(self.max_age))
                     .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
             )
             .build()
     }
 
-    /// The CSRF cookie: random, HttpOnly, same flags as the session cookie.
-    pub fn csrf_cookie(&self, value: String) -> Cookie<'static> {
-        Cookie::build(self.csrf_name.clone(), value)
+    /// A cookie gatehouse sets itself: `Path=/`, `Secure` over https,
+    /// `HttpOnly`, `SameSite=Lax`, no `Domain`. Every cookie and its removal
+    /// come from here, so a removal always matches what it removes (a browser
+    /// ignores a removal of a `Secure` cookie that lacks `Secure`).
+    pub fn cookie(&self, name: &str, value: String, max_age: Duration) -> Cookie<'static> {
+        Cookie::build(name.to_owned(), value)
             .path("/")
             .secure(self.secure)
             .http_only(true)
             .same_site(SameSite::Lax)
-            .max_age(self.cookie_max_age())
+            .max_age(seconds(max_age))
             .finish()
     }
 
-    fn session_removal(&self) -> Cookie<'static> {
-        let mut c = Cookie::build(self.session_name.clone(), "")
-            .path("/")
-            .secure(self.secure)
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .finish();
+    /// The removal of cookie `name`: the same attributes, empty, `Max-Age=0`.
+    pub fn removal(&self, name: &str) -> Cookie<'static> {
+        let mut c = self.cookie(name, String::new(), Duration::ZERO);
         c.make_removal();
         c
     }
+
+    /// The CSRF cookie: random, lives as long as a session can.
+    pub fn csrf_cookie(&self, value: String) -> Cookie<'static> {
+        self.cookie(&self.csrf_name, value, self.max_age)
+    }
+
+    fn session_removal(&self) -> Cookie<'static> {
+        self.removal(&self.session_name)
+    }
+}
+
+fn seconds(d: Duration) -> CookieDuration {
+    CookieDuration::seconds(d.as_secs().min(i64::MAX as u64) as i64)
 }
 
 /// Runs inside the session middleware, after the handler:
+/// - a session begun or ended (renewed or purged) gets a new CSRF cookie too;
 /// - a session whose expiry the lookup pushed forward is marked changed, so the
 ///   cookie goes out again with a full `Max-Age`;
 /// - a cookie that names no live session (unknown, expired, revoked, forged,
@@ -104,8 +113,14 @@ pub async fn session_upkeep(
     let had_cookie = req.cookie(&policy.session_name).is_some();
     let mut res = next.call(req).await?;
     let session = res.request().get_session();
-    if session.status() != SessionStatus::Unchanged {
-        return Ok(res);
+    match session.status() {
+        SessionStatus::Unchanged => {}
+        // Every sign-in, sign-out, impersonation start or stop passes here.
+        SessionStatus::Renewed | SessionStatus::Purged => {
+            crate::auth::csrf::rotate(res.request());
+            return Ok(res);
+        }
+        SessionStatus::Changed => return Ok(res),
     }
     let lookup = res.request().extensions().get::<Lookup>().cloned();
     let clear = match lookup {

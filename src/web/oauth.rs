@@ -3,7 +3,6 @@
 //! (`GET /api/auth/accounts/<p>/token`) and unlinking from Settings.
 
 use actix_session::Session;
-use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -170,13 +169,11 @@ pub async fn start(
             )?)
         })
         .await?;
-    let cookie = Cookie::build(state.cookies.oauth_name.clone(), binding)
-        .path("/")
-        .http_only(true)
-        .secure(state.cookies.secure)
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::seconds(state::LIFETIME_SECS))
-        .finish();
+    let cookie = state.cookies.cookie(
+        &state.cookies.oauth_name,
+        binding,
+        std::time::Duration::from_secs(state::LIFETIME_SECS as u64),
+    );
     let mut res = see_other(&started.url);
     res.add_cookie(&cookie)
         .map_err(|e| AppError::Internal(format!("cookie: {e}")))?;
@@ -365,11 +362,7 @@ pub async fn finish(
                 .await;
             }
             let mut res = see_other(&pending.callback_url);
-            let mut gone = Cookie::build(state.cookies.oauth_name.clone(), "")
-                .path("/")
-                .finish();
-            gone.make_removal();
-            let _ = res.add_cookie(&gone);
+            let _ = res.add_cookie(&state.cookies.removal(&state.cookies.oauth_name));
             Ok(res)
         }
         (Outcome::NoEmail, _) => failure(

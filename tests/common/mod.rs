@@ -133,6 +133,9 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
     pub pg: Option<PgDatabase>,
+    /// `GATEHOUSE_SECRET_FILE`: in this test's temporary directory, never in
+    /// the repository.
+    pub secret_file: std::path::PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -144,19 +147,28 @@ impl TestApp {
 
     /// The app with extra environment-style settings (`SESSION_MAX_AGE`, …).
     pub fn start_with(backend: Backend, vars: &[(&str, &str)]) -> Option<Self> {
-        let (database_url, pg, dir) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let path = dir.path().join("gatehouse.db");
-                (format!("sqlite://{}", path.display()), None, Some(dir))
-            }
+        let (database_url, pg) = match backend {
+            Backend::Sqlite => (String::new(), None),
             Backend::Postgres => {
                 let admin = postgres_admin_url()?;
                 let pg = PgDatabase::create(&admin);
-                (pg.url.clone(), Some(pg), None)
+                (pg.url.clone(), Some(pg))
             }
         };
-        Some(Self::launch(backend, database_url, pg, dir, vars))
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
+            Backend::Postgres => database_url,
+        };
+        let secret_file = dir.path().join("gatehouse.secret");
+        Some(Self::launch(
+            backend,
+            database_url,
+            pg,
+            Some(dir),
+            secret_file,
+            vars,
+        ))
     }
 
     /// Stops this server and starts a new one on the same database, as a restart
@@ -165,7 +177,51 @@ impl TestApp {
         self.stop();
         let pg = self.pg.take();
         let dir = self._dir.take();
-        Self::launch(self.backend, self.database_url.clone(), pg, dir, vars)
+        let secret_file = self.secret_file.clone();
+        Self::launch(
+            self.backend,
+            self.database_url.clone(),
+            pg,
+            dir,
+            secret_file,
+            vars,
+        )
+    }
+
+    /// What a start with these settings on this database answers, when it
+    /// fails (the running server is left alone).
+    pub fn start_error(&self, vars: &[(&str, &str)]) -> String {
+        let config = self.config(vars, "127.0.0.1:0".parse().unwrap());
+        match AppState::initialize(config) {
+            Ok(_) => panic!("the start was expected to fail"),
+            Err(e) => e,
+        }
+    }
+
+    /// The configuration a start on this database would read.
+    fn config(&self, vars: &[(&str, &str)], addr: std::net::SocketAddr) -> Config {
+        Self::config_for(&self.database_url, &self.secret_file, vars, addr)
+    }
+
+    fn config_for(
+        database_url: &str,
+        secret_file: &std::path::Path,
+        vars: &[(&str, &str)],
+        addr: std::net::SocketAddr,
+    ) -> Config {
+        let mut map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("DATABASE_URL".into())
+            .or_insert(database_url.to_owned());
+        map.entry("GATEHOUSE_ADDR".into())
+            .or_insert(addr.to_string());
+        map.entry("GATEHOUSE_SECRET_FILE".into())
+            .or_insert(secret_file.display().to_string());
+        let mut config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
+        config.pool_size = 4;
+        config
     }
 
     fn launch(
@@ -173,20 +229,12 @@ impl TestApp {
         database_url: String,
         pg: Option<PgDatabase>,
         dir: Option<tempfile::TempDir>,
+        secret_file: std::path::PathBuf,
         vars: &[(&str, &str)],
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().unwrap();
-        let mut map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        map.entry("DATABASE_URL".into())
-            .or_insert(database_url.clone());
-        map.entry("GATEHOUSE_ADDR".into())
-            .or_insert(addr.to_string());
-        let mut config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
-        config.pool_size = 4;
+        let mut config = Self::config_for(&database_url, &secret_file, vars, addr);
         let log = Arc::new(StatementLog::default());
         config.statement_log = Some(log.clone());
         let (state, startup) = AppState::initialize(config).expect("initialize app");
@@ -209,6 +257,7 @@ impl TestApp {
             handle,
             thread: Some(thread),
             pg,
+            secret_file,
             _dir: dir,
         }
     }
@@ -216,7 +265,14 @@ impl TestApp {
     /// Another server on the same database (a second instance behind a load
     /// balancer); it owns nothing, so dropping it leaves the database alone.
     pub fn second_instance(&self, vars: &[(&str, &str)]) -> Self {
-        Self::launch(self.backend, self.database_url.clone(), None, None, vars)
+        Self::launch(
+            self.backend,
+            self.database_url.clone(),
+            None,
+            None,
+            self.secret_file.clone(),
+            vars,
+        )
     }
 
     pub fn browser(&self) -> Browser {
