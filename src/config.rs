@@ -207,14 +207,19 @@ impl Config {
         let email_domains = match get("GATEHOUSE_EMAIL_DOMAINS") {
             Some(raw) => {
                 let mut domains = Vec::new();
-                for d in raw.split(',').map(|d| d.trim().to_ascii_lowercase()) {
-                    if d.is_empty() || d.contains('@') || d.contains(char::is_whitespace) {
+                for d in raw.split(',').map(str::trim) {
+                    // In the IDNA ASCII form stored emails have (`bücher.de` is
+                    // `xn--bcher-kva.de`), or it would never match one.
+                    let ascii = idna::domain_to_ascii_strict(d).ok().filter(|a| {
+                        !a.is_empty() && a.contains('.') && !a.split('.').any(str::is_empty)
+                    });
+                    let Some(ascii) = ascii else {
                         return Err(bad(
                             "GATEHOUSE_EMAIL_DOMAINS",
                             "must be a comma-separated list of domains like example.com,example.org",
                         ));
-                    }
-                    domains.push(d);
+                    };
+                    domains.push(ascii);
                 }
                 domains
             }
@@ -412,6 +417,22 @@ mod tests {
             assert_eq!(err.variable, *variable, "{vars:?}");
             assert!(err.to_string().starts_with(variable));
             assert!(!err.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn email_domains_are_kept_in_the_form_stored_emails_have() {
+        let c = config(&[("GATEHOUSE_EMAIL_DOMAINS", " Example.COM, bücher.de ")]).unwrap();
+        assert_eq!(c.email_domains, ["example.com", "xn--bcher-kva.de"]);
+        for bad in [
+            "a@b.org",
+            "localhost",
+            "ex ample.org",
+            "x.org,,y.org",
+            "x..org",
+        ] {
+            let err = config(&[("GATEHOUSE_EMAIL_DOMAINS", bad)]).unwrap_err();
+            assert_eq!(err.variable, "GATEHOUSE_EMAIL_DOMAINS", "{bad}");
         }
     }
 

@@ -84,7 +84,7 @@ impl AppState {
         let (migrations_run, email_report) = {
             let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
             let ran = db::run_migrations(&mut conn)?;
-            let report = users::email::check_stored_emails(&mut conn)
+            let report = users::email::check_and_remember(&mut conn, false)
                 .map_err(|e| format!("cannot check stored emails: {e}"))?;
             (ran, report)
         };

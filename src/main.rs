@@ -128,7 +128,7 @@ fn migrate(config: &Config) -> Result<(), String> {
     let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
     let ran = db::run_migrations(&mut conn)?;
     println!("{ran} migration(s) run");
-    let report = gatehouse::users::email::check_stored_emails(&mut conn)
+    let report = gatehouse::users::email::check_and_remember(&mut conn, true)
         .map_err(|e| format!("cannot check stored emails: {e}"))?;
     for line in report.lines() {
         println!("{line}");

@@ -189,6 +189,9 @@ fn stored_email_collisions_are_reported_not_merged(backend: Backend) {
             "INSERT INTO users (email, name, created_at, updated_at) VALUES ('{email}', 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
         ));
     };
+    // A clean start is remembered, so later starts do not read every address.
+    let checked = "settings WHERE key = 'email_rule_checked'";
+    assert_eq!(app.count(checked), 1);
     insert("ada@example.com");
     insert("ａｄａ@example.com");
     insert("zed@example.com");
@@ -214,6 +217,8 @@ fn stored_email_collisions_are_reported_not_merged(backend: Backend) {
     assert!(!out.contains("ada@"), "the report names no address: {out}");
     assert_eq!(app.count("users"), 3, "nothing merged");
     assert_eq!(app.count("users WHERE email = 'ａｄａ@example.com'"), 1);
+    // Findings are not remembered: every start reports them until resolved.
+    assert_eq!(app.count(checked), 0);
     // Start-up finds the same.
     let app = app.restart(&[]);
     assert_eq!(app.startup.email_report.collisions.len(), 1);

@@ -136,6 +136,31 @@ impl EmailReport {
     }
 }
 
+/// The `settings` row that remembers the rule version under which every stored
+/// address was last found clean.
+const CHECKED_KEY: &str = "email_rule_checked";
+/// Raise it when [`normalize_email`] changes, so the next start checks again.
+const RULE_VERSION: &str = "1";
+
+/// [`check_stored_emails`], then remembers a clean result: a start reads every
+/// address only until the table has once been found clean under this rule
+/// version (addresses are normalised on the way in, so it stays clean), not on
+/// every restart of a large database. Findings are not remembered, so every
+/// start reports them until they are resolved. `gatehouse migrate` calls this
+/// with `always` and so checks every time.
+pub fn check_and_remember(conn: &mut DbConn, always: bool) -> QueryResult<EmailReport> {
+    if !always && crate::db::get_setting(conn, CHECKED_KEY)?.as_deref() == Some(RULE_VERSION) {
+        return Ok(EmailReport::default());
+    }
+    let report = check_stored_emails(conn)?;
+    if report.is_clean() {
+        crate::db::put_setting(conn, CHECKED_KEY, RULE_VERSION)?;
+    } else {
+        crate::db::delete_setting(conn, CHECKED_KEY)?;
+    }
+    Ok(report)
+}
+
 /// Reads every stored address in pages by id and reports, without changing
 /// anything, the rows the rule would fold together or refuse. Only rows not in
 /// normal form can collide, so only those are kept in memory.
