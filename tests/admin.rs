@@ -22,20 +22,10 @@ on_both_backends!(
     admins_cannot_be_impersonated,
 );
 
-const ADMIN: &str = "root@example.com";
+const ADMIN: &str = common::ROOT_ADMIN;
 
 fn app(backend: Backend) -> Option<TestApp> {
-    TestApp::start_with(
-        backend,
-        &[
-            ("GATEHOUSE_ADMIN_EMAIL", ADMIN),
-            ("GATEHOUSE_ADMIN_PASSWORD", PASSWORD),
-        ],
-    )
-}
-
-fn user_id(b: &Browser) -> String {
-    b.session_json()["user"]["id"].as_str().unwrap().to_string()
+    TestApp::with_admin(backend, &[])
 }
 
 fn patch(admin: &Browser, id: &str, body: Value) -> common::Page {
@@ -47,7 +37,7 @@ fn a_granted_role_shows_on_the_other_device_at_the_next_request(backend: Backend
     let admin = app.signed_in(ADMIN);
     let phone = app.signed_up("Rita", "rita@example.com");
     let laptop = app.signed_in("rita@example.com");
-    let id = user_id(&phone);
+    let id = phone.user_id();
     assert!(!laptop.get("/").body.contains("id=\"admin-link\""));
     assert_eq!(laptop.get("/admin").status, 403);
 
@@ -83,7 +73,7 @@ fn a_ban_ends_every_session_and_refuses_sign_in_with_the_reason(backend: Backend
     let admin = app.signed_in(ADMIN);
     let phone = app.signed_up("Bob", "bob@example.com");
     let laptop = app.signed_in("bob@example.com");
-    let id = user_id(&phone);
+    let id = phone.user_id();
     let r = admin.json(
         Method::POST,
         &format!("/api/admin/users/{id}/ban"),
@@ -141,7 +131,7 @@ fn a_plan_reads_free_after_it_expires(backend: Backend) {
     let Some(app) = app(backend) else { return };
     let admin = app.signed_in(ADMIN);
     let u = app.signed_up("Paula", "paula@example.com");
-    let id = user_id(&u);
+    let id = u.user_id();
     let r = patch(
         &admin,
         &id,
@@ -163,7 +153,7 @@ fn a_plan_reads_free_after_it_expires(backend: Backend) {
 fn the_last_admin_cannot_be_demoted_or_banned(backend: Backend) {
     let Some(app) = app(backend) else { return };
     let admin = app.signed_in(ADMIN);
-    let me = user_id(&admin);
+    let me = admin.user_id();
     let r = patch(&admin, &me, json!({"role": "user"}));
     assert_eq!(r.status, 409, "{}", r.body);
     let r = admin.json(
@@ -192,7 +182,7 @@ fn the_last_admin_cannot_be_demoted_or_banned(backend: Backend) {
     // With a second admin, stepping down is fine.
     let other = app.signed_up("Second", "second@example.com");
     assert_eq!(
-        patch(&admin, &user_id(&other), json!({"role": "admin"})).status,
+        patch(&admin, &other.user_id(), json!({"role": "admin"})).status,
         200
     );
     assert_eq!(patch(&admin, &me, json!({"role": "user"})).status, 200);
@@ -289,7 +279,7 @@ fn revoked_sessions_are_anonymous_at_the_next_request(backend: Backend) {
     );
     // The admin revokes device b from the panel.
     let b_id = id_of(&b);
-    let uid = user_id(&a);
+    let uid = a.user_id();
     let page = admin.get(&format!("/admin/users/{uid}"));
     assert!(page.body.contains(&format!("data-session=\"{b_id}\"")));
     let r = admin.submit(&format!("/admin/sessions/{b_id}/revoke"), &[("user", &uid)]);
@@ -324,7 +314,7 @@ fn admin_routes_refuse_anonymous_non_admins_and_missing_csrf(backend: Backend) {
     let Some(app) = app(backend) else { return };
     let admin = app.signed_in(ADMIN);
     let user = app.signed_up("Norm", "norm@example.com");
-    let id = user_id(&user);
+    let id = user.user_id();
     let anon = app.browser();
     anon.get("/");
     for page in ["/admin", "/admin/audit", &format!("/admin/users/{id}")] {
@@ -417,7 +407,7 @@ fn admin_actions_and_sign_ins_are_audited(backend: Backend) {
     let Some(app) = app(backend) else { return };
     let admin = app.signed_in(ADMIN);
     let u = app.signed_up("Audrey", "audrey@example.com");
-    let id = user_id(&u);
+    let id = u.user_id();
     app.browser().submit(
         "/signin",
         &[
@@ -467,7 +457,7 @@ fn admin_actions_and_sign_ins_are_audited(backend: Backend) {
         .json();
     assert_eq!(banned["total"], 1);
     let e = &banned["events"][0];
-    assert_eq!(e["actor_id"], user_id(&admin));
+    assert_eq!(e["actor_id"], admin.user_id());
     assert_eq!(e["target_id"], id);
     assert_eq!(e["details"]["reason"], "r");
     assert!(e["ip"].as_str().unwrap().starts_with("127.0.0.1"));
@@ -524,7 +514,7 @@ fn bad_admin_input_is_refused_and_changes_nothing(backend: Backend) {
     let Some(app) = app(backend) else { return };
     let admin = app.signed_in(ADMIN);
     let u = app.signed_up("Val", "val@example.com");
-    let id = user_id(&u);
+    let id = u.user_id();
     assert_eq!(patch(&admin, &id, json!({"role": "god"})).status, 422);
     assert_eq!(patch(&admin, &id, json!({"plan": "gold"})).status, 422);
     assert_eq!(
@@ -558,9 +548,9 @@ fn bad_admin_input_is_refused_and_changes_nothing(backend: Backend) {
 fn impersonation_shows_a_banner_returns_in_one_click_and_is_audited(backend: Backend) {
     let Some(app) = app(backend) else { return };
     let admin = app.signed_in(ADMIN);
-    let admin_id = user_id(&admin);
+    let admin_id = admin.user_id();
     let u = app.signed_up("Iris", "iris@example.com");
-    let id = user_id(&u);
+    let id = u.user_id();
     let page = admin.get(&format!("/admin/users/{id}"));
     assert!(page.body.contains("id=\"impersonate\""));
     let r = admin.submit(&format!("/admin/users/{id}/impersonate"), &[]);
@@ -617,7 +607,7 @@ fn admins_cannot_be_impersonated(backend: Backend) {
     let Some(app) = app(backend) else { return };
     let admin = app.signed_in(ADMIN);
     let other = app.signed_up("Other Admin", "other@example.com");
-    let other_id = user_id(&other);
+    let other_id = other.user_id();
     patch(&admin, &other_id, json!({"role": "admin"}));
     let r = admin.json(
         Method::POST,
@@ -625,7 +615,7 @@ fn admins_cannot_be_impersonated(backend: Backend) {
         &json!({}),
     );
     assert_eq!(r.status, 403);
-    let me = user_id(&admin);
+    let me = admin.user_id();
     assert_eq!(
         admin
             .json(
@@ -653,7 +643,7 @@ fn admins_cannot_be_impersonated(backend: Backend) {
     );
     // An admin demoted while impersonating gets no admin session back: the
     // demotion ended the impersonation, so "stop" finds no session (401).
-    let uid = user_id(&u);
+    let uid = u.user_id();
     assert_eq!(
         other
             .json(

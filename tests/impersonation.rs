@@ -23,32 +23,19 @@ on_both_backends!(
     a_banned_users_stray_session_is_anonymous,
 );
 
-const ROOT: &str = "root@example.com";
+const ROOT: &str = common::ROOT_ADMIN;
 const ADMIN: &str = "ann@example.com";
-
-fn app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
-    let mut vars = vec![
-        ("GATEHOUSE_ADMIN_EMAIL", ROOT),
-        ("GATEHOUSE_ADMIN_PASSWORD", PASSWORD),
-    ];
-    vars.extend_from_slice(extra);
-    TestApp::start_with(backend, &vars)
-}
-
-fn user_id(b: &Browser) -> String {
-    b.session_json()["user"]["id"].as_str().unwrap().to_string()
-}
 
 /// The root admin's browser, a second admin (Ann) and a user (Uma), each
 /// signed in in their own browser; answers (root, ann id, uma browser, uma id).
 fn cast(app: &TestApp) -> (Browser, String, Browser, String) {
     let root = app.signed_in(ROOT);
     let ann = app.signed_up("Ann", ADMIN);
-    let ann_id = user_id(&ann);
+    let ann_id = ann.user_id();
     let r = patch(&root, &ann_id, json!({"role": "admin"}));
     assert_eq!(r.status, 200, "{}", r.body);
     let uma = app.signed_up("Uma", "uma@example.com");
-    let uma_id = user_id(&uma);
+    let uma_id = uma.user_id();
     (root, ann_id, uma, uma_id)
 }
 
@@ -65,7 +52,7 @@ fn impersonating(app: &TestApp, target: &str) -> Browser {
         &json!({}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(user_id(&b), target);
+    assert_eq!(b.user_id(), target);
     b
 }
 
@@ -81,7 +68,7 @@ fn impersonations(app: &TestApp) -> i64 {
 }
 
 fn banning_the_admin_ends_their_impersonation(backend: Backend) {
-    let Some(app) = app_with(backend, &[]) else {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
         return;
     };
     let (root, ann_id, uma, uma_id) = cast(&app);
@@ -94,11 +81,11 @@ fn banning_the_admin_ends_their_impersonation(backend: Backend) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(impersonations(&app), 0, "the ban deleted the session");
     assert_anonymous(&acting, "a banned admin's impersonation");
-    assert_eq!(user_id(&uma), uma_id, "Uma's own session is untouched");
+    assert_eq!(uma.user_id(), uma_id, "Uma's own session is untouched");
 }
 
 fn demoting_the_admin_ends_their_impersonation(backend: Backend) {
-    let Some(app) = app_with(backend, &[]) else {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
         return;
     };
     let (root, ann_id, uma, uma_id) = cast(&app);
@@ -107,11 +94,11 @@ fn demoting_the_admin_ends_their_impersonation(backend: Backend) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(impersonations(&app), 0, "the demotion deleted the session");
     assert_anonymous(&acting, "a demoted admin's impersonation");
-    assert_eq!(user_id(&uma), uma_id);
+    assert_eq!(uma.user_id(), uma_id);
 }
 
 fn revoking_the_admins_sessions_ends_their_impersonation(backend: Backend) {
-    let Some(app) = app_with(backend, &[]) else {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
         return;
     };
     let (root, ann_id, uma, uma_id) = cast(&app);
@@ -127,11 +114,11 @@ fn revoking_the_admins_sessions_ends_their_impersonation(backend: Backend) {
     assert_eq!(r.json()["revoked"], 3);
     assert_anonymous(&own, "the admin's own session");
     assert_anonymous(&acting, "a revoked admin's impersonation");
-    assert_eq!(user_id(&uma), uma_id);
+    assert_eq!(uma.user_id(), uma_id);
 }
 
 fn deleting_the_admin_ends_their_impersonation(backend: Backend) {
-    let Some(app) = app_with(backend, &[]) else {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
         return;
     };
     let (_root, ann_id, uma, uma_id) = cast(&app);
@@ -143,13 +130,13 @@ fn deleting_the_admin_ends_their_impersonation(backend: Backend) {
     );
     assert_eq!(impersonations(&app), 0);
     assert_anonymous(&acting, "a deleted admin's impersonation");
-    assert_eq!(user_id(&uma), uma_id);
+    assert_eq!(uma.user_id(), uma_id);
 }
 
 /// Changes made behind the server's back (no session deleted) still end the
 /// impersonation at the next request: the session join checks the admin.
 fn the_join_rechecks_the_impersonator_on_every_request(backend: Backend) {
-    let Some(app) = app_with(backend, &[]) else {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
         return;
     };
     let (_root, ann_id, _uma, uma_id) = cast(&app);
@@ -176,11 +163,11 @@ fn the_join_rechecks_the_impersonator_on_every_request(backend: Backend) {
     app.sql(&format!(
         "UPDATE users SET banned_at = '2000-01-01 00:00:00', banned_until = '2000-01-02 00:00:00' WHERE id = {ann_id}"
     ));
-    assert_eq!(user_id(&acting), uma_id);
+    assert_eq!(acting.user_id(), uma_id);
 }
 
 fn a_target_promoted_mid_impersonation_hands_over_nothing(backend: Backend) {
-    let Some(app) = app_with(backend, &[]) else {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
         return;
     };
     let (root, _ann_id, uma, uma_id) = cast(&app);
@@ -195,12 +182,12 @@ fn a_target_promoted_mid_impersonation_hands_over_nothing(backend: Backend) {
 }
 
 fn nested_impersonation_is_refused(backend: Backend) {
-    let Some(app) = app_with(backend, &[]) else {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
         return;
     };
     let (root, ann_id, _uma, uma_id) = cast(&app);
     let vic = app.signed_up("Vic", "vic@example.com");
-    let vic_id = user_id(&vic);
+    let vic_id = vic.user_id();
     let acting = impersonating(&app, &uma_id);
     // As the user: refused, in JSON and as a page.
     let r = acting.json(
@@ -239,7 +226,7 @@ fn nested_impersonation_is_refused(backend: Backend) {
 }
 
 fn stop_returns_only_to_the_recorded_admin(backend: Backend) {
-    let Some(app) = app_with(backend, &[]) else {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
         return;
     };
     let (root, ann_id, uma, uma_id) = cast(&app);
@@ -248,7 +235,7 @@ fn stop_returns_only_to_the_recorded_admin(backend: Backend) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["admin_id"], ann_id.as_str());
     assert_eq!(
-        user_id(&acting),
+        acting.user_id(),
         ann_id,
         "back to Ann, not to the root admin"
     );
@@ -258,42 +245,33 @@ fn stop_returns_only_to_the_recorded_admin(backend: Backend) {
     let acting = impersonating(&app, &uma_id);
     let back = acting.submit("/admin/impersonation/stop", &[]);
     assert_eq!(back.status, 303, "{}", back.body);
-    assert_eq!(user_id(&acting), ann_id);
+    assert_eq!(acting.user_id(), ann_id);
     assert_eq!(acting.get("/admin").status, 200);
-    assert_eq!(user_id(&root), root_id(&app));
+    assert_eq!(root.user_id(), root_id(&app));
     // A session that impersonates no one has nowhere to return to.
     for b in [&uma, &root] {
         let r = b.json(Method::POST, "/api/admin/impersonation/stop", &json!({}));
         assert_eq!(r.status, 400, "{}", r.body);
     }
-    assert_eq!(user_id(&uma), uma_id);
+    assert_eq!(uma.user_id(), uma_id);
 }
 
 fn root_id(app: &TestApp) -> String {
-    user_id(&app.signed_in(ROOT))
-}
-
-/// Follows one redirect, wherever it points.
-fn follow(b: &Browser, page: &Page) -> Page {
-    let to = page
-        .location()
-        .unwrap_or_else(|| panic!("no redirect: {} {}", page.status, page.body));
-    let url = if to.starts_with('/') { b.url(&to) } else { to };
-    b.send(|c| c.get(url))
+    app.signed_in(ROOT).user_id()
 }
 
 fn credentials_are_refused_while_impersonating_and_audited(backend: Backend) {
     let fake = FakeProvider::start();
     let vars = fake.vars("GITHUB");
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let Some(app) = app_with(backend, &refs) else {
+    let Some(app) = TestApp::with_admin(backend, &refs) else {
         return;
     };
     let (_root, ann_id, uma, uma_id) = cast(&app);
     // Uma links GitHub herself.
     fake.sign_in_as(FakeUser::new("77", "Uma at GitHub", "uma@example.com"));
     let start = uma.submit("/api/auth/signin/github", &[("intent", "link")]);
-    let done = follow(&uma, &follow(&uma, &start));
+    let done = uma.follow(&uma.follow(&start));
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(uma.get("/api/auth/accounts/github/token").status, 200);
 
@@ -320,8 +298,8 @@ fn credentials_are_refused_while_impersonating_and_audited(backend: Backend) {
         .map(|(k, v)| (k.clone(), v.clone()))
         .expect("the flow's binding cookie");
     acting.cookies.borrow_mut().insert(binding.0, binding.1);
-    let at_provider = follow(&acting, &started);
-    let callback = follow(&acting, &at_provider);
+    let at_provider = acting.follow(&started);
+    let callback = acting.follow(&at_provider);
     assert_eq!(callback.status, 403, "{}", callback.body);
     assert_eq!(app.count("accounts"), 1, "only Uma's own link");
     let unlink = acting.submit("/settings/accounts/github/unlink", &[]);
@@ -349,12 +327,12 @@ fn credentials_are_refused_while_impersonating_and_audited(backend: Backend) {
         0
     );
     // The impersonation itself goes on, and Uma keeps her token.
-    assert_eq!(user_id(&acting), uma_id);
+    assert_eq!(acting.user_id(), uma_id);
     assert_eq!(uma.get("/api/auth/accounts/github/token").status, 200);
 }
 
 fn events_during_impersonation_name_the_admin_as_actor(backend: Backend) {
-    let Some(app) = app_with(backend, &[]) else {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
         return;
     };
     let (root, ann_id, uma, uma_id) = cast(&app);
@@ -385,7 +363,7 @@ fn events_during_impersonation_name_the_admin_as_actor(backend: Backend) {
 }
 
 fn a_banned_users_stray_session_is_anonymous(backend: Backend) {
-    let Some(app) = app_with(backend, &[]) else {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
         return;
     };
     let (_root, _ann_id, uma, uma_id) = cast(&app);
@@ -394,7 +372,7 @@ fn a_banned_users_stray_session_is_anonymous(backend: Backend) {
     app.sql(&format!(
         "UPDATE users SET banned_at = '2000-01-01 00:00:00', banned_until = '2000-01-02 00:00:00' WHERE id = {uma_id}"
     ));
-    assert_eq!(user_id(&uma), uma_id);
+    assert_eq!(uma.user_id(), uma_id);
     // A ban in force written without ending the sessions, as a sign-in racing
     // the ban would leave them: both devices are anonymous all the same.
     app.sql(&format!(

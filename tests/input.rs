@@ -24,16 +24,10 @@ on_both_backends!(
     a_body_over_the_cap_still_answers_413,
 );
 
-const ADMIN: &str = "root@example.com";
+const ADMIN: &str = common::ROOT_ADMIN;
 
 fn app(backend: Backend) -> Option<TestApp> {
-    TestApp::start_with(
-        backend,
-        &[
-            ("GATEHOUSE_ADMIN_EMAIL", ADMIN),
-            ("GATEHOUSE_ADMIN_PASSWORD", PASSWORD),
-        ],
-    )
+    TestApp::with_admin(backend, &[])
 }
 
 fn sign_up(app: &TestApp, name: &str, email: &str) -> (Browser, Page) {
@@ -43,10 +37,6 @@ fn sign_up(app: &TestApp, name: &str, email: &str) -> (Browser, Page) {
         &[("name", name), ("email", email), ("password", PASSWORD)],
     );
     (b, page)
-}
-
-fn user_id(b: &Browser) -> String {
-    b.session_json()["user"]["id"].as_str().unwrap().to_string()
 }
 
 fn invisible_characters_in_an_email_are_refused(backend: Backend) {
@@ -234,7 +224,7 @@ fn a_nul_in_a_form_is_bad_input_and_changes_nothing(backend: Backend) {
         return;
     };
     let bob = app.signed_up("Bob", "bob@example.com");
-    let id = user_id(&bob);
+    let id = bob.user_id();
     let b = app.browser();
     let page = b.submit(
         "/signin",
@@ -294,7 +284,7 @@ fn a_nul_in_json_is_bad_input_and_changes_nothing(backend: Backend) {
         return;
     };
     let bob = app.signed_up("Bob", "bob@example.com");
-    let id = user_id(&bob);
+    let id = bob.user_id();
     let r = bob.json(
         Method::POST,
         "/api/auth/session",

@@ -43,23 +43,14 @@ fn app_with(
     TestApp::start_with(backend, &refs)
 }
 
-/// Follows one redirect, wherever it points.
-fn follow(b: &Browser, page: &Page) -> Page {
-    let to = page
-        .location()
-        .unwrap_or_else(|| panic!("no redirect: {} {}", page.status, page.body));
-    let url = if to.starts_with('/') { b.url(&to) } else { to };
-    b.send(|c| c.get(url))
-}
-
 /// Starts at gatehouse, goes through the fake provider, and answers the
 /// callback's answer.
 fn through_provider(b: &Browser, provider: &str, fields: &[(&str, &str)]) -> Page {
     let start = b.submit(&format!("/api/auth/signin/{provider}"), fields);
     assert_eq!(start.status, 303, "start: {}", start.body);
-    let at_provider = follow(b, &start);
+    let at_provider = b.follow(&start);
     assert_eq!(at_provider.status, 302, "provider: {}", at_provider.body);
-    follow(b, &at_provider)
+    b.follow(&at_provider)
 }
 
 fn octocat() -> FakeUser {
@@ -139,7 +130,7 @@ fn a_bad_or_replayed_state_signs_nobody_in(backend: Backend) {
     // A tampered state.
     let b = app.browser();
     let start = b.submit("/api/auth/signin/github", &[]);
-    let at = follow(&b, &start);
+    let at = b.follow(&start);
     let tampered = at.location().unwrap().replace("state=", "state=x");
     let back = b.send(|c| c.get(tampered));
     assert_eq!(back.status, 400, "{}", back.body);
@@ -148,18 +139,18 @@ fn a_bad_or_replayed_state_signs_nobody_in(backend: Backend) {
     // A good callback, then the same URL again.
     let b = app.browser();
     let start = b.submit("/api/auth/signin/github", &[]);
-    let at = follow(&b, &start);
-    let first = follow(&b, &at);
+    let at = b.follow(&start);
+    let first = b.follow(&at);
     assert_eq!(first.status, 303);
-    let replay = follow(&b, &at);
+    let replay = b.follow(&at);
     assert_eq!(replay.status, 400, "a state is spent once");
 
     // The callback opened in another browser (no binding cookie).
     let b = app.browser();
     let start = b.submit("/api/auth/signin/github", &[]);
-    let at = follow(&b, &start);
+    let at = b.follow(&start);
     let thief = app.browser();
-    let stolen = follow(&thief, &at);
+    let stolen = thief.follow(&at);
     assert_eq!(stolen.status, 400, "{}", stolen.body);
     assert!(stolen.body.contains("another browser"));
     assert!(thief.session_json().is_null());

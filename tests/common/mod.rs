@@ -22,6 +22,9 @@ use std::sync::Arc;
 
 pub const POSTGRES_ENV: &str = "GATEHOUSE_TEST_POSTGRES_URL";
 
+/// The first admin of [`TestApp::with_admin`].
+pub const ROOT_ADMIN: &str = "root@example.com";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -143,6 +146,17 @@ impl TestApp {
     /// The app with default settings, or `None` when this backend is skipped.
     pub fn start(backend: Backend) -> Option<Self> {
         Self::start_with(backend, &[])
+    }
+
+    /// The app with the first admin configured ([`ROOT_ADMIN`], [`PASSWORD`])
+    /// and extra settings.
+    pub fn with_admin(backend: Backend, extra: &[(&str, &str)]) -> Option<Self> {
+        let mut vars = vec![
+            ("GATEHOUSE_ADMIN_EMAIL", ROOT_ADMIN),
+            ("GATEHOUSE_ADMIN_PASSWORD", PASSWORD),
+        ];
+        vars.extend_from_slice(extra);
+        Self::start_with(backend, &vars)
     }
 
     /// The app with extra environment-style settings (`SESSION_MAX_AGE`, …).
@@ -571,5 +585,26 @@ impl Browser {
 
     pub fn session_json(&self) -> serde_json::Value {
         self.get("/api/auth/session").json()
+    }
+
+    /// The signed-in user's id, as the session JSON gives it.
+    pub fn user_id(&self) -> String {
+        self.session_json()["user"]["id"]
+            .as_str()
+            .expect("signed in")
+            .to_string()
+    }
+
+    /// Follows one redirect, wherever it points.
+    pub fn follow(&self, page: &Page) -> Page {
+        let to = page
+            .location()
+            .unwrap_or_else(|| panic!("no redirect: {} {}", page.status, page.body));
+        let url = if to.starts_with('/') {
+            self.url(&to)
+        } else {
+            to
+        };
+        self.send(|c| c.get(url))
     }
 }
