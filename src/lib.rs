@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod healthcheck;
 pub mod oauth;
 pub mod ratelimit;
 pub mod session;

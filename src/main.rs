@@ -28,6 +28,8 @@ enum Command {
     /// Manage sessions.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// Exit 0 when /healthz of GATEHOUSE_ADDR answers 200 (for container health checks).
+    Healthcheck,
 }
 
 #[derive(Subcommand)]
@@ -80,6 +82,9 @@ fn main() -> ExitCode {
             add_user(&config, &email, &name, role)
         }
         Command::Sessions(SessionsCommand::Sweep) => sweep(&config),
+        Command::Healthcheck => {
+            gatehouse::healthcheck::check(config.addr, gatehouse::healthcheck::TIMEOUT)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

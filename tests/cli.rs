@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Backend, PgDatabase, postgres_admin_url};
+use common::{Backend, PgDatabase, TestApp, postgres_admin_url};
 
 /// A database for one test: a temp SQLite file or a fresh PostgreSQL database.
 struct Target {
@@ -65,6 +65,7 @@ on_both_backends!(
     migrate_runs_once,
     user_add_reads_the_password_from_stdin_and_refuses_a_taken_email,
     sessions_sweep_deletes_expired_sessions_and_says_how_many,
+    healthcheck_exits_0_while_the_server_answers,
 );
 
 fn migrate_runs_once(backend: Backend) {
@@ -246,4 +247,85 @@ fn serve_logs_a_setup_link_and_answers_healthz() {
         log.contains(&format!("http://{addr}/setup?token=")),
         "{log}"
     );
+}
+
+/// `gatehouse healthcheck` with only `GATEHOUSE_ADDR` set, as a container runs it.
+fn healthcheck(addr: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("healthcheck")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("GATEHOUSE_ADDR", addr)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn healthcheck_exits_0_while_the_server_answers(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    // The image listens on 0.0.0.0: the check reaches it on loopback.
+    for addr in [format!("127.0.0.1:{port}"), format!("0.0.0.0:{port}")] {
+        let out = healthcheck(&addr);
+        assert!(
+            out.status.success(),
+            "{addr}: {:?} {}",
+            out.status,
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stderr), "", "{addr}");
+    }
+}
+
+/// Fails with one line on stderr naming what went wrong.
+fn assert_unhealthy(out: &Output, says: &str) {
+    assert!(!out.status.success(), "{:?}", out.status);
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("gatehouse: healthcheck: "), "{err}");
+    assert!(err.contains(says), "{err}");
+}
+
+#[test]
+fn healthcheck_fails_with_one_line_on_a_closed_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = healthcheck(&format!("127.0.0.1:{port}"));
+    assert_unhealthy(&out, "cannot connect");
+}
+
+#[test]
+fn healthcheck_fails_on_a_non_200_answer_and_on_silence() {
+    use std::io::Read;
+    // A server that answers 503, as /healthz does when the database is down.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = conn.read(&mut buf);
+        conn.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+    });
+    assert_unhealthy(&healthcheck(&addr), "answered 503");
+    server.join().unwrap();
+
+    // A server that accepts and never answers: the check gives up in time.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let started = Instant::now();
+    let out = healthcheck(&addr);
+    assert_unhealthy(&out, "no answer");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(listener);
 }
