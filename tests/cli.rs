@@ -35,26 +35,7 @@ fn target(backend: Backend) -> Option<Target> {
 }
 
 fn gatehouse(t: &Target, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-    cmd.args(args)
-        .current_dir(t.dir.path())
-        .env_clear()
-        .env("DATABASE_URL", &t.url)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("run gatehouse");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    common::run_gatehouse(t.dir.path(), &t.url, args, stdin, env)
 }
 
 fn text(b: &[u8]) -> String {

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
 use common::{Backend, Browser, PASSWORD, Page, TestApp};
 use reqwest::Method;
 use serde_json::json;
@@ -105,25 +103,7 @@ fn a_lookalike_domain_is_a_visibly_different_address(backend: Backend) {
 
 fn gatehouse(app: &TestApp, args: &[&str], stdin: &str) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .args(args)
-        .current_dir(dir.path())
-        .env_clear()
-        .env("DATABASE_URL", &app.database_url)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run gatehouse");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::run_gatehouse(dir.path(), &app.database_url, args, stdin, &[]);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -608,3 +608,37 @@ impl Browser {
         self.send(|c| c.get(url))
     }
 }
+
+/// Runs the `gatehouse` binary as an operator would: in `dir`, on
+/// `database_url`, with nothing else from this environment but `env`, and
+/// `stdin` written to it.
+pub fn run_gatehouse(
+    dir: &std::path::Path,
+    database_url: &str,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run gatehouse");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
