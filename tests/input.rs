@@ -13,6 +13,7 @@ on_both_backends!(
     a_fullwidth_email_is_the_same_account,
     a_dotless_domain_is_refused,
     a_lookalike_domain_is_a_visibly_different_address,
+    the_sign_up_domain_gate_reads_the_stored_form,
     the_command_line_uses_the_same_email_rule,
     stored_email_collisions_are_reported_not_merged,
     a_nul_in_a_form_is_bad_input_and_changes_nothing,
@@ -97,6 +98,23 @@ fn a_lookalike_domain_is_a_visibly_different_address(backend: Backend) {
     assert!(email.starts_with("ada@xn--"), "{email}");
     // A Cyrillic letter among Latin ones before the @ is refused.
     let (_, page) = sign_up(&app, "Mixed", "\u{430}da@example.com");
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert_eq!(app.count("users"), 2);
+}
+
+/// The allow-list holds domains in their IDNA ASCII form: a sign-up typed in
+/// Unicode or fullwidth is checked in the stored form, as sign-in and OAuth are.
+fn the_sign_up_domain_gate_reads_the_stored_form(backend: Backend) {
+    let vars = [("GATEHOUSE_EMAIL_DOMAINS", "bücher.example,example.com")];
+    let Some(app) = TestApp::start_with(backend, &vars) else {
+        return;
+    };
+    for email in ["ada@bücher.example", "bob@ＥＸＡＭＰＬＥ.com"] {
+        let (b, page) = sign_up(&app, "Ada", email);
+        assert_eq!(page.status, 303, "{email}: {}", page.body);
+        assert!(!b.session_json().is_null(), "{email}");
+    }
+    let (_, page) = sign_up(&app, "Eve", "eve@example.org");
     assert_eq!(page.status, 422, "{}", page.body);
     assert_eq!(app.count("users"), 2);
 }

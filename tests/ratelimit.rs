@@ -20,6 +20,7 @@ on_both_backends!(
     a_stranger_cannot_lock_the_owner_out,
     the_account_ceiling_trips_across_addresses,
     a_wrong_current_password_counts_as_a_failed_sign_in,
+    an_overlong_email_is_a_wrong_guess_not_a_server_error,
 );
 
 /// A sign-in form post that claims to come through a proxy for `ip`.
@@ -405,4 +406,36 @@ fn a_wrong_current_password_counts_as_a_failed_sign_in(backend: Backend) {
         ),
         2
     );
+}
+
+/// An address far over the length limit still counts against its own pair,
+/// and its counter key stays short enough for PostgreSQL's index.
+fn an_overlong_email_is_a_wrong_guess_not_a_server_error(backend: Backend) {
+    let vars = [
+        ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1"),
+        ("RATE_LIMIT_SIGNIN", "3/15m"),
+    ];
+    let Some(app) = TestApp::start_with(backend, &vars) else {
+        return;
+    };
+    // Letters that do not compress, as an index entry would be.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let local: String = (0..4000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (b'a' + (x % 26) as u8) as char
+        })
+        .collect();
+    let email = format!("{local}@example.com");
+    let b = app.browser();
+    for i in 0..3 {
+        let r = sign_in_via(&b, "203.0.113.7", &email, "guess!!!");
+        assert_eq!(r.status, 401, "guess {i}: {}", r.status);
+    }
+    let r = sign_in_via(&b, "203.0.113.8", &email, "guess!!!");
+    assert_eq!(r.status, 401, "another address has its own pair");
+    let r = sign_in_via(&b, "203.0.113.7", &email, "guess!!!");
+    assert_eq!(r.status, 429, "the pair is spent");
 }

@@ -41,8 +41,17 @@ struct Counter {
 /// that is used up, so a locked-out address does not wear down the account's
 /// ceiling.
 fn counters(limits: &Limits, email: &str, ip: &str) -> Vec<Counter> {
-    let account =
-        crate::users::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let account = crate::users::normalize_email(email).unwrap_or_else(|_| {
+        let typed = email.trim().to_lowercase();
+        // An address the rule refuses can be as long as the body: its digest
+        // keeps the key under PostgreSQL's index entry size.
+        if typed.len() > crate::users::MAX_EMAIL_LEN {
+            use sha2::Digest;
+            format!("sha256:{:x}", sha2::Sha256::digest(typed.as_bytes()))
+        } else {
+            typed
+        }
+    });
     // An IP never holds a `/`, so the pair key cannot be read two ways.
     [
         (

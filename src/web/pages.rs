@@ -226,7 +226,9 @@ pub async fn signup_submit(
     let outcome = if let Some(retry_after) = over {
         Err(AppError::RateLimited { retry_after })
     } else if crate::auth::gate::domain_allowed(
-        &email.trim().to_lowercase(),
+        // The stored form, which the allow-list entries are in (an address
+        // the rule refuses is answered by `register`).
+        &crate::users::normalize_email(&email).unwrap_or_else(|_| email.trim().to_lowercase()),
         &state.config.email_domains,
     ) {
         state
