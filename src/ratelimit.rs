@@ -53,6 +53,25 @@ impl Default for Limits {
     }
 }
 
+/// The client a per-address counter counts. An IPv4 address counts as
+/// itself; an IPv6 address by its /64 network, because one subscriber is
+/// usually handed a whole /64 and could otherwise take a fresh address for
+/// every guess; an IPv4-mapped IPv6 address as the IPv4 one. A value that is
+/// no address (a test without a peer) counts as itself.
+pub fn client_key(ip: &str) -> String {
+    use std::net::IpAddr;
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => ipnet::Ipv6Net::new(v6, 64)
+                .map(|net| net.trunc().to_string())
+                .unwrap_or_else(|_| v6.to_string()),
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
+}
+
 /// `5/15m` (5 per 15 minutes), or `off`.
 pub fn parse_rule(raw: &str) -> Result<Option<Rule>, String> {
     let raw = raw.trim();
@@ -234,7 +253,7 @@ pub async fn api_budget(
         && let Some(rule) = state.config.rate_limits.api
     {
         let device = crate::session::extract::device_of(req.request());
-        let key = format!("api:ip:{}", device.ip);
+        let key = format!("api:ip:{}", client_key(&device.ip));
         let over = state
             .db
             .run(move |conn| {
@@ -277,5 +296,18 @@ mod tests {
         assert_eq!(human(1), "1 second");
         assert_eq!(human(61), "2 minutes");
         assert_eq!(human(900), "15 minutes");
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_network() {
+        assert_eq!(client_key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            client_key("2001:db8:1:2:ffff:abcd:1234:5678"),
+            "2001:db8:1:2::/64"
+        );
+        assert_ne!(client_key("2001:db8:1:3::1"), client_key("2001:db8:1:2::1"));
+        assert_eq!(client_key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_key(""), "");
     }
 }

@@ -21,6 +21,7 @@ on_both_backends!(
     the_account_ceiling_trips_across_addresses,
     a_wrong_current_password_counts_as_a_failed_sign_in,
     an_overlong_email_is_a_wrong_guess_not_a_server_error,
+    ipv6_addresses_count_by_their_64_network,
 );
 
 /// A sign-in form post that claims to come through a proxy for `ip`.
@@ -438,4 +439,36 @@ fn an_overlong_email_is_a_wrong_guess_not_a_server_error(backend: Backend) {
     assert_eq!(r.status, 401, "another address has its own pair");
     let r = sign_in_via(&b, "203.0.113.7", &email, "guess!!!");
     assert_eq!(r.status, 429, "the pair is spent");
+}
+
+fn ipv6_addresses_count_by_their_64_network(backend: Backend) {
+    let vars = [("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1")];
+    let Some(app) = TestApp::start_with(backend, &vars) else {
+        return;
+    };
+    app.signed_up("Rosa", "rosa@example.com");
+    let attacker = app.browser();
+    // A fresh address of one /64 for every guess, each at another account, so
+    // no (account, address) pair repeats: the /64 is one client all the same.
+    for i in 0..5 {
+        let ip = format!("2001:db8:7:7::{:x}", i + 1);
+        let r = sign_in_via(
+            &attacker,
+            &ip,
+            &format!("nobody{i}@example.com"),
+            "guess!!!",
+        );
+        assert_eq!(r.status, 401, "guess {i} from {ip}");
+    }
+    let r = sign_in_via(
+        &attacker,
+        "2001:db8:7:7:ffff::9",
+        "rosa@example.com",
+        PASSWORD,
+    );
+    assert_eq!(r.status, 429, "the /64 is spent: {}", r.body);
+    // The next /64 is another client.
+    let owner = app.browser();
+    let r = sign_in_via(&owner, "2001:db8:7:8::1", "rosa@example.com", PASSWORD);
+    assert_eq!(r.status, 303, "{}", r.body);
 }

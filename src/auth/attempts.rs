@@ -52,7 +52,9 @@ fn counters(limits: &Limits, email: &str, ip: &str) -> Vec<Counter> {
             typed
         }
     });
-    // An IP never holds a `/`, so the pair key cannot be read two ways.
+    // The address part is an IPv4 address (no `/`) or an IPv6 network that
+    // ends in `/64`, so the pair key cannot be read two ways.
+    let ip = ratelimit::client_key(ip);
     [
         (
             format!("signin:pair:{ip}/{account}"),

@@ -206,7 +206,10 @@ pub async fn signup_submit(
     let signup_rule = state.config.rate_limits.signup;
     let over = match signup_rule {
         Some(rule) => {
-            let (key, d) = (format!("signup:ip:{}", device.ip), device.clone());
+            let (key, d) = (
+                format!("signup:ip:{}", crate::ratelimit::client_key(&device.ip)),
+                device.clone(),
+            );
             state
                 .db
                 .run(move |conn| {
