@@ -210,9 +210,9 @@ impl Config {
                 for d in raw.split(',').map(str::trim) {
                     // In the IDNA ASCII form stored emails have (`bücher.de` is
                     // `xn--bcher-kva.de`), or it would never match one.
-                    let ascii = idna::domain_to_ascii_strict(d).ok().filter(|a| {
-                        !a.is_empty() && a.contains('.') && !a.split('.').any(str::is_empty)
-                    });
+                    let ascii = idna::domain_to_ascii_strict(d)
+                        .ok()
+                        .filter(|a| crate::users::email::is_dotted(a));
                     let Some(ascii) = ascii else {
                         return Err(bad(
                             "GATEHOUSE_EMAIL_DOMAINS",

@@ -60,7 +60,7 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
         );
     }
     let domain = idna::domain_to_ascii_strict(domain).map_err(|_| invalid())?;
-    if !domain.contains('.') || domain.split('.').any(str::is_empty) {
+    if !is_dotted(&domain) {
         return Err("Enter a valid email address (the part after @ needs a dot).".into());
     }
     let email = format!("{local}@{domain}");
@@ -70,6 +70,13 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
         ));
     }
     Ok(email)
+}
+
+/// An ASCII domain with at least two labels and no empty one (`x.org`, not
+/// `localhost`, `x..org` or `x.org.`): what an email's domain, and an entry of
+/// `GATEHOUSE_EMAIL_DOMAINS`, must be.
+pub fn is_dotted(ascii_domain: &str) -> bool {
+    ascii_domain.contains('.') && !ascii_domain.split('.').any(str::is_empty)
 }
 
 /// Whitespace, control, format, unassigned, private-use and surrogate code
