@@ -14,9 +14,12 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod healthcheck;
+pub mod mail;
 pub mod oauth;
 pub mod ratelimit;
 pub mod session;
+pub mod shutdown;
+pub mod sweeper;
 pub mod users;
 pub mod web;
 
@@ -47,6 +50,8 @@ pub struct AppState {
     pub hasher: auth::limiter::HashLimiter,
     /// OAuth providers, the token cipher and the provider HTTP client.
     pub oauth: oauth::OAuth,
+    /// Outgoing mail (password reset, verification, sign-in links).
+    pub mailer: mail::Mailer,
     /// `scheme://host[:port]` of `GATEHOUSE_URL`, for the Origin check.
     pub public_origin: String,
 }
@@ -117,6 +122,7 @@ impl AppState {
             },
             public_origin: config.public_origin(),
             hasher: auth::limiter::HashLimiter::for_this_machine(),
+            mailer: mail::Mailer::start(config.mail.clone()),
             db,
             config,
         };
@@ -235,9 +241,14 @@ impl ResponseError for WithSecurityHeaders {
 }
 
 /// Serves the app on `listener` with `workers` threads (0: one per core).
+/// Signals are not watched here (see [`shutdown`]); a graceful stop through
+/// the server's handle gives requests in flight `GATEHOUSE_SHUTDOWN_TIMEOUT`.
 pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
+    let drain = state.config.running.shutdown_timeout;
     let state = actix_web::web::Data::new(state);
-    let mut server = HttpServer::new(move || build_app(state.clone()));
+    let mut server = HttpServer::new(move || build_app(state.clone()))
+        .disable_signals()
+        .shutdown_timeout(drain.as_secs());
     if workers > 0 {
         server = server.workers(workers);
     }

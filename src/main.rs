@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use gatehouse::config::Config;
 use gatehouse::db::{self, Db};
-use gatehouse::{AppState, auth, session};
+use gatehouse::{AppState, auth};
 
 #[derive(Parser)]
 #[command(name = "gatehouse", version, about = "Database-session sign-in server")]
@@ -53,7 +53,8 @@ enum Role {
 
 #[derive(Subcommand)]
 enum SessionsCommand {
-    /// Delete expired sessions and print how many.
+    /// Delete expired sessions, unfinished OAuth sign-ins and old rate-limit
+    /// counters now (what the background sweeper does), and print how many.
     Sweep,
 }
 
@@ -114,10 +115,24 @@ fn serve(config: Config) -> Result<(), String> {
     let listener = TcpListener::bind(addr)
         .map_err(|e| format!("GATEHOUSE_ADDR: cannot listen on {addr}: {e}"))?;
     log::info!("gatehouse listening on {addr}, public URL {public_url}");
-    let server = gatehouse::serve(state, listener, 0).map_err(|e| e.to_string())?;
-    actix_web::rt::System::new()
-        .block_on(server)
-        .map_err(|e| e.to_string())
+    let drain = state.config.running.shutdown_timeout;
+    let sweeper = state.config.running.sweep_interval.map(|every| {
+        gatehouse::sweeper::Sweeper::start(state.db.clone(), state.config.rate_limits, every)
+    });
+    let served = actix_web::rt::System::new().block_on(async move {
+        let server = gatehouse::serve(state, listener, 0)?;
+        actix_web::rt::spawn(gatehouse::shutdown::stop_on_signal(
+            vec![server.handle()],
+            drain,
+        ));
+        server.await
+    });
+    if let Some(sweeper) = sweeper {
+        sweeper.stop();
+    }
+    served.map_err(|e| e.to_string())?;
+    log::info!("gatehouse stopped");
+    Ok(())
 }
 
 fn open(config: &Config) -> Result<Db, String> {
@@ -163,11 +178,15 @@ fn add_user(config: &Config, email: &str, name: &str, role: Role) -> Result<(), 
 }
 
 fn sweep(config: &Config) -> Result<(), String> {
+    use gatehouse::sweeper::{self, Outcome};
     let db = open(config)?;
-    let mut conn = db.get().map_err(|e| e.message())?;
-    let n = session::sweep_expired(&mut conn).map_err(|e| format!("database: {e}"))?;
-    // Rate-limit counters whose window ended a day ago go too (not counted).
-    gatehouse::ratelimit::sweep(&mut conn).map_err(|e| format!("database: {e}"))?;
-    println!("{n} expired session(s) deleted");
+    match sweeper::sweep_once(&db, &config.rate_limits, sweeper::BATCH)? {
+        Outcome::Swept(swept) => {
+            println!("{} expired session(s) deleted", swept.sessions);
+            println!("{} unfinished OAuth sign-in(s) deleted", swept.oauth_states);
+            println!("{} old rate-limit counter(s) deleted", swept.rate_limits);
+        }
+        Outcome::Skipped => println!("another instance is sweeping now; nothing done"),
+    }
     Ok(())
 }

@@ -230,10 +230,20 @@ pub fn trip<'a>(
     }
 }
 
-/// Deletes counters whose window ended more than a day ago (`sessions sweep`).
-pub fn sweep(conn: &mut DbConn) -> QueryResult<usize> {
-    let old = Utc::now().naive_utc() - chrono::Duration::days(1);
-    diesel::delete(rl::table.filter(rl::window_start.lt(old))).execute(conn)
+/// The longest window of the rules in force: a counter younger than this may
+/// still be counting (the sweeper keeps it).
+pub fn longest_window(limits: &Limits) -> Duration {
+    [
+        limits.signin,
+        limits.signin_account,
+        limits.signup,
+        limits.api,
+    ]
+    .iter()
+    .flatten()
+    .map(|rule| rule.window)
+    .max()
+    .unwrap_or(Duration::ZERO)
 }
 
 /// Middleware for the JSON API scopes: each state-changing call (not GET,

@@ -331,6 +331,12 @@ impl Db {
         actix_web::web::block(move || work(&mut *db.get()?)).await?
     }
 
+    /// A connection outside the pool, closed when dropped (the sweeper holds
+    /// its PostgreSQL advisory lock on one, so closing it releases the lock).
+    pub fn dedicated(&self) -> ConnectionResult<DbConn> {
+        self.manager.connect()
+    }
+
     pub fn get(&self) -> Result<PooledConn, crate::error::AppError> {
         self.pool.get().map_err(|e| {
             log::warn!("database unavailable: {e}");

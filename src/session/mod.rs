@@ -323,12 +323,6 @@ pub fn delete_impersonation(
     diesel::delete(sessions::table.find(id).filter(recorded)).execute(conn)
 }
 
-/// Deletes expired sessions; answers how many.
-pub fn sweep_expired(conn: &mut DbConn) -> QueryResult<usize> {
-    let now = Utc::now().naive_utc();
-    diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)
-}
-
 /// The session and its user by session id, for a handler that changed the user
 /// and answers the fresh view (no extension).
 pub fn reload(conn: &mut DbConn, session_id: i64) -> QueryResult<Option<LoadedSession>> {

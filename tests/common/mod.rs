@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake_provider;
+pub mod process;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};

@@ -9,6 +9,9 @@ use url::Url;
 
 use crate::db::DatabaseUrl;
 
+pub mod running;
+pub use running::{LogFormat, Running};
+
 /// Key material given by the operator; `Debug` prints nothing of it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Vec<u8>);
@@ -66,6 +69,10 @@ pub struct Config {
     /// `OAUTH_LINK_VERIFIED_EMAIL`: a provider sign-in whose email the provider
     /// asserts verified is linked to the existing user with that email.
     pub oauth_link_verified_email: bool,
+    /// `GATEHOUSE_MAIL_DIR`, `SMTP_FROM` (and, next, `SMTP_URL`).
+    pub mail: crate::mail::MailConfig,
+    /// The "Running in production" variables (metrics, shutdown, sweeper, logs).
+    pub running: Running,
     /// Counts every statement when set (tests and diagnostics; not a variable).
     pub statement_log: Option<std::sync::Arc<crate::db::StatementLog>>,
 }
@@ -266,7 +273,18 @@ impl Config {
             None => Vec::new(),
         };
 
+        let running = Running::from_lookup(&get)?;
+        let mut mail = crate::mail::MailConfig::defaults_for(&public_url);
+        if let Some(dir) = get("GATEHOUSE_MAIL_DIR") {
+            mail.dir = std::path::PathBuf::from(dir);
+        }
+        if let Some(from) = get("SMTP_FROM") {
+            mail.from = from.trim().to_owned();
+        }
+
         Ok(Config {
+            mail,
+            running,
             rate_limits,
             trusted_proxies,
             providers,

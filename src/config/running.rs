@@ -1,0 +1,137 @@
+//! The "Running in production" variables: the metrics listener, shutdown,
+//! the background sweeper and the log format.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::{ConfigError, bad, parse_duration};
+
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Running {
+    /// `GATEHOUSE_METRICS_ADDR`: where `GET /metrics` is served (`None`: off).
+    pub metrics_addr: Option<SocketAddr>,
+    /// `GATEHOUSE_SHUTDOWN_TIMEOUT`: how long requests in flight may take to
+    /// finish after `SIGTERM` or `SIGINT`.
+    pub shutdown_timeout: Duration,
+    /// `SWEEP_INTERVAL`: how often expired rows are deleted (`None`: `off`).
+    pub sweep_interval: Option<Duration>,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+}
+
+impl Default for Running {
+    fn default() -> Self {
+        Running {
+            metrics_addr: None,
+            shutdown_timeout: Duration::from_secs(30),
+            sweep_interval: Some(Duration::from_secs(3_600)),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Running {
+    /// Reads the four variables through `get` (empty values already unset).
+    pub(super) fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut running = Running::default();
+        if let Some(raw) = get("GATEHOUSE_METRICS_ADDR") {
+            let addr = raw.trim().parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    "GATEHOUSE_METRICS_ADDR",
+                    format!("`{raw}` is not an address like 127.0.0.1:9090"),
+                )
+            })?;
+            running.metrics_addr = Some(addr);
+        }
+        if let Some(raw) = get("GATEHOUSE_SHUTDOWN_TIMEOUT") {
+            let d = parse_duration(&raw).map_err(|p| bad("GATEHOUSE_SHUTDOWN_TIMEOUT", p))?;
+            if d > Duration::from_secs(3_600) {
+                return Err(bad("GATEHOUSE_SHUTDOWN_TIMEOUT", "must be at most 1h"));
+            }
+            running.shutdown_timeout = d;
+        }
+        if let Some(raw) = get("SWEEP_INTERVAL") {
+            running.sweep_interval = if raw.trim().eq_ignore_ascii_case("off") {
+                None
+            } else {
+                Some(parse_duration(&raw).map_err(|p| bad("SWEEP_INTERVAL", p))?)
+            };
+        }
+        if let Some(raw) = get("LOG_FORMAT") {
+            running.log_format = match raw.trim().to_ascii_lowercase().as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(bad("LOG_FORMAT", format!("`{raw}` must be text or json"))),
+            };
+        }
+        Ok(running)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running(vars: &[(&str, &str)]) -> Result<Running, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Running::from_lookup(&|k| {
+            vars.iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let r = running(&[]).unwrap();
+        assert_eq!(r, Running::default());
+        assert_eq!(r.metrics_addr, None);
+        assert_eq!(r.shutdown_timeout, Duration::from_secs(30));
+        assert_eq!(r.sweep_interval, Some(Duration::from_secs(3_600)));
+        assert_eq!(r.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn values_are_read() {
+        let r = running(&[
+            ("GATEHOUSE_METRICS_ADDR", "127.0.0.1:9090"),
+            ("GATEHOUSE_SHUTDOWN_TIMEOUT", "5s"),
+            ("SWEEP_INTERVAL", "OFF"),
+            ("LOG_FORMAT", "json"),
+        ])
+        .unwrap();
+        assert_eq!(r.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
+        assert_eq!(r.shutdown_timeout, Duration::from_secs(5));
+        assert_eq!(r.sweep_interval, None);
+        assert_eq!(r.log_format, LogFormat::Json);
+        let r = running(&[("SWEEP_INTERVAL", "10m")]).unwrap();
+        assert_eq!(r.sweep_interval, Some(Duration::from_secs(600)));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("GATEHOUSE_METRICS_ADDR", "localhost"),
+            ("GATEHOUSE_METRICS_ADDR", "9090"),
+            ("GATEHOUSE_SHUTDOWN_TIMEOUT", "soon"),
+            ("GATEHOUSE_SHUTDOWN_TIMEOUT", "2h"),
+            ("SWEEP_INTERVAL", "never"),
+            ("LOG_FORMAT", "xml"),
+        ] {
+            let err = running(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var, "{value}");
+        }
+    }
+}
