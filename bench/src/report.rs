@@ -76,7 +76,8 @@ fn table_size(md: &mut String, backends: &[BackendReport]) {
     let _ = writeln!(
         md,
         "\n## Session table size\n\nSigned-in `GET /` with about 1,000 rows in `sessions`, \
-         then after growing the table to 1,000,000 rows (one `INSERT`).\n"
+         then after growing the table to 1,000,000 rows (one `INSERT`), then on a fresh \
+         server with `GATEHOUSE_METRICS_ADDR` set (every request counted and timed).\n"
     );
     let _ = writeln!(
         md,
@@ -89,6 +90,11 @@ fn table_size(md: &mut String, backends: &[BackendReport]) {
         let name = b.backend.name();
         let _ = writeln!(md, "| {name} | ~1,000 | {} |", cells(&b.home, small));
         let _ = writeln!(md, "| {name} | {big} | {} |", cells(&b.home_big, small));
+        let _ = writeln!(
+            md,
+            "| {name} | {big}, metrics on | {} |",
+            cells(&b.home_big_metrics, small)
+        );
     }
 }
 

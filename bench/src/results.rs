@@ -30,6 +30,8 @@ pub struct BackendReport {
     pub storm: Option<Storm>,
     pub big_sessions: Option<u64>,
     pub home_big: Cell,
+    /// `home_big` again on a server with `GATEHOUSE_METRICS_ADDR` set.
+    pub home_big_metrics: Cell,
     pub rss_end_kb: Option<u64>,
     pub cold_start_ms: Vec<f64>,
     pub error: Option<String>,
@@ -48,6 +50,7 @@ impl BackendReport {
             storm: None,
             big_sessions: None,
             home_big: Cell::NotRun,
+            home_big_metrics: Cell::NotRun,
             rss_end_kb: None,
             cold_start_ms: Vec::new(),
             error: None,

@@ -122,6 +122,31 @@ fn steps(ctx: &Ctx, rep: &mut BackendReport) -> Result<(), String> {
     let storm_kb = rep.storm.as_ref().and_then(|s| s.rss_after_kb);
     rep.rss_end_kb = server.peak_rss_kb().ok().max(storm_kb).max(rep.rss_load_kb);
 
+    step(b, "the same signed-in GET / with GATEHOUSE_METRICS_ADDR set");
+    stop(&mut server, rep);
+    let metrics_port = crate::server::free_port()?;
+    server = ctx.gatehouse.spawn_with(
+        &db.url,
+        &format!("{}-metrics.log", tag(b)),
+        &[(
+            "GATEHOUSE_METRICS_ADDR",
+            format!("127.0.0.1:{metrics_port}"),
+        )],
+    )?;
+    server.wait_healthy(Duration::from_secs(60))?;
+    let port = server.port;
+    expect_signed_in(port, &cookie).map_err(|e| format!("with metrics on: {e}"))?;
+    rep.home_big_metrics = measure(ctx, &mut server, "/", Some(&cookie));
+    let scrape = http::get(metrics_port, "/metrics", None, T)?;
+    if scrape.status != 200 || !scrape.body.contains("gatehouse_") {
+        rep.notes.push(format!(
+            "GET /metrics on the metrics address answered {} without gatehouse_ metrics",
+            scrape.status
+        ));
+        rep.home_big_metrics = Cell::Failed("/metrics did not answer".into());
+    }
+    server.check_alive()?;
+
     if b == Backend::Sqlite {
         step(b, "cold starts on the migrated database");
         stop(&mut server, rep);

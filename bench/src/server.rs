@@ -18,6 +18,9 @@ const UNSET: &[&str] = &[
     "GATEHOUSE_SECRET",
     "SESSION_MAX_AGE",
     "SESSION_UPDATE_AGE",
+    "GATEHOUSE_METRICS_ADDR",
+    "LOG_FORMAT",
+    "SWEEP_INTERVAL",
 ];
 
 pub struct Gatehouse {
@@ -85,6 +88,16 @@ impl Gatehouse {
 
     /// Starts `gatehouse serve` on a free loopback port; its output goes to `<workdir>/<log>`.
     pub fn spawn(&self, db_url: &str, log: &str) -> Result<Server, String> {
+        self.spawn_with(db_url, log, &[])
+    }
+
+    /// As [`spawn`](Self::spawn), with extra environment variables.
+    pub fn spawn_with(
+        &self,
+        db_url: &str,
+        log: &str,
+        env: &[(&str, String)],
+    ) -> Result<Server, String> {
         let port = free_port()?;
         let log = self.workdir.join(log);
         let out = File::options()
@@ -95,6 +108,7 @@ impl Gatehouse {
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let mut c = self.command(db_url);
         c.arg("serve")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("GATEHOUSE_ADDR", format!("127.0.0.1:{port}"))
             .stdin(Stdio::null())
             .stdout(out)
@@ -110,7 +124,7 @@ impl Gatehouse {
     }
 }
 
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     let l =
         TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| format!("no free port: {e}"))?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())

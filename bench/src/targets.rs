@@ -108,6 +108,23 @@ pub fn targets(b: &BackendReport) -> Vec<Target> {
     check(
         &mut t,
         b,
+        "signed-in GET / with GATEHOUSE_METRICS_ADDR set ≥ 0.90× without (1M sessions)",
+        b.home_big.done().zip(b.home_big_metrics.done()).map(|(off, on)| {
+            let r = on.req_per_s / off.req_per_s;
+            (
+                r >= 0.90 && on.errors() == 0,
+                format!(
+                    "{r:.2}× ({} / {} req/s, {} errors)",
+                    int(on.req_per_s),
+                    int(off.req_per_s),
+                    on.errors()
+                ),
+            )
+        }),
+    );
+    check(
+        &mut t,
+        b,
         "peak RSS under load < 64 MB",
         b.rss_load_kb.map(|kb| (kb < RSS_LIMIT_KB, mb(kb))),
     );
