@@ -52,7 +52,7 @@ pub struct Config {
     pub admin: Option<AdminBootstrap>,
     pub session_max_age: Duration,
     pub session_update_age: Duration,
-    /// Connections in the pool (not a documented variable; tests make it small).
+    /// `DATABASE_POOL_SIZE`: connections in the pool.
     pub pool_size: u32,
     /// Enabled OAuth providers (`GITHUB_*`, `GOOGLE_*`, `OIDC_*`).
     pub providers: Vec<crate::oauth::config::ProviderConfig>,
@@ -274,6 +274,20 @@ impl Config {
         };
 
         let running = Running::from_lookup(&get)?;
+        let pool_size = match get("DATABASE_POOL_SIZE") {
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        "DATABASE_POOL_SIZE",
+                        format!("`{raw}` must be a number of connections from 1 to 256"),
+                    )
+                })?,
+            None => 8,
+        };
         let mut mail = crate::mail::MailConfig::defaults_for(&public_url);
         if let Some(dir) = get("GATEHOUSE_MAIL_DIR") {
             mail.dir = std::path::PathBuf::from(dir);
@@ -299,7 +313,7 @@ impl Config {
             admin,
             session_max_age,
             session_update_age,
-            pool_size: 8,
+            pool_size,
             statement_log: None,
         })
     }
@@ -390,6 +404,11 @@ mod tests {
         assert!(!c.is_https());
         assert!(c.secret.is_none() && c.admin.is_none());
         assert_eq!(c.secret_file, std::path::Path::new("gatehouse.secret"));
+        assert_eq!(c.pool_size, 8);
+        assert_eq!(
+            config(&[("DATABASE_POOL_SIZE", "20")]).unwrap().pool_size,
+            20
+        );
     }
 
     #[test]
@@ -417,6 +436,8 @@ mod tests {
             (&[("GATEHOUSE_SECRET", "short")], "GATEHOUSE_SECRET"),
             (&[("DATABASE_URL", "mysql://x/y")], "DATABASE_URL"),
             (&[("DATABASE_URL", "redis://x")], "DATABASE_URL"),
+            (&[("DATABASE_POOL_SIZE", "0")], "DATABASE_POOL_SIZE"),
+            (&[("DATABASE_POOL_SIZE", "many")], "DATABASE_POOL_SIZE"),
             (
                 &[("RATE_LIMIT_SIGNIN_ACCOUNT", "lots")],
                 "RATE_LIMIT_SIGNIN_ACCOUNT",
