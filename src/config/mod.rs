@@ -69,7 +69,7 @@ pub struct Config {
     /// `OAUTH_LINK_VERIFIED_EMAIL`: a provider sign-in whose email the provider
     /// asserts verified is linked to the existing user with that email.
     pub oauth_link_verified_email: bool,
-    /// `GATEHOUSE_MAIL_DIR`, `SMTP_FROM` (and, next, `SMTP_URL`).
+    /// `SMTP_URL`, `GATEHOUSE_MAIL_DIR`, `SMTP_FROM`.
     pub mail: crate::mail::MailConfig,
     /// The "Running in production" variables (metrics, shutdown, sweeper, logs).
     pub running: Running,
@@ -293,7 +293,11 @@ impl Config {
             mail.dir = std::path::PathBuf::from(dir);
         }
         if let Some(from) = get("SMTP_FROM") {
+            crate::mail::parse_from(&from).map_err(|p| bad("SMTP_FROM", p))?;
             mail.from = from.trim().to_owned();
+        }
+        if let Some(raw) = get("SMTP_URL") {
+            mail.smtp = Some(crate::mail::SmtpUrl::parse(&raw).map_err(|p| bad("SMTP_URL", p))?);
         }
 
         Ok(Config {
@@ -450,6 +454,9 @@ mod tests {
                 &[("SESSION_MAX_AGE", "1h"), ("SESSION_UPDATE_AGE", "2h")],
                 "SESSION_UPDATE_AGE",
             ),
+            (&[("SMTP_URL", "http://mail.example.com")], "SMTP_URL"),
+            (&[("SMTP_URL", "smtp://mail.example.com?tls=yes")], "SMTP_URL"),
+            (&[("SMTP_FROM", "gatehouse")], "SMTP_FROM"),
         ];
         for (vars, variable) in cases {
             let err = config(vars).unwrap_err();
@@ -495,11 +502,13 @@ mod tests {
             ),
             ("GATEHOUSE_ADMIN_EMAIL", "root@example.com"),
             ("GATEHOUSE_ADMIN_PASSWORD", "correct horse battery"),
+            ("SMTP_URL", "smtp://mailer:smtp-hunter3@mail.example.com"),
         ])
         .unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("very-secret"));
         assert!(!shown.contains("hunter2"));
         assert!(!shown.contains("correct horse"));
+        assert!(!shown.contains("smtp-hunter3"));
     }
 }

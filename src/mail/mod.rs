@@ -2,31 +2,65 @@
 //! the message to [`Mailer::send`] (which never blocks and never fails the
 //! request) and answers; delivery happens on a thread of its own.
 //!
-//! This is the delivery skeleton: messages are written as `.eml` files under
-//! `GATEHOUSE_MAIL_DIR` (mode 0600: they carry sign-in links). SMTP delivery
-//! (`SMTP_URL`), retries and the bounded queue's accounting come next.
+//! `transport` chooses where mail goes (SMTP through lettre, or `.eml` files
+//! when `SMTP_URL` is unset); `queue` holds the bounded in-memory queue, the
+//! retries with backoff and the counters; `smtp_url` parses `SMTP_URL`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// Mail settings (`GATEHOUSE_MAIL_DIR`, `SMTP_FROM`).
+mod queue;
+pub mod smtp_url;
+mod transport;
+
+pub use smtp_url::{Security, SmtpUrl};
+pub use transport::parse_from;
+
+/// Mail settings (`SMTP_URL`, `GATEHOUSE_MAIL_DIR`, `SMTP_FROM`), and the
+/// delivery knobs that are not variables (tests shorten them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MailConfig {
     /// Where messages are written while there is no SMTP server.
     pub dir: PathBuf,
-    /// The sender, `name <address>`.
+    /// The sender, `name <address>` (checked as a mailbox at start).
     pub from: String,
+    /// `SMTP_URL`; `None`: `.eml` files under `dir`.
+    pub smtp: Option<SmtpUrl>,
+    /// The name gatehouse gives in EHLO: the host of `GATEHOUSE_URL`.
+    pub hello: String,
+    /// Connecting and each SMTP command may take this long.
+    pub timeout: Duration,
+    /// The waits before the second, third… attempt; after the last, the
+    /// message has failed.
+    pub retry: Vec<Duration>,
+    /// Messages waiting (or being tried) at most; past it new ones are dropped.
+    pub queue: usize,
 }
 
 impl MailConfig {
     /// The defaults for a site at `public_url`: `mail/` and
-    /// `gatehouse <no-reply@HOST>`.
+    /// `gatehouse <no-reply@HOST>` (`localhost` when HOST is no mail domain).
     pub fn defaults_for(public_url: &url::Url) -> Self {
-        let host = public_url.host_str().unwrap_or("localhost");
+        let host = match public_url.host() {
+            Some(url::Host::Domain(d)) => d.to_owned(),
+            _ => "localhost".to_owned(),
+        };
+        let mut from = format!("gatehouse <no-reply@{host}>");
+        if parse_from(&from).is_err() {
+            from = "gatehouse <no-reply@localhost>".into();
+        }
         MailConfig {
             dir: PathBuf::from("mail"),
-            from: format!("gatehouse <no-reply@{host}>"),
+            from,
+            smtp: None,
+            hello: public_url.host_str().unwrap_or("localhost").to_owned(),
+            timeout: Duration::from_secs(10),
+            retry: [1, 5, 30, 120, 600]
+                .into_iter()
+                .map(Duration::from_secs)
+                .collect(),
+            queue: 1_000,
         }
     }
 }
@@ -39,45 +73,65 @@ pub struct Outgoing {
     pub text: String,
 }
 
-/// Hands messages to the delivery thread.
-#[derive(Debug, Clone)]
-pub struct Mailer {
-    queue: SyncSender<Outgoing>,
+/// The delivery counters (for metrics). `queued` is how many messages wait
+/// now (including one being tried); the others count since start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MailStats {
+    pub queued: u64,
+    pub sent: u64,
+    /// Attempts that failed for a passing reason and were put back.
+    pub retried: u64,
+    /// Messages given up: refused for good, or out of retries.
+    pub failed: u64,
+    /// Messages never tried: the queue was full (or mail stopped).
+    pub dropped: u64,
 }
 
-/// Messages waiting for delivery at most; past it a message is dropped and
-/// logged (its token still works; the user can ask again).
-const QUEUE: usize = 1_000;
+/// Hands messages to the delivery thread. Clones share one queue; when the
+/// last clone is dropped, the thread delivers what is due and stops.
+#[derive(Clone)]
+pub struct Mailer {
+    handle: Arc<Handle>,
+}
+
+struct Handle(Arc<queue::Shared>);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
 
 impl Mailer {
     pub fn start(config: MailConfig) -> Self {
-        let (queue, waiting) = sync_channel::<Outgoing>(QUEUE);
-        std::thread::Builder::new()
-            .name("gatehouse-mail".into())
-            .spawn(move || {
-                for message in waiting {
-                    match write_eml(&config, &message) {
-                        Ok(path) => log::info!(
-                            "mail for {} written to {}",
-                            mask(&message.to),
-                            path.display()
-                        ),
-                        Err(e) => log::warn!("mail for {} not written: {e}", mask(&message.to)),
-                    }
-                }
-            })
-            .expect("spawn the mail thread");
-        Mailer { queue }
+        Mailer {
+            handle: Arc::new(Handle(queue::Shared::start(config))),
+        }
     }
 
-    /// Queues `message`; never blocks.
+    /// Queues `message`; never blocks. A full queue drops it (logged with the
+    /// address masked, counted in [`MailStats::dropped`]).
     pub fn send(&self, message: Outgoing) {
-        match self.queue.try_send(message) {
-            Ok(()) => {}
-            Err(TrySendError::Full(m)) | Err(TrySendError::Disconnected(m)) => {
-                log::warn!("mail for {} dropped: the mail queue is full", mask(&m.to));
-            }
-        }
+        self.handle.0.push(message);
+    }
+
+    pub fn stats(&self) -> MailStats {
+        self.handle.0.stats()
+    }
+
+    /// At shutdown: tries every queued message once more now (retry waits
+    /// are skipped) and waits for them until `deadline`. Blocking. Returns
+    /// how many are still undelivered (logged when not zero).
+    pub fn flush(&self, deadline: Instant) -> usize {
+        self.handle.0.flush(deadline)
     }
 }
 
@@ -90,46 +144,6 @@ pub fn mask(address: &str) -> String {
         }
         None => "***".into(),
     }
-}
-
-fn write_eml(config: &MailConfig, message: &Outgoing) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(&config.dir)?;
-    let name = format!(
-        "{}-{:016x}.eml",
-        chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
-        rand::random::<u64>()
-    );
-    let path = config.dir.join(name);
-    let mut file = create_private(&path)?;
-    let eml = format!(
-        "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}",
-        config.from,
-        message.to,
-        message.subject,
-        chrono::Utc::now().to_rfc2822(),
-        message.text.replace('\n', "\r\n")
-    );
-    file.write_all(eml.as_bytes())?;
-    Ok(path)
-}
-
-#[cfg(unix)]
-fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
 }
 
 #[cfg(test)]
