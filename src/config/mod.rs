@@ -455,7 +455,10 @@ mod tests {
                 "SESSION_UPDATE_AGE",
             ),
             (&[("SMTP_URL", "http://mail.example.com")], "SMTP_URL"),
-            (&[("SMTP_URL", "smtp://mail.example.com?tls=yes")], "SMTP_URL"),
+            (
+                &[("SMTP_URL", "smtp://mail.example.com?tls=yes")],
+                "SMTP_URL",
+            ),
             (&[("SMTP_FROM", "gatehouse")], "SMTP_FROM"),
         ];
         for (vars, variable) in cases {

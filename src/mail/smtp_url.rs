@@ -6,10 +6,10 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use lettre::SmtpTransport;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::SmtpTransport;
 
 /// How the connection is protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +70,9 @@ impl SmtpUrl {
             return Err("has port 0".into());
         }
         if !(url.path().is_empty() || url.path() == "/") || url.fragment().is_some() {
-            return Err("must be smtp://[user:pass@]host[:port][?tls=required|none] (no path)".into());
+            return Err(
+                "must be smtp://[user:pass@]host[:port][?tls=required|none] (no path)".into(),
+            );
         }
         let mut tls = None;
         for (key, value) in url.query_pairs() {
@@ -83,7 +85,9 @@ impl SmtpUrl {
         let security = match (implicit, tls.as_deref()) {
             (true, None | Some("required")) => Security::Implicit,
             (true, Some(_)) => {
-                return Err("smtps:// is always TLS; use smtp://…?tls=none for a plain relay".into());
+                return Err(
+                    "smtps:// is always TLS; use smtp://…?tls=none for a plain relay".into(),
+                );
             }
             (false, None) => Security::Opportunistic,
             (false, Some("required")) => Security::Required,
@@ -157,7 +161,10 @@ mod tests {
     #[test]
     fn the_forms_the_readme_shows_parse() {
         let u = SmtpUrl::parse("smtp://localhost:1025?tls=none").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.security), ("localhost", 1025, Security::None));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.security),
+            ("localhost", 1025, Security::None)
+        );
         let u = SmtpUrl::parse("smtp://mailer:p%40ss@mail.example.com").unwrap();
         assert_eq!((u.port, u.security), (587, Security::Opportunistic));
         assert_eq!(u.user.as_deref(), Some("mailer"));
@@ -165,7 +172,10 @@ mod tests {
         let u = SmtpUrl::parse("smtp://mail.example.com?tls=required").unwrap();
         assert_eq!(u.security, Security::Required);
         let u = SmtpUrl::parse("smtps://[::1]").unwrap();
-        assert_eq!((u.host.as_str(), u.port, u.security), ("::1", 465, Security::Implicit));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.security),
+            ("::1", 465, Security::Implicit)
+        );
     }
 
     #[test]
@@ -194,6 +204,9 @@ mod tests {
     fn debug_hides_the_password() {
         let u = SmtpUrl::parse("smtp://mailer:hunter2@mail.example.com").unwrap();
         let shown = format!("{u:?}");
-        assert!(shown.contains("mailer") && !shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("mailer") && !shown.contains("hunter2"),
+            "{shown}"
+        );
     }
 }

@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
 use lettre::{Message, SmtpTransport, Transport as _};
 
 use super::{MailConfig, Outgoing, mask};
@@ -84,9 +84,9 @@ impl Sender {
 
 /// `SMTP_FROM` as a mailbox (`name <address>` or a bare address).
 pub fn parse_from(raw: &str) -> Result<Mailbox, String> {
-    raw.trim()
-        .parse::<Mailbox>()
-        .map_err(|e| format!("`{raw}` is not a sender like `gatehouse <no-reply@example.com>` ({e})"))
+    raw.trim().parse::<Mailbox>().map_err(|e| {
+        format!("`{raw}` is not a sender like `gatehouse <no-reply@example.com>` ({e})")
+    })
 }
 
 fn build(from: &Mailbox, message: &Outgoing) -> Result<Message, String> {
@@ -168,11 +168,20 @@ mod tests {
         )
         .unwrap();
         let text = String::from_utf8(email.formatted()).unwrap();
-        for header in ["From: ", "To: ", "Subject: =?utf-8?", "Date: ", "Message-ID: <"] {
+        for header in [
+            "From: ",
+            "To: ",
+            "Subject: =?utf-8?",
+            "Date: ",
+            "Message-ID: <",
+        ] {
             assert!(text.contains(header), "{header} missing in {text}");
         }
         assert!(text.contains("@example.com>\r\n"), "{text}");
-        assert!(text.contains("Content-Type: text/plain; charset=utf-8"), "{text}");
+        assert!(
+            text.contains("Content-Type: text/plain; charset=utf-8"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod fake_provider;
 pub mod process;
+pub mod smtp;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -234,6 +235,9 @@ impl TestApp {
             .or_insert(addr.to_string());
         map.entry("GATEHOUSE_SECRET_FILE".into())
             .or_insert(secret_file.display().to_string());
+        // `.eml` files (no SMTP_URL) go beside the secret, never into the repository.
+        map.entry("GATEHOUSE_MAIL_DIR".into())
+            .or_insert(secret_file.with_file_name("mail").display().to_string());
         let mut config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
         config.pool_size = 4;
         config
