@@ -5,6 +5,7 @@
 //! Stories:
 //! - smtp_delivers_a_message_with_proper_headers
 //! - smtp_auth_sends_the_credentials_and_a_wrong_password_is_not_retried
+//! - tls_required_or_smtps_never_falls_back_to_plain
 //! - without_smtp_url_each_message_is_an_eml_file_named_in_the_log
 //! - a_stopped_server_gets_the_mail_when_it_comes_back
 //! - a_server_that_never_greets_times_out_and_the_mail_is_retried
@@ -168,6 +169,30 @@ fn smtp_auth_sends_the_credentials_and_a_wrong_password_is_not_retried() {
     assert_eq!(mailer.stats().retried, 0);
     assert_eq!(sink.connections(), 2, "one attempt each");
     assert!(sink.messages_to("carol@auth.example").is_empty());
+}
+
+#[test]
+fn tls_required_or_smtps_never_falls_back_to_plain() {
+    // The sink offers no STARTTLS: plain `smtp://` goes on without it, the
+    // two TLS settings refuse to send the message in the clear.
+    let sink = SmtpSink::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = sink.port();
+    let opportunistic = Mailer::start(config(
+        Some(&format!("smtp://127.0.0.1:{port}")),
+        dir.path(),
+    ));
+    opportunistic.send(message("nina@tls.example"));
+    sink.wait_for("nina@tls.example", WAIT);
+    for url in [
+        format!("smtp://127.0.0.1:{port}?tls=required"),
+        format!("smtps://127.0.0.1:{port}"),
+    ] {
+        let mailer = Mailer::start(config(Some(&url), dir.path()));
+        mailer.send(message("oscar@tls.example"));
+        wait_until(&mailer, &url, |s| s.failed == 1);
+    }
+    assert!(sink.messages_to("oscar@tls.example").is_empty());
 }
 
 #[test]
