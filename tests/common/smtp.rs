@@ -140,7 +140,7 @@ impl SmtpSink {
         });
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().unwrap();
-        let accept = Some(Acceptor::run(listener, shared.clone()));
+        let accept = Some(Acceptor::smtp(listener, shared.clone()));
         SmtpSink {
             shared,
             addr,
@@ -243,7 +243,7 @@ impl SmtpSink {
     pub fn resume(&mut self) {
         if self.accept.is_none() {
             let listener = TcpListener::bind(self.addr).expect("bind the same port again");
-            self.accept = Some(Acceptor::run(listener, self.shared.clone()));
+            self.accept = Some(Acceptor::smtp(listener, self.shared.clone()));
         }
     }
 }
@@ -262,7 +262,9 @@ struct Acceptor {
 }
 
 impl Acceptor {
-    fn run(listener: TcpListener, shared: Arc<Shared>) -> Acceptor {
+    /// Accepts on `listener` and hands each connection to `connected` until
+    /// stopped.
+    fn run(listener: TcpListener, connected: impl Fn(TcpStream) + Send + 'static) -> Acceptor {
         let addr = listener.local_addr().unwrap();
         let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stopping.clone();
@@ -271,12 +273,9 @@ impl Acceptor {
                 if flag.load(Ordering::SeqCst) {
                     break;
                 }
-                let Ok(stream) = stream else { continue };
-                shared.connections.fetch_add(1, Ordering::SeqCst);
-                let shared = shared.clone();
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &shared);
-                });
+                if let Ok(stream) = stream {
+                    connected(stream);
+                }
             }
         });
         Acceptor {
@@ -284,6 +283,17 @@ impl Acceptor {
             stopping,
             thread,
         }
+    }
+
+    /// The SMTP conversation, a thread per connection.
+    fn smtp(listener: TcpListener, shared: Arc<Shared>) -> Acceptor {
+        Self::run(listener, move |stream| {
+            shared.connections.fetch_add(1, Ordering::SeqCst);
+            let shared = shared.clone();
+            std::thread::spawn(move || {
+                let _ = serve(stream, &shared);
+            });
+        })
     }
 
     fn stop(self) {
@@ -432,26 +442,11 @@ impl Tarpit {
         let addr = listener.local_addr().unwrap();
         let connections = Arc::new(Mutex::new(Vec::new()));
         let held = connections.clone();
-        let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stopping.clone();
-        let thread = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if flag.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    held.lock().unwrap().push(stream);
-                }
-            }
-        });
+        let acceptor = Acceptor::run(listener, move |stream| held.lock().unwrap().push(stream));
         Tarpit {
             addr,
             connections,
-            acceptor: Some(Acceptor {
-                addr,
-                stopping,
-                thread,
-            }),
+            acceptor: Some(acceptor),
         }
     }
 
