@@ -82,12 +82,13 @@ fn message(to: &str) -> Outgoing {
     }
 }
 
-/// Sends and checks that the request would not have waited.
+/// Sends and checks that the request would not have waited (the SMTP
+/// timeouts here are 500 ms or more).
 fn send_at_once(mailer: &Mailer, m: Outgoing) {
     let started = Instant::now();
     mailer.send(m);
     assert!(
-        started.elapsed() < Duration::from_millis(50),
+        started.elapsed() < Duration::from_millis(200),
         "send took {:?}",
         started.elapsed()
     );
