@@ -96,6 +96,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// How long queued mail may take to go out after the server has stopped.
+const MAIL_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn serve(config: Config) -> Result<(), String> {
     let addr = config.addr;
     let public_url = config.public_url.clone();
@@ -116,6 +119,7 @@ fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("GATEHOUSE_ADDR: cannot listen on {addr}: {e}"))?;
     log::info!("gatehouse listening on {addr}, public URL {public_url}");
     let drain = state.config.running.shutdown_timeout;
+    let mailer = state.mailer.clone();
     let sweeper = state.config.running.sweep_interval.map(|every| {
         gatehouse::sweeper::Sweeper::start(state.db.clone(), state.config.rate_limits, every)
     });
@@ -130,6 +134,8 @@ fn serve(config: Config) -> Result<(), String> {
     if let Some(sweeper) = sweeper {
         sweeper.stop();
     }
+    // Mail queued by the last requests: one more try each, for a few seconds.
+    mailer.flush(std::time::Instant::now() + MAIL_FLUSH);
     served.map_err(|e| e.to_string())?;
     log::info!("gatehouse stopped");
     Ok(())
