@@ -217,33 +217,34 @@ async fn security_headers(
             add_security_headers(res.headers_mut());
             Ok(res)
         }
-        Err(e) => Err(WithSecurityHeaders(e).into()),
+        Err(e) => Err(WithHeaders(e, add_security_headers).into()),
     }
 }
 
-/// A middleware's error, answered as it would be, plus the security headers.
-struct WithSecurityHeaders(actix_web::Error);
+/// A middleware's error, answered as it would be, with `add` applied to the
+/// headers of the response it becomes.
+pub(crate) struct WithHeaders<F: Fn(&mut HeaderMap)>(pub actix_web::Error, pub F);
 
-impl std::fmt::Debug for WithSecurityHeaders {
+impl<F: Fn(&mut HeaderMap)> std::fmt::Debug for WithHeaders<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(&self.0, f)
     }
 }
 
-impl std::fmt::Display for WithSecurityHeaders {
+impl<F: Fn(&mut HeaderMap)> std::fmt::Display for WithHeaders<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Display::fmt(&self.0, f)
     }
 }
 
-impl ResponseError for WithSecurityHeaders {
+impl<F: Fn(&mut HeaderMap) + 'static> ResponseError for WithHeaders<F> {
     fn status_code(&self) -> actix_web::http::StatusCode {
         self.0.as_response_error().status_code()
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut res = self.0.error_response();
-        add_security_headers(res.headers_mut());
+        (self.1)(res.headers_mut());
         res
     }
 }

@@ -12,15 +12,14 @@ use std::time::{Duration, Instant};
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web::Data;
-use actix_web::{HttpResponse, ResponseError};
 use prometheus::{Histogram, IntCounter};
 
 use super::Recorded;
-use crate::AppState;
 use crate::config::running::LogFormat;
+use crate::{AppState, WithHeaders};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -100,7 +99,12 @@ pub async fn observe(
         }
         Err(e) => {
             let status = e.as_response_error().status_code().as_u16();
-            (status, "-".into(), Err(WithRequestId(e, id_value).into()))
+            let add_id = move |headers: &mut HeaderMap| {
+                if let Some(v) = &id_value {
+                    headers.insert(REQUEST_ID, v.clone());
+                }
+            };
+            (status, "-".into(), Err(WithHeaders(e, add_id).into()))
         }
     };
     let route = route.as_ref().map(|r| r.as_deref().unwrap_or(UNMATCHED));
@@ -127,35 +131,6 @@ pub async fn observe(
         }
     }
     answered
-}
-
-/// A middleware's error, answered as it would be, plus `X-Request-Id`.
-struct WithRequestId(actix_web::Error, Option<HeaderValue>);
-
-impl std::fmt::Debug for WithRequestId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl std::fmt::Display for WithRequestId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl ResponseError for WithRequestId {
-    fn status_code(&self) -> actix_web::http::StatusCode {
-        self.0.as_response_error().status_code()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut res = self.0.error_response();
-        if let Some(v) = &self.1 {
-            res.headers_mut().insert(REQUEST_ID, v.clone());
-        }
-        res
-    }
 }
 
 /// Around the provider callback: a sign-in through provider `{provider}`,
@@ -203,12 +178,14 @@ pub(super) fn next_registry_id() -> u64 {
 }
 
 type Series = (IntCounter, Histogram);
+/// (registry, method, status) → route → its series.
+type SeriesCache = HashMap<(u64, &'static str, u16), HashMap<String, Series>>;
 
 thread_local! {
     /// Each worker resolves a (registry, method, status, route) once and
     /// keeps the handles: no shared lock per request, only the counters'
     /// atomics, and no allocation once a route has been seen.
-    static SERIES: RefCell<HashMap<(u64, &'static str, u16), HashMap<String, Series>>> =
+    static SERIES: RefCell<SeriesCache> =
         RefCell::new(HashMap::new());
 }
 
