@@ -14,7 +14,9 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod healthcheck;
+pub mod logging;
 pub mod mail;
+pub mod metrics;
 pub mod oauth;
 pub mod ratelimit;
 pub mod session;
@@ -28,7 +30,7 @@ use std::net::TcpListener;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::middleware::{Logger, Next, from_fn};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, ResponseError};
 
 use crate::auth::keys::Keys;
@@ -48,6 +50,8 @@ pub struct AppState {
     pub expiry: ExpiryPolicy,
     /// Bounds concurrent password hashing (see `auth::limiter`).
     pub hasher: auth::limiter::HashLimiter,
+    /// Prometheus metrics (off unless `GATEHOUSE_METRICS_ADDR` is set).
+    pub metrics: metrics::Metrics,
     /// OAuth providers, the token cipher and the provider HTTP client.
     pub oauth: oauth::OAuth,
     /// Outgoing mail (password reset, verification, sign-in links).
@@ -107,6 +111,11 @@ impl AppState {
                 )
             });
         let keys = Keys::derive(secret.expose());
+        let hasher = auth::limiter::HashLimiter::for_this_machine();
+        let metrics = match config.running.metrics_addr {
+            Some(_) => metrics::Metrics::on(db.clone(), hasher.stats()),
+            None => metrics::Metrics::off(),
+        };
         let state = AppState {
             oauth: oauth::OAuth::new(
                 config.providers.clone(),
@@ -121,7 +130,8 @@ impl AppState {
                 update_age: config.session_update_age,
             },
             public_origin: config.public_origin(),
-            hasher: auth::limiter::HashLimiter::for_this_machine(),
+            hasher,
+            metrics,
             mailer: mail::Mailer::start(config.mail.clone()),
             db,
             config,
@@ -167,11 +177,9 @@ pub fn build_app(
         .wrap(from_fn(web::input::refuse_nul))
         .wrap(from_fn(auth::csrf::csrf_guard))
         .wrap(from_fn(security_headers))
-        // Paths only: a query string may carry a setup token.
-        .wrap(
-            Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
-                .custom_request_replace("method", |req| req.method().to_string()),
-        )
+        // Timing, metrics, the access log (never a query string: it may
+        // carry a setup token) and `X-Request-Id`.
+        .wrap(from_fn(metrics::requests::observe))
 }
 
 /// What every answer carries, unless the handler set the header itself (the
@@ -209,33 +217,34 @@ async fn security_headers(
             add_security_headers(res.headers_mut());
             Ok(res)
         }
-        Err(e) => Err(WithSecurityHeaders(e).into()),
+        Err(e) => Err(WithHeaders(e, add_security_headers).into()),
     }
 }
 
-/// A middleware's error, answered as it would be, plus the security headers.
-struct WithSecurityHeaders(actix_web::Error);
+/// A middleware's error, answered as it would be, with `add` applied to the
+/// headers of the response it becomes.
+pub(crate) struct WithHeaders<F: Fn(&mut HeaderMap)>(pub actix_web::Error, pub F);
 
-impl std::fmt::Debug for WithSecurityHeaders {
+impl<F: Fn(&mut HeaderMap)> std::fmt::Debug for WithHeaders<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(&self.0, f)
     }
 }
 
-impl std::fmt::Display for WithSecurityHeaders {
+impl<F: Fn(&mut HeaderMap)> std::fmt::Display for WithHeaders<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Display::fmt(&self.0, f)
     }
 }
 
-impl ResponseError for WithSecurityHeaders {
+impl<F: Fn(&mut HeaderMap) + 'static> ResponseError for WithHeaders<F> {
     fn status_code(&self) -> actix_web::http::StatusCode {
         self.0.as_response_error().status_code()
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut res = self.0.error_response();
-        add_security_headers(res.headers_mut());
+        (self.1)(res.headers_mut());
         res
     }
 }

@@ -75,7 +75,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    gatehouse::logging::init(config.running.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::Migrate => migrate(&config),
@@ -118,17 +118,37 @@ fn serve(config: Config) -> Result<(), String> {
     let listener = TcpListener::bind(addr)
         .map_err(|e| format!("GATEHOUSE_ADDR: cannot listen on {addr}: {e}"))?;
     log::info!("gatehouse listening on {addr}, public URL {public_url}");
+    let metrics_listener = match state.config.running.metrics_addr {
+        Some(at) => {
+            let l = TcpListener::bind(at)
+                .map_err(|e| format!("GATEHOUSE_METRICS_ADDR: cannot listen on {at}: {e}"))?;
+            log::info!("metrics on http://{at}/metrics");
+            Some(l)
+        }
+        None => None,
+    };
+    let metrics = state.metrics.clone();
     let drain = state.config.running.shutdown_timeout;
     let mailer = state.mailer.clone();
     let sweeper = state.config.running.sweep_interval.map(|every| {
-        gatehouse::sweeper::Sweeper::start(state.db.clone(), state.config.rate_limits, every)
+        gatehouse::sweeper::Sweeper::start_with(
+            state.db.clone(),
+            state.config.rate_limits,
+            every,
+            state.metrics.clone(),
+        )
     });
     let served = actix_web::rt::System::new().block_on(async move {
         let server = gatehouse::serve(state, listener, 0)?;
-        actix_web::rt::spawn(gatehouse::shutdown::stop_on_signal(
-            vec![server.handle()],
-            drain,
-        ));
+        let metrics_server = metrics_listener
+            .map(|l| gatehouse::metrics::metrics_server(metrics, l))
+            .transpose()?;
+        let mut servers = vec![server.handle()];
+        servers.extend(metrics_server.as_ref().map(|m| m.handle()));
+        actix_web::rt::spawn(gatehouse::shutdown::stop_on_signal(servers, drain));
+        if let Some(m) = metrics_server {
+            actix_web::rt::spawn(m);
+        }
         server.await
     });
     if let Some(sweeper) = sweeper {

@@ -277,6 +277,7 @@ pub async fn api_budget(
         match over {
             Ok(None) => {}
             Ok(Some(retry_after)) => {
+                state.metrics.rate_limit_trip("api");
                 let e = crate::error::AppError::RateLimited { retry_after };
                 return Ok(req.error_response(e));
             }

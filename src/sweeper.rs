@@ -20,6 +20,7 @@ use diesel::sql_types::{BigInt, Bool, Timestamp};
 use rand::Rng;
 
 use crate::db::{Db, DbConn};
+use crate::metrics::Metrics;
 use crate::ratelimit::Limits;
 
 /// Rows deleted per statement.
@@ -169,6 +170,11 @@ impl Sweeper {
     /// together do not all sweep at once and a server restarted more often
     /// than `interval` still sweeps.
     pub fn start(db: Db, limits: Limits, interval: Duration) -> Sweeper {
+        Self::start_with(db, limits, interval, Metrics::off())
+    }
+
+    /// [`start`](Self::start), counting each round in `metrics`.
+    pub fn start_with(db: Db, limits: Limits, interval: Duration, metrics: Metrics) -> Sweeper {
         let (stop, stopped) = mpsc::channel::<()>();
         let first = interval.min(Duration::from_secs(60));
         let first = rand::thread_rng().gen_range(Duration::ZERO..=first);
@@ -181,7 +187,9 @@ impl Sweeper {
                         Err(RecvTimeoutError::Timeout) => {}
                         Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
                     }
-                    report(sweep_once(&db, &limits, BATCH));
+                    let outcome = sweep_once(&db, &limits, BATCH);
+                    metrics.sweep(&outcome);
+                    report(outcome);
                     wait = interval;
                 }
             })

@@ -7,6 +7,7 @@
 //! blocking pool grew the process by hundreds of MB in a sign-in storm. The
 //! threads run at a lower CPU priority than the workers.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -19,6 +20,35 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Debug)]
 pub struct HashLimiter {
     queue: SyncSender<Job>,
+    stats: Arc<HashStats>,
+}
+
+/// What the metrics read of the limiter.
+#[derive(Debug, Default)]
+pub struct HashStats {
+    /// Jobs queued or running now.
+    depth: AtomicU64,
+    /// Jobs refused because the queue was full.
+    refused: AtomicU64,
+}
+
+impl HashStats {
+    pub fn depth(&self) -> u64 {
+        self.depth.load(Ordering::Relaxed)
+    }
+
+    pub fn refusals(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+}
+
+/// Takes its job off the depth when the job ends, even by a panic.
+struct Queued(Arc<HashStats>);
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.depth.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl HashLimiter {
@@ -33,7 +63,10 @@ impl HashLimiter {
                 .spawn(move || work(&rx))
                 .expect("spawn a hashing thread");
         }
-        HashLimiter { queue: tx }
+        HashLimiter {
+            queue: tx,
+            stats: Arc::default(),
+        }
     }
 
     /// One hashing thread fewer than the cores (at least one), and a queue of 64.
@@ -42,18 +75,33 @@ impl HashLimiter {
         Self::new(cores.saturating_sub(1), 64)
     }
 
+    /// Queue depth and refusals, for the metrics.
+    pub fn stats(&self) -> Arc<HashStats> {
+        self.stats.clone()
+    }
+
     /// Runs `work` (which hashes or verifies a password) on a hashing thread.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
         let (tx, rx) = oneshot::channel();
+        // Counted before it is queued, so a fast thread cannot take it off
+        // first; a refused job is dropped here and takes itself off.
+        self.stats.depth.fetch_add(1, Ordering::Relaxed);
+        let queued = Queued(self.stats.clone());
         let job: Job = Box::new(move || {
-            let _ = tx.send(work());
+            let out = work();
+            // Off the depth before the caller hears the answer.
+            drop(queued);
+            let _ = tx.send(out);
         });
         match self.queue.try_send(job) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(AppError::Busy),
+            Err(TrySendError::Full(_)) => {
+                self.stats.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(AppError::Busy);
+            }
             Err(TrySendError::Disconnected(_)) => {
                 return Err(AppError::Internal("hashing threads are gone".into()));
             }
@@ -127,8 +175,11 @@ mod tests {
             }));
             actix_web::rt::time::sleep(Duration::from_millis(20)).await;
         }
+        assert_eq!(limiter.stats().depth(), 3);
         let refused = limiter.run(|| Ok(())).await;
         assert!(matches!(refused, Err(AppError::Busy)), "{refused:?}");
+        assert_eq!(limiter.stats().refusals(), 1);
+        assert_eq!(limiter.stats().depth(), 3);
         for _ in 0..3 {
             release.send(()).unwrap();
         }
@@ -136,6 +187,7 @@ mod tests {
             assert!(a.await.unwrap().is_ok());
         }
         assert_eq!(limiter.run(|| Ok(7)).await.unwrap(), 7);
+        assert_eq!(limiter.stats().depth(), 0);
     }
 
     #[actix_web::test]
@@ -144,5 +196,6 @@ mod tests {
         let failed = limiter.run::<()>(|| panic!("boom")).await;
         assert!(matches!(failed, Err(AppError::Internal(_))));
         assert_eq!(limiter.run(|| Ok(1)).await.unwrap(), 1);
+        assert_eq!(limiter.stats().depth(), 0);
     }
 }

@@ -206,7 +206,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/sessions", web::get().to(sessions::list_json))
             .route("/sessions/{id}", web::delete().to(sessions::revoke_json))
             .route("/signin/{provider}", web::post().to(oauth::start))
-            .route("/callback/{provider}", web::get().to(oauth::finish))
+            .route(
+                "/callback/{provider}",
+                web::get()
+                    .to(oauth::finish)
+                    .wrap(actix_web::middleware::from_fn(
+                        crate::metrics::requests::count_provider_sign_in,
+                    )),
+            )
             .route("/accounts/{provider}/token", web::get().to(oauth::token)),
     )
     .service(

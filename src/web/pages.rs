@@ -119,6 +119,7 @@ pub async fn signin_submit(
         move || crate::auth::authenticate(&db, &email, &password, &domains),
     )
     .await;
+    state.metrics.password_sign_in(&outcome);
     match outcome {
         Ok(user_id) => {
             begin_session_audited(
@@ -227,6 +228,7 @@ pub async fn signup_submit(
         None => None,
     };
     let outcome = if let Some(retry_after) = over {
+        state.metrics.rate_limit_trip("signup");
         Err(AppError::RateLimited { retry_after })
     } else if crate::auth::gate::domain_allowed(
         // The stored form, which the allow-list entries are in (an address

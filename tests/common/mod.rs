@@ -130,6 +130,9 @@ pub struct TestOptions {
 pub struct TestApp {
     pub backend: Backend,
     pub base: String,
+    /// The metrics listener's `http://IP:port`, when `GATEHOUSE_METRICS_ADDR`
+    /// was given (`127.0.0.1:0` picks a free port).
+    pub metrics_base: Option<String>,
     pub db: Db,
     pub database_url: String,
     pub startup: gatehouse::Startup,
@@ -256,19 +259,42 @@ impl TestApp {
         let mut config = Self::config_for(&database_url, &secret_file, vars, addr);
         let log = Arc::new(StatementLog::default());
         config.statement_log = Some(log.clone());
+        // `GATEHOUSE_METRICS_ADDR=127.0.0.1:0`: the metrics listener on a
+        // free port, at `metrics_base`.
+        let metrics_listener = config
+            .running
+            .metrics_addr
+            .map(|at| TcpListener::bind(at).expect("bind the metrics listener"));
+        let metrics_base = metrics_listener
+            .as_ref()
+            .map(|l| format!("http://{}", l.local_addr().unwrap()));
         let (state, startup) = AppState::initialize(config).expect("initialize app");
         let db = state.db.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let system = actix_web::rt::System::new();
+            let metrics = metrics_listener.map(|l| {
+                gatehouse::metrics::metrics_server(state.metrics.clone(), l).expect("metrics")
+            });
             let server = gatehouse::serve(state, listener, 2).expect("serve");
             tx.send(server.handle()).unwrap();
-            let _ = system.block_on(server);
+            let _ = system.block_on(async move {
+                let metrics_handle = metrics.as_ref().map(|m| m.handle());
+                if let Some(m) = metrics {
+                    actix_web::rt::spawn(m);
+                }
+                let served = server.await;
+                if let Some(h) = metrics_handle {
+                    h.stop(false).await;
+                }
+                served
+            });
         });
         let handle = rx.recv().expect("server started");
         TestApp {
             backend,
             base: format!("http://{addr}"),
+            metrics_base,
             db,
             database_url,
             startup,
