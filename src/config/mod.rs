@@ -71,6 +71,8 @@ pub struct Config {
     pub oauth_link_verified_email: bool,
     /// `GATEHOUSE_MAIL_DIR`, `SMTP_FROM` (and, next, `SMTP_URL`).
     pub mail: crate::mail::MailConfig,
+    /// `EMAIL_VERIFICATION`.
+    pub email_verification: crate::email::Verification,
     /// The "Running in production" variables (metrics, shutdown, sweeper, logs).
     pub running: Running,
     /// Counts every statement when set (tests and diagnostics; not a variable).
@@ -247,6 +249,7 @@ impl Config {
             ("RATE_LIMIT_SIGNIN_ACCOUNT", &mut rate_limits.signin_account),
             ("RATE_LIMIT_SIGNUP", &mut rate_limits.signup),
             ("RATE_LIMIT_API", &mut rate_limits.api),
+            ("RATE_LIMIT_EMAIL", &mut rate_limits.email),
         ] {
             if let Some(raw) = get(var) {
                 *slot = crate::ratelimit::parse_rule(&raw).map_err(|p| bad(var, p))?;
@@ -274,6 +277,7 @@ impl Config {
         };
 
         let running = Running::from_lookup(&get)?;
+        let email_verification = crate::email::Verification::from_lookup(&get)?;
         let mut mail = crate::mail::MailConfig::defaults_for(&public_url);
         if let Some(dir) = get("GATEHOUSE_MAIL_DIR") {
             mail.dir = std::path::PathBuf::from(dir);
@@ -284,6 +288,7 @@ impl Config {
 
         Ok(Config {
             mail,
+            email_verification,
             running,
             rate_limits,
             trusted_proxies,
@@ -421,6 +426,8 @@ mod tests {
                 &[("RATE_LIMIT_SIGNIN_ACCOUNT", "lots")],
                 "RATE_LIMIT_SIGNIN_ACCOUNT",
             ),
+            (&[("RATE_LIMIT_EMAIL", "5/1y")], "RATE_LIMIT_EMAIL"),
+            (&[("EMAIL_VERIFICATION", "maybe")], "EMAIL_VERIFICATION"),
             (
                 &[("GATEHOUSE_ADMIN_EMAIL", "a@b.example")],
                 "GATEHOUSE_ADMIN_PASSWORD",
