@@ -122,7 +122,7 @@ fn user_add_reads_the_password_from_stdin_and_refuses_a_taken_email(backend: Bac
     let db =
         gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&t.url).unwrap(), 1).unwrap();
     assert!(
-        gatehouse::auth::authenticate(&db, "ops@example.com", "a long enough password", &[])
+        gatehouse::auth::authenticate(&db, "ops@example.com", "a long enough password", &[], false)
             .is_ok()
     );
 }

@@ -130,7 +130,11 @@ fn expired_reused_and_wrong_purpose_links_change_nothing(backend: Backend) {
 
     // A verification token is no reset token, and the other way round.
     let b = app.browser();
-    assert_eq!(b.get(&format!("/reset-password?token={}", verify.token())).status, 400);
+    assert_eq!(
+        b.get(&format!("/reset-password?token={}", verify.token()))
+            .status,
+        400
+    );
     assert_eq!(reset(&b, &verify.token(), NEW_PASSWORD).status, 400);
     let wrong = b.get(&format!("/verify-email?token={}", reset_link.token()));
     assert_eq!(wrong.status, 400);
@@ -138,7 +142,12 @@ fn expired_reused_and_wrong_purpose_links_change_nothing(backend: Backend) {
     assert_eq!(ada.session_json()["user"]["email_verified"], false);
 
     // Junk and unknown tokens.
-    for junk in ["", "x", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "%00%ff"] {
+    for junk in [
+        "",
+        "x",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "%00%ff",
+    ] {
         assert_eq!(reset(&b, junk, NEW_PASSWORD).status, 400, "{junk:?}");
         assert_eq!(b.get(&format!("/verify-email?token={junk}")).status, 400);
     }
@@ -207,9 +216,7 @@ fn the_json_twins_answer_ok_and_the_fresh_session(backend: Backend) {
     );
     assert_eq!(asked.json(), serde_json::json!({ "ok": true }));
     let mail = reset_mail(&app, "ada@example.com");
-    let body = |token: &str, password: &str| {
-        serde_json::json!({ "token": token, "new_password": password })
-    };
+    let body = |token: &str, password: &str| serde_json::json!({ "token": token, "new_password": password });
     let weak = client.json(
         reqwest::Method::POST,
         "/api/auth/reset-password",

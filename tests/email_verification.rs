@@ -45,10 +45,7 @@ fn optional_a_sign_up_gets_a_link_and_the_session_flips_on_the_next_request(back
     assert_eq!(opened.location().as_deref(), Some("/"));
     assert_eq!(ada.session_json()["user"]["email_verified"], true);
     assert!(!banner(&ada.get("/")));
-    assert_eq!(
-        app.count("audit_events WHERE action = 'email_verified'"),
-        1
-    );
+    assert_eq!(app.count("audit_events WHERE action = 'email_verified'"), 1);
     assert_eq!(app.browser().get(&mail.path()).status, 400, "spent");
     assert_eq!(app.count("email_tokens"), 0);
 }
@@ -66,7 +63,11 @@ fn required_refuses_the_unverified_after_the_password_and_offers_a_new_link(back
             ("password", PASSWORD),
         ],
     );
-    assert_eq!(page.status, 200, "no session before the link: {}", page.body);
+    assert_eq!(
+        page.status, 200,
+        "no session before the link: {}",
+        page.body
+    );
     assert!(b.session_json().is_null());
     assert_eq!(app.session_count(), 0);
     let first = app.mailbox().wait_for("ada@example.com");
@@ -110,17 +111,18 @@ fn off_sends_nothing_and_shows_no_banner(backend: Backend) {
     let ada = app.signed_up("Ada", "ada@example.com");
     assert_eq!(ada.session_json()["user"]["email_verified"], false);
     assert!(!banner(&ada.get("/")));
-    assert!(!ada.get("/settings").body.contains("Send the confirmation link"));
+    assert!(
+        !ada.get("/settings")
+            .body
+            .contains("Send the confirmation link")
+    );
     assert_eq!(ada.submit("/settings/verify-email", &[]).status, 404);
     // Mail is written in order: the reset mail comes after any sign-up mail.
     ada.submit("/forgot-password", &[("email", "ada@example.com")]);
     let only = app.mailbox().wait_for("ada@example.com");
     assert!(only.subject.starts_with("Reset"), "{}", only.subject);
     assert_eq!(app.mailbox().all().len(), 1);
-    assert_eq!(
-        app.count("email_tokens WHERE purpose = 'verify_email'"),
-        0
-    );
+    assert_eq!(app.count("email_tokens WHERE purpose = 'verify_email'"), 0);
 }
 
 fn the_link_is_sent_again_from_settings(backend: Backend) {
@@ -146,7 +148,10 @@ fn the_link_is_sent_again_from_settings(backend: Backend) {
     assert_eq!(app.browser().get(&second.path()).status, 400);
     assert_eq!(ada.session_json()["user"]["email_verified"], true);
     let again = ada.submit("/settings/verify-email", &[]);
-    assert_eq!(again.location().as_deref(), Some("/settings?saved=verified"));
+    assert_eq!(
+        again.location().as_deref(),
+        Some("/settings?saved=verified")
+    );
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(app.mailbox().to("ada@example.com").len(), 2);
 }
@@ -189,10 +194,7 @@ fn the_email_limit_trips_per_address_and_per_ip(backend: Backend) {
         assert_eq!(forgot_from(&b, "203.0.113.9", email).status, 200);
     }
     assert_eq!(forgot_from(&b, "203.0.113.9", "z@example.com").status, 429);
-    assert_eq!(
-        app.count("audit_events WHERE action = 'rate_limited'"),
-        2
-    );
+    assert_eq!(app.count("audit_events WHERE action = 'rate_limited'"), 2);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(app.mailbox().to("ada@example.com").len(), 2);
 }
@@ -225,11 +227,8 @@ fn tokens_are_neither_in_the_database_nor_in_the_log(backend: Backend) {
     let verify = mailbox.to("ada@example.com")[0].clone();
     let tokens = [reset.token(), verify.token()];
 
-    let store = gatehouse::db::Db::connect(
-        &gatehouse::db::DatabaseUrl::parse(&db.url).unwrap(),
-        1,
-    )
-    .unwrap();
+    let store = gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&db.url).unwrap(), 1)
+        .unwrap();
     let dump = dump_email_tokens(&mut store.get().unwrap());
     assert_eq!(dump.len(), 2, "{dump:?}");
     for token in &tokens {

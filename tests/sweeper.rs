@@ -226,8 +226,10 @@ fn counters_live_as_long_as_the_longest_window() {
     gatehouse::db::run_migrations(&mut conn).unwrap();
     plant(&mut conn, 0);
     drop(conn);
-    let mut limits = gatehouse::ratelimit::Limits::default();
-    limits.signin_account = gatehouse::ratelimit::parse_rule("100/7d").unwrap();
+    let limits = gatehouse::ratelimit::Limits {
+        signin_account: gatehouse::ratelimit::parse_rule("100/7d").unwrap(),
+        ..Default::default()
+    };
     let outcome = sweeper::sweep_once(&store, &limits, 1_000).unwrap();
     let Outcome::Swept(swept) = outcome else {
         panic!("{outcome:?}")

@@ -65,7 +65,10 @@ impl Site {
 
     /// The name mails use: "gatehouse at HOST".
     pub fn name(&self) -> String {
-        format!("gatehouse at {}", self.url.host_str().unwrap_or("localhost"))
+        format!(
+            "gatehouse at {}",
+            self.url.host_str().unwrap_or("localhost")
+        )
     }
 
     /// `GATEHOUSE_URL` + `path` (which starts with `/`).
@@ -154,7 +157,12 @@ mod tests {
         let m = compose(&site, "a@x.org", "Reset", "Do it:", "https://l", at);
         assert_eq!(m.to, "a@x.org");
         assert!(m.subject.contains("auth.example.com"));
-        for part in ["Do it:", "https://l", "2026-11-30 12:00 UTC", "If this was not you"] {
+        for part in [
+            "Do it:",
+            "https://l",
+            "2026-11-30 12:00 UTC",
+            "If this was not you",
+        ] {
             assert!(m.text.contains(part), "{part}: {}", m.text);
         }
     }

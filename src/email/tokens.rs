@@ -155,7 +155,10 @@ mod tests {
         let names: std::collections::BTreeSet<_> =
             Purpose::ALL.iter().map(|p| p.as_str()).collect();
         assert_eq!(names.len(), Purpose::ALL.len());
-        assert_eq!(Purpose::ResetPassword.lifetime(), chrono::Duration::hours(1));
+        assert_eq!(
+            Purpose::ResetPassword.lifetime(),
+            chrono::Duration::hours(1)
+        );
         assert_eq!(Purpose::VerifyEmail.lifetime(), chrono::Duration::hours(24));
         assert_eq!(Purpose::SignIn.lifetime(), chrono::Duration::minutes(15));
     }

@@ -469,6 +469,9 @@ mod tests {
         let user = SessionUser::from_row(row(None), now);
         assert_eq!(user.permissions, vec!["read"]);
         assert_eq!(serde_json::to_value(&user).unwrap()["id"], "7");
-        assert_eq!(serde_json::to_value(&user).unwrap()["email_verified"], false);
+        assert_eq!(
+            serde_json::to_value(&user).unwrap()["email_verified"],
+            false
+        );
     }
 }

@@ -61,7 +61,12 @@ async fn send_counted(
     state: &AppState,
     address: String,
     device: Device,
-    prepare: impl FnOnce(&mut crate::db::DbConn, &Site, &str, &Device) -> diesel::QueryResult<Option<crate::mail::Outgoing>>
+    prepare: impl FnOnce(
+        &mut crate::db::DbConn,
+        &Site,
+        &str,
+        &Device,
+    ) -> diesel::QueryResult<Option<crate::mail::Outgoing>>
     + Send
     + 'static,
 ) -> Result<(), AppError> {
@@ -88,8 +93,7 @@ async fn send_counted(
 
 /// A reset request for `raw` (as typed): `Ok` whether or not it has an account.
 async fn request_reset(state: &AppState, req: &HttpRequest, raw: &str) -> Result<(), AppError> {
-    let address =
-        crate::users::normalize_email(raw).map_err(|m| AppError::invalid("email", m))?;
+    let address = crate::users::normalize_email(raw).map_err(|m| AppError::invalid("email", m))?;
     send_counted(state, address, device_of(req), reset::request).await
 }
 

@@ -108,8 +108,7 @@ pub async fn signin_submit(
     let db = state.db.clone();
     let (email, password) = (form.email.clone(), form.password);
     let domains = state.config.email_domains.clone();
-    let require_verified =
-        state.config.email_verification == crate::email::Verification::Required;
+    let require_verified = state.config.email_verification == crate::email::Verification::Required;
     let device = device_of(&req);
     let attempt = Attempt {
         email: form.email.clone(),
