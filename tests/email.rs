@@ -12,6 +12,7 @@ on_both_backends!(
     the_json_twins_answer_ok_and_the_fresh_session,
     a_weak_new_password_keeps_the_link,
     an_impersonating_admin_cannot_reset_for_the_user,
+    a_link_does_nothing_for_a_changed_address_or_a_banned_user,
 );
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -275,4 +276,49 @@ fn an_impersonating_admin_cannot_reset_for_the_user(backend: Backend) {
     assert_eq!(admin.submit("/settings/verify-email", &[]).status, 403);
     assert!(app.count("audit_events WHERE action = 'impersonation_refused'") >= 2);
     assert_eq!(audited(&app, "password_reset_requested"), 0);
+}
+
+fn a_link_does_nothing_for_a_changed_address_or_a_banned_user(backend: Backend) {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::users;
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let ada = app.signed_up("Ada", "ada@example.com");
+    let set = |change: &dyn Fn(&mut gatehouse::db::DbConn)| app.with_conn(|c| change(c));
+    // Banned: the gate refuses, and the link, password and sessions stay.
+    forgot(&app.browser(), "ada@example.com");
+    let mail = reset_mail(&app, "ada@example.com");
+    let now = chrono::Utc::now().naive_utc();
+    set(&|c| {
+        diesel::update(users::table)
+            .set(users::banned_at.eq(Some(now)))
+            .execute(c)
+            .unwrap();
+    });
+    let b = app.browser();
+    assert_eq!(reset(&b, &mail.token(), NEW_PASSWORD).status, 403);
+    assert_eq!(
+        app.count("email_tokens WHERE purpose = 'reset_password'"),
+        1
+    );
+    set(&|c| {
+        diesel::update(users::table)
+            .set(users::banned_at.eq(None::<chrono::NaiveDateTime>))
+            .execute(c)
+            .unwrap();
+    });
+    // Sent to an address the user no longer has: nothing changes.
+    set(&|c| {
+        diesel::update(users::table)
+            .set(users::email.eq("ada@example.org"))
+            .execute(c)
+            .unwrap();
+    });
+    assert_eq!(reset(&b, &mail.token(), NEW_PASSWORD).status, 400);
+    assert!(b.session_json().is_null());
+    assert_eq!(ada.session_json()["user"]["email"], "ada@example.org");
+    assert_eq!(ada.session_json()["user"]["email_verified"], false);
+    assert_eq!(sign_in(&app, "ada@example.org", PASSWORD), 303);
+    assert_eq!(audited(&app, "password_reset"), 0);
 }
