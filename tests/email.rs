@@ -13,6 +13,7 @@ on_both_backends!(
     a_weak_new_password_keeps_the_link,
     an_impersonating_admin_cannot_reset_for_the_user,
     a_link_does_nothing_for_a_changed_address_or_a_banned_user,
+    two_resets_with_one_link_at_once_one_wins,
 );
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -321,4 +322,28 @@ fn a_link_does_nothing_for_a_changed_address_or_a_banned_user(backend: Backend) 
     assert_eq!(ada.session_json()["user"]["email_verified"], false);
     assert_eq!(sign_in(&app, "ada@example.org", PASSWORD), 303);
     assert_eq!(audited(&app, "password_reset"), 0);
+}
+
+fn two_resets_with_one_link_at_once_one_wins(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    app.signed_up("Ada", "ada@example.com");
+    forgot(&app.browser(), "ada@example.com");
+    let token = reset_mail(&app, "ada@example.com").token();
+    let answers: Vec<u16> = std::thread::scope(|s| {
+        let racers: Vec<_> = ["first passphrase!", "second passphrase"]
+            .into_iter()
+            .map(|password| {
+                let (base, token) = (app.base.clone(), token.clone());
+                s.spawn(move || reset(&Browser::new(&base), &token, password).status)
+            })
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let mut sorted = answers.clone();
+    sorted.sort();
+    assert_eq!(sorted, [303, 400], "{answers:?}");
+    assert_eq!(app.session_count(), 1);
+    assert_eq!(audited(&app, "password_reset"), 1);
 }

@@ -7,6 +7,7 @@
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Binary, Text, Timestamp};
 
 use crate::db::DbConn;
 use crate::db::schema::email_tokens as et;
@@ -110,8 +111,10 @@ pub fn peek(conn: &mut DbConn, purpose: Purpose, token: &PlainToken) -> QueryRes
 /// Spends a live token of `purpose` on `effect`, in one transaction: the row
 /// is deleted and the effect applied, or (the effect failed) neither.
 /// `Ok(None)`: no live token of this purpose (unknown, spent, expired, or one
-/// of another purpose, which stays as it was). Of two spends at once, one
-/// deletes the row and the other finds none.
+/// of another purpose, which stays as it was). The transaction's first
+/// statement is the delete, so it takes the write lock at once (SQLite) or
+/// the row's lock (PostgreSQL): of two spends at once, one deletes the row and
+/// the other, once it may go on, finds none.
 pub fn spend<T, E: From<diesel::result::Error>>(
     conn: &mut DbConn,
     purpose: Purpose,
@@ -119,20 +122,37 @@ pub fn spend<T, E: From<diesel::result::Error>>(
     effect: impl FnOnce(&mut DbConn, &Claim) -> Result<T, E>,
 ) -> Result<Option<T>, E> {
     conn.transaction(|conn| {
-        let Some(claim) = peek(conn, purpose, token)? else {
+        let spent: Option<Spent> = diesel::sql_query(
+            "DELETE FROM email_tokens \
+             WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3 \
+             RETURNING user_id, email, expires_at",
+        )
+        .bind::<Binary, _>(token.hash().as_bytes())
+        .bind::<Text, _>(purpose.as_str())
+        .bind::<Timestamp, _>(Utc::now().naive_utc())
+        .get_result(conn)
+        .optional()?;
+        let Some(spent) = spent else {
             return Ok(None);
         };
-        let deleted = diesel::delete(
-            et::table
-                .find(token.hash().as_bytes())
-                .filter(et::purpose.eq(purpose.as_str())),
-        )
-        .execute(conn)?;
-        if deleted != 1 {
-            return Ok(None);
-        }
+        let claim = Claim {
+            user_id: spent.user_id,
+            email: spent.email,
+            expires_at: spent.expires_at,
+        };
         effect(conn, &claim).map(Some)
     })
+}
+
+/// The row a spend deleted.
+#[derive(QueryableByName)]
+struct Spent {
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Timestamp)]
+    expires_at: NaiveDateTime,
 }
 
 /// Deletes every token of `purpose` the user holds (a reset makes the other
