@@ -32,8 +32,13 @@ pub mod action {
     pub const PROVIDER_UNLINKED: &str = "provider_unlinked";
     /// An impersonating admin tried a credential or account change.
     pub const IMPERSONATION_REFUSED: &str = "impersonation_refused";
+    /// A reset link was asked for (target: the account, none for an unknown address).
+    pub const PASSWORD_RESET_REQUESTED: &str = "password_reset_requested";
+    pub const PASSWORD_RESET: &str = "password_reset";
+    pub const EMAIL_VERIFICATION_SENT: &str = "email_verification_sent";
+    pub const EMAIL_VERIFIED: &str = "email_verified";
 
-    pub const ALL: [&str; 19] = [
+    pub const ALL: [&str; 23] = [
         SIGN_UP,
         SIGN_IN,
         SIGN_IN_FAILED,
@@ -53,10 +58,14 @@ pub mod action {
         PROVIDER_LINKED,
         PROVIDER_UNLINKED,
         IMPERSONATION_REFUSED,
+        PASSWORD_RESET_REQUESTED,
+        PASSWORD_RESET,
+        EMAIL_VERIFICATION_SENT,
+        EMAIL_VERIFIED,
     ];
 
     /// The events a user sees under Settings as their security history.
-    pub const SECURITY: [&str; 12] = [
+    pub const SECURITY: [&str; 15] = [
         SIGN_IN,
         SIGN_IN_FAILED,
         SIGN_OUT,
@@ -69,6 +78,9 @@ pub mod action {
         PROVIDER_LINKED,
         PROVIDER_UNLINKED,
         IMPERSONATION_REFUSED,
+        PASSWORD_RESET_REQUESTED,
+        PASSWORD_RESET,
+        EMAIL_VERIFIED,
     ];
 }
 

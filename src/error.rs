@@ -92,6 +92,7 @@ impl AppError {
             AppError::Busy => "busy",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Refused(crate::auth::gate::Refusal::Banned { .. }) => "banned",
+            AppError::Refused(crate::auth::gate::Refusal::EmailUnverified) => "email_unverified",
             AppError::Refused(_) => "forbidden",
             AppError::Internal(_) => "internal",
         }

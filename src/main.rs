@@ -211,6 +211,7 @@ fn sweep(config: &Config) -> Result<(), String> {
             println!("{} expired session(s) deleted", swept.sessions);
             println!("{} unfinished OAuth sign-in(s) deleted", swept.oauth_states);
             println!("{} old rate-limit counter(s) deleted", swept.rate_limits);
+            println!("{} expired mailed link(s) deleted", swept.email_tokens);
         }
         Outcome::Skipped => println!("another instance is sweeping now; nothing done"),
     }

@@ -1,8 +1,8 @@
 //! Rate limits kept in the database (`rate_limits`), so every instance behind
 //! a load balancer shares them: fixed windows of `limit` hits per `window`,
 //! counted with one atomic upsert. Only password attempts (see
-//! `auth::attempts`), sign-ups and state-changing JSON calls count: page views
-//! never write here.
+//! `auth::attempts`), sign-ups, mails (see `email::budget`) and state-changing
+//! JSON calls count: page views never write here.
 
 use std::time::Duration;
 
@@ -34,6 +34,9 @@ pub struct Limits {
     pub signup: Option<Rule>,
     /// State-changing JSON API calls per client IP (`RATE_LIMIT_API`).
     pub api: Option<Rule>,
+    /// Mails (reset, verification) per address and, separately, per client
+    /// IP (`RATE_LIMIT_EMAIL`).
+    pub email: Option<Rule>,
 }
 
 impl Default for Limits {
@@ -49,6 +52,7 @@ impl Default for Limits {
             signin_account: rule(100, 60 * 60),
             signup: rule(10, 60 * 60),
             api: rule(300, 60),
+            email: rule(5, 60 * 60),
         }
     }
 }
@@ -238,6 +242,7 @@ pub fn longest_window(limits: &Limits) -> Duration {
         limits.signin_account,
         limits.signup,
         limits.api,
+        limits.email,
     ]
     .iter()
     .flatten()

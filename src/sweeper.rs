@@ -1,6 +1,6 @@
 //! The background sweeper (`SWEEP_INTERVAL`): deletes expired sessions, OAuth
-//! sign-ins that were never finished, and rate-limit counters whose window is
-//! long over. Nothing a request needs is swept: every read already ignores
+//! sign-ins that were never finished, mailed links past their expiry, and
+//! rate-limit counters whose window is long over. Nothing a request needs is swept: every read already ignores
 //! expired rows, so the sweeper only keeps the tables small.
 //!
 //! It runs on its own thread (never an async worker), deletes in batches of
@@ -35,19 +35,22 @@ pub struct Swept {
     pub sessions: usize,
     pub oauth_states: usize,
     pub rate_limits: usize,
+    /// Expired links from `email_tokens` (reset, verification, …).
+    pub email_tokens: usize,
 }
 
 impl Swept {
     pub fn total(&self) -> usize {
-        self.sessions + self.oauth_states + self.rate_limits
+        self.sessions + self.oauth_states + self.rate_limits + self.email_tokens
     }
 
     /// `(kind, rows)` pairs, for logs and metrics.
-    pub fn by_kind(&self) -> [(&'static str, usize); 3] {
+    pub fn by_kind(&self) -> [(&'static str, usize); 4] {
         [
             ("sessions", self.sessions),
             ("oauth_states", self.oauth_states),
             ("rate_limits", self.rate_limits),
+            ("email_tokens", self.email_tokens),
         ]
     }
 }
@@ -119,10 +122,19 @@ fn sweep_tables(
         counters_before,
         batch,
     )?;
+    let email_tokens = delete_due(
+        conn,
+        "email_tokens",
+        "token_hash",
+        "expires_at <=",
+        now,
+        batch,
+    )?;
     Ok(Swept {
         sessions,
         oauth_states,
         rate_limits,
+        email_tokens,
     })
 }
 
@@ -222,10 +234,11 @@ impl Drop for Sweeper {
 fn report(outcome: Result<Outcome, String>) {
     match outcome {
         Ok(Outcome::Swept(swept)) if swept.total() > 0 => log::info!(
-            "sweeper deleted {} expired session(s), {} unfinished OAuth sign-in(s), {} old rate-limit counter(s)",
+            "sweeper deleted {} expired session(s), {} unfinished OAuth sign-in(s), {} old rate-limit counter(s), {} expired mailed link(s)",
             swept.sessions,
             swept.oauth_states,
-            swept.rate_limits
+            swept.rate_limits,
+            swept.email_tokens
         ),
         Ok(Outcome::Swept(_)) => log::debug!("sweeper: nothing to delete"),
         Ok(Outcome::Skipped) => log::debug!("sweeper: another instance is sweeping"),

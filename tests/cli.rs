@@ -53,7 +53,7 @@ fn migrate_runs_once(backend: Backend) {
     let Some(t) = target(backend) else { return };
     let first = gatehouse(&t, &["migrate"], "", &[]);
     assert!(first.status.success(), "{}", text(&first.stderr));
-    assert_eq!(text(&first.stdout).trim(), "4 migration(s) run");
+    assert_eq!(text(&first.stdout).trim(), "5 migration(s) run");
     let again = gatehouse(&t, &["migrate"], "", &[]);
     assert_eq!(text(&again.stdout).trim(), "0 migration(s) run");
 }
@@ -122,7 +122,7 @@ fn user_add_reads_the_password_from_stdin_and_refuses_a_taken_email(backend: Bac
     let db =
         gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&t.url).unwrap(), 1).unwrap();
     assert!(
-        gatehouse::auth::authenticate(&db, "ops@example.com", "a long enough password", &[])
+        gatehouse::auth::authenticate(&db, "ops@example.com", "a long enough password", &[], false)
             .is_ok()
     );
 }
@@ -165,7 +165,8 @@ fn sessions_sweep_deletes_expired_sessions_and_says_how_many(backend: Backend) {
         text(&out.stdout),
         "2 expired session(s) deleted\n\
          0 unfinished OAuth sign-in(s) deleted\n\
-         0 old rate-limit counter(s) deleted\n"
+         0 old rate-limit counter(s) deleted\n\
+         0 expired mailed link(s) deleted\n"
     );
     let out = gatehouse(&t, &["sessions", "sweep"], "", &[]);
     assert_eq!(

@@ -81,6 +81,11 @@ fn github_sign_in_creates_the_user_and_keeps_their_edits(backend: Backend) {
         s["user"]["email"], "octo@example.com",
         "the verified primary email"
     );
+    assert_eq!(
+        s["user"]["email_verified"], true,
+        "the provider verified it"
+    );
+    assert!(!home.body.contains("verify-banner"));
     assert_eq!(app.count("accounts"), 1);
     assert_eq!(app.count("audit_events WHERE action = 'sign_in'"), 1);
 

@@ -1,5 +1,5 @@
 //! The background sweeper (`SWEEP_INTERVAL`): expired sessions, unfinished
-//! OAuth sign-ins and old rate-limit counters go; live rows stay; large
+//! OAuth sign-ins, expired mailed links and old rate-limit counters go; live rows stay; large
 //! sweeps go in batches; on PostgreSQL one instance sweeps at a time.
 
 mod common;
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use diesel::prelude::*;
-use gatehouse::db::schema::{oauth_states, rate_limits, sessions};
+use gatehouse::db::schema::{email_tokens, oauth_states, rate_limits, sessions};
 use gatehouse::db::{DatabaseUrl, Db, DbConn};
 use gatehouse::session::ExpiryPolicy;
 use gatehouse::sweeper::{self, Outcome, Swept};
@@ -27,8 +27,9 @@ fn open(db: &ProcessDb) -> Db {
 }
 
 /// What is left of the rows [`plant`] made: (live sessions, expired
-/// sessions, expired OAuth states, fresh counters, old counters).
-fn census(conn: &mut DbConn) -> (i64, i64, i64, i64, i64) {
+/// sessions, expired OAuth states, fresh counters, old counters, live mailed
+/// links, expired mailed links).
+fn census(conn: &mut DbConn) -> (i64, i64, i64, i64, i64, i64, i64) {
     let now = Utc::now().naive_utc();
     let count = |n: QueryResult<i64>| n.unwrap();
     (
@@ -57,12 +58,25 @@ fn census(conn: &mut DbConn) -> (i64, i64, i64, i64, i64) {
                 .count()
                 .get_result(conn),
         ),
+        count(
+            email_tokens::table
+                .filter(email_tokens::expires_at.gt(now))
+                .count()
+                .get_result(conn),
+        ),
+        count(
+            email_tokens::table
+                .filter(email_tokens::expires_at.le(now))
+                .count()
+                .get_result(conn),
+        ),
     )
 }
 
 /// A user with one live session and `expired` expired ones, two OAuth
 /// sign-ins started an hour ago and never finished, two rate-limit counters
-/// of three days ago and one of an hour ago.
+/// of three days ago and one of an hour ago, one live mailed link and two
+/// expired ones.
 fn plant(conn: &mut DbConn, expired: usize) {
     let new = gatehouse::users::NewUser {
         email: "swept@example.com",
@@ -103,6 +117,15 @@ fn plant(conn: &mut DbConn, expired: usize) {
             .execute(conn)
             .unwrap();
     }
+    use gatehouse::email::tokens::{self, Purpose};
+    tokens::issue(conn, Purpose::ResetPassword, user, "swept@example.com").unwrap();
+    for purpose in [Purpose::VerifyEmail, Purpose::SignIn] {
+        tokens::issue(conn, purpose, user, "swept@example.com").unwrap();
+    }
+    diesel::update(email_tokens::table.filter(email_tokens::purpose.ne("reset_password")))
+        .set(email_tokens::expires_at.eq(past))
+        .execute(conn)
+        .unwrap();
     let long_ago = Utc::now().naive_utc() - chrono::Duration::days(3);
     for (key, at) in [("old:1", long_ago), ("old:2", long_ago), ("fresh:1", past)] {
         diesel::insert_into(rate_limits::table)
@@ -135,9 +158,9 @@ fn the_server_sweeps_in_the_background(backend: Backend) {
     let server = ServerProcess::start(&db, &[("SWEEP_INTERVAL", "1s")]);
     let store = open(&db);
     plant(&mut store.get().unwrap(), 3);
-    assert_eq!(census(&mut store.get().unwrap()), (1, 3, 2, 1, 2));
+    assert_eq!(census(&mut store.get().unwrap()), (1, 3, 2, 1, 2, 1, 2));
     let swept = eventually(Duration::from_secs(10), || {
-        census(&mut store.get().unwrap()) == (1, 0, 0, 1, 0)
+        census(&mut store.get().unwrap()) == (1, 0, 0, 1, 0, 1, 0)
     });
     assert!(swept, "left: {:?}", census(&mut store.get().unwrap()));
     drop(server);
@@ -151,7 +174,7 @@ fn sweep_interval_off_sweeps_nothing(backend: Backend) {
     let store = open(&db);
     plant(&mut store.get().unwrap(), 3);
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(census(&mut store.get().unwrap()), (1, 3, 2, 1, 2));
+    assert_eq!(census(&mut store.get().unwrap()), (1, 3, 2, 1, 2, 1, 2));
     assert_eq!(
         common::Browser::new(&server.base).get("/healthz").status,
         200
@@ -179,12 +202,13 @@ fn a_large_sweep_goes_in_batches(backend: Backend) {
             sessions: 2_500,
             oauth_states: 2,
             rate_limits: 2,
+            email_tokens: 2,
         })
     );
     // 1,000 + 1,000 + 500 sessions, then one statement for each other table.
     let writes = log.writes.load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(writes, 5, "delete statements");
-    assert_eq!(census(&mut store.get().unwrap()), (1, 0, 0, 1, 0));
+    assert_eq!(writes, 6, "delete statements");
+    assert_eq!(census(&mut store.get().unwrap()), (1, 0, 0, 1, 0, 1, 0));
     assert_eq!(
         sweeper::sweep_once(&store, &limits, 1_000).unwrap(),
         Outcome::Swept(Swept::default())
@@ -241,12 +265,12 @@ fn one_instance_sweeps_at_a_time() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
         census(&mut store.get().unwrap()),
-        (1, 3, 2, 1, 2),
+        (1, 3, 2, 1, 2, 1, 2),
         "an instance swept while another held the turn"
     );
     drop(holder);
     let swept = eventually(Duration::from_secs(10), || {
-        census(&mut store.get().unwrap()) == (1, 0, 0, 1, 0)
+        census(&mut store.get().unwrap()) == (1, 0, 0, 1, 0, 1, 0)
     });
     assert!(swept, "left: {:?}", census(&mut store.get().unwrap()));
     drop((first, second));

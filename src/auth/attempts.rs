@@ -137,7 +137,8 @@ fn record_failure(
 /// Runs `check` (which verifies the password) on a hashing thread, counted.
 /// While a counter is used up, answers `RateLimited` without hashing, even for
 /// the right password. `BadCredentials` and `Refused` (a ban, a domain) count
-/// as failures and are audited; any other answer takes the count back.
+/// as failures and are audited; any other answer (an unverified address
+/// included) takes the count back.
 pub async fn checked<T: Send + 'static>(
     db: &Db,
     hasher: &HashLimiter,
@@ -188,6 +189,8 @@ fn counted_check<T>(
     // No connection is held while hashing.
     let outcome = check();
     let failed = match &outcome {
+        // The right password of an unverified address is no failed guess.
+        Err(AppError::Refused(crate::auth::gate::Refusal::EmailUnverified)) => None,
         Err(e @ (AppError::BadCredentials | AppError::Refused(_))) => Some(e.code()),
         _ => None,
     };

@@ -16,6 +16,9 @@ pub enum Refusal {
     },
     /// The email's domain is not in `GATEHOUSE_EMAIL_DOMAINS`.
     Domain,
+    /// `EMAIL_VERIFICATION=required` and the address is not verified yet
+    /// (password sign-in only).
+    EmailUnverified,
 }
 
 impl Refusal {
@@ -35,6 +38,10 @@ impl Refusal {
             }
             Refusal::Domain => {
                 "Sign-in is limited to email addresses of this organisation's domains.".into()
+            }
+            Refusal::EmailUnverified => {
+                "Confirm your email address first: open the link we sent you, or ask for a new one."
+                    .into()
             }
         }
     }
@@ -61,11 +68,33 @@ pub fn check(
     user_id: i64,
     domains: &[String],
 ) -> QueryResult<Result<(), Refusal>> {
-    let (email, banned_at, until, reason): (
+    decide(conn, user_id, domains, false)
+}
+
+/// [`check`] for a password sign-in: with `require_verified_email`
+/// (`EMAIL_VERIFICATION=required`) an unverified address is refused too. It
+/// runs only after the right password, so it tells a stranger nothing.
+pub fn check_password_sign_in(
+    conn: &mut DbConn,
+    user_id: i64,
+    domains: &[String],
+    require_verified_email: bool,
+) -> QueryResult<Result<(), Refusal>> {
+    decide(conn, user_id, domains, require_verified_email)
+}
+
+fn decide(
+    conn: &mut DbConn,
+    user_id: i64,
+    domains: &[String],
+    require_verified_email: bool,
+) -> QueryResult<Result<(), Refusal>> {
+    let (email, banned_at, until, reason, verified_at): (
         String,
         Option<NaiveDateTime>,
         Option<NaiveDateTime>,
         Option<String>,
+        Option<NaiveDateTime>,
     ) = users::table
         .find(user_id)
         .select((
@@ -73,6 +102,7 @@ pub fn check(
             users::banned_at,
             users::banned_until,
             users::ban_reason,
+            users::email_verified_at,
         ))
         .first(conn)?;
     if ban_in_force(banned_at, until) {
@@ -80,6 +110,9 @@ pub fn check(
     }
     if !domain_allowed(&email, domains) {
         return Ok(Err(Refusal::Domain));
+    }
+    if require_verified_email && verified_at.is_none() {
+        return Ok(Err(Refusal::EmailUnverified));
     }
     Ok(Ok(()))
 }

@@ -105,6 +105,7 @@ mod tests {
                 id: 1,
                 name: "n".into(),
                 email: "e@example.com".into(),
+                email_verified: false,
                 image: None,
                 role: role.into(),
                 permissions: effective_permissions(role, grants),
@@ -114,6 +115,7 @@ mod tests {
             },
             expires_at: chrono::Utc::now(),
             impersonator_id: None,
+            verification_pending: false,
         }
     }
 

@@ -17,11 +17,13 @@ use crate::users;
 /// Checks an email and password. Unknown email, account without a password and
 /// wrong password all answer `BadCredentials`, after the same argon2 work.
 /// Runs on a blocking thread; the connection is returned before hashing.
+/// `require_verified_email`: `EMAIL_VERIFICATION=required` (see the gate).
 pub fn authenticate(
     pool: &crate::db::Db,
     email: &str,
     password: &str,
     domains: &[String],
+    require_verified_email: bool,
 ) -> Result<i64, AppError> {
     let found = match users::normalize_email(email) {
         Ok(email) => {
@@ -35,7 +37,8 @@ pub fn authenticate(
             if password::verify_password(password, &hash) {
                 // Only after the right password: a ban is never an oracle.
                 let mut conn = pool.get()?;
-                gate::check(&mut conn, id, domains)?.map_err(AppError::Refused)?;
+                gate::check_password_sign_in(&mut conn, id, domains, require_verified_email)?
+                    .map_err(AppError::Refused)?;
                 Ok(id)
             } else {
                 Err(AppError::BadCredentials)

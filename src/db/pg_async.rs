@@ -26,7 +26,7 @@ use crate::users::UserRow;
 pub const SESSION_JOIN: &str = "SELECT sessions.id, sessions.expires_at, sessions.impersonator_id, \
      users.id, users.email, users.name, users.image, users.role, users.permissions, \
      users.plan, users.plan_expires_at, users.theme, users.language, \
-     users.banned_at, users.banned_until, \
+     users.email_verified_at, users.banned_at, users.banned_until, \
      impersonator.role, impersonator.banned_at, impersonator.banned_until \
      FROM sessions INNER JOIN users ON users.id = sessions.user_id \
      LEFT JOIN users AS impersonator ON impersonator.id = sessions.impersonator_id \
@@ -176,8 +176,8 @@ impl AsyncPg {
 fn rows(row: Row) -> Result<Found, tokio_postgres::Error> {
     // The impersonator's role is NOT NULL: a null one means no joined row.
     let impersonator = row
-        .try_get::<_, Option<String>>(15)?
-        .map(|role| Ok::<_, tokio_postgres::Error>((role, row.try_get(16)?, row.try_get(17)?)))
+        .try_get::<_, Option<String>>(16)?
+        .map(|role| Ok::<_, tokio_postgres::Error>((role, row.try_get(17)?, row.try_get(18)?)))
         .transpose()?;
     Ok((
         SessionRow {
@@ -196,10 +196,11 @@ fn rows(row: Row) -> Result<Found, tokio_postgres::Error> {
             plan_expires_at: row.try_get(10)?,
             theme: row.try_get(11)?,
             language: row.try_get(12)?,
+            email_verified_at: row.try_get(13)?,
         },
         Standing {
-            banned_at: row.try_get(13)?,
-            banned_until: row.try_get(14)?,
+            banned_at: row.try_get(14)?,
+            banned_until: row.try_get(15)?,
             impersonator,
         },
     ))

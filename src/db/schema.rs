@@ -20,6 +20,7 @@ diesel::table! {
         banned_until -> Nullable<Timestamp>,
         ban_reason -> Nullable<Text>,
         last_seen_at -> Nullable<Timestamp>,
+        email_verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -97,7 +98,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_tokens (token_hash) {
+        token_hash -> Binary,
+        purpose -> Text,
+        user_id -> BigInt,
+        email -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(accounts -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -106,5 +119,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     oauth_states,
     audit_events,
-    rate_limits
+    rate_limits,
+    email_tokens
 );

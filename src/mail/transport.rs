@@ -125,10 +125,19 @@ fn write_eml(dir: &Path, email: &Message) -> std::io::Result<PathBuf> {
         chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
         rand::random::<u64>()
     );
-    let path = dir.join(name);
-    let mut file = create_private(&path)?;
-    file.write_all(&email.formatted())?;
-    file.sync_all()?;
+    // Written under a hidden name, then renamed: whoever watches the folder
+    // (a mail client, a test) only ever sees whole messages.
+    let path = dir.join(&name);
+    let partial = dir.join(format!(".{name}.part"));
+    let mut file = create_private(&partial)?;
+    let written = file
+        .write_all(&email.formatted())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&partial, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
     Ok(path)
 }
 

@@ -188,6 +188,8 @@ pub fn resolve(
         if let Some(owner) = owner {
             if auto_link {
                 insert(conn, cipher, owner, provider, p)?;
+                // The provider vouches for this very address.
+                crate::email::verify::mark_verified(conn, owner)?;
                 return Ok(Outcome::User(owner));
             }
             return Ok(Outcome::EmailInUse);
@@ -201,6 +203,8 @@ pub fn resolve(
                 users::role.eq("user"),
                 users::created_at.eq(now),
                 users::updated_at.eq(now),
+                // Only an address the provider verified gets here.
+                users::email_verified_at.eq(Some(now)),
             ))
             .execute(conn)?;
         let id: i64 = users::table

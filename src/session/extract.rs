@@ -21,6 +21,9 @@ pub struct SignedIn {
     pub expires_at: DateTime<Utc>,
     /// The admin acting as this user (impersonation), if any.
     pub impersonator_id: Option<i64>,
+    /// Pages ask this user to verify their address: it is not verified and
+    /// `EMAIL_VERIFICATION` is not `off`.
+    pub verification_pending: bool,
 }
 
 impl SignedIn {
@@ -40,6 +43,10 @@ pub async fn read_session(req: &HttpRequest) -> Outcome {
             user: loaded.user.clone(),
             expires_at: loaded.expires_at,
             impersonator_id: loaded.impersonator_id,
+            verification_pending: !loaded.user.email_verified
+                && req
+                    .app_data::<actix_web::web::Data<crate::AppState>>()
+                    .is_some_and(|s| s.config.email_verification.is_on()),
         })),
         Lookup::Anonymous => Ok(None),
         Lookup::Unavailable => Err(AppError::Unavailable),
@@ -214,6 +221,17 @@ pub fn begin_session_as(
             .map_err(failed)?;
     }
     Ok(())
+}
+
+/// Hands this response a session row the handler created itself, in the
+/// transaction of the change that signs the user in (a password reset): the
+/// old token (if any) is deleted, and the cookie carries `token`.
+pub fn begin_issued_session(session: &Session, token: super::PlainToken) -> Result<(), AppError> {
+    session.clear();
+    session.renew();
+    session
+        .insert(keys::ISSUED_TOKEN, token.expose())
+        .map_err(|e| AppError::Internal(format!("session state: {e}")))
 }
 
 /// Ends the session on this response: the row is deleted by the store and the

@@ -383,6 +383,7 @@ mod tests {
             plan_expires_at: None,
             theme: "system".into(),
             language: "en".into(),
+            email_verified_at: None,
         };
         let standing = |ban: (Option<NaiveDateTime>, Option<NaiveDateTime>), imp| Standing {
             banned_at: ban.0,

@@ -31,6 +31,10 @@ pub mod keys {
     /// An audit event (`{"action", "details"}`) written in the same
     /// transaction as the new session, so a sign-in commits once.
     pub const NEW_AUDIT: &str = "gh.new_audit";
+    /// A session row the handler already created in the transaction of its
+    /// effect (a password reset): its token, which `save` hands to the cookie
+    /// as it is. Lives in this request's memory only.
+    pub const ISSUED_TOKEN: &str = "gh.issued_token";
 }
 
 type State = HashMap<String, String>;
@@ -77,6 +81,9 @@ impl SessionStore for DieselSessionStore {
     }
 
     async fn save(&self, state: State, _ttl: &CookieDuration) -> Result<SessionKey, SaveError> {
+        if let Some(token) = read::<String>(&state, keys::ISSUED_TOKEN) {
+            return SessionKey::try_from(token).map_err(|e| SaveError::Other(e.into()));
+        }
         let user_id: i64 = read(&state, keys::NEW_USER_ID).ok_or_else(|| {
             SaveError::Other(anyhow::anyhow!("a session is only saved at sign-in"))
         })?;

@@ -26,6 +26,7 @@ pub struct UserRow {
     pub plan_expires_at: Option<NaiveDateTime>,
     pub theme: String,
     pub language: String,
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 /// What pages, the JSON API and handlers know of the signed-in user, made anew
@@ -36,6 +37,8 @@ pub struct SessionUser {
     pub id: i64,
     pub name: String,
     pub email: String,
+    /// The user has opened a link mailed to this address.
+    pub email_verified: bool,
     pub image: Option<String>,
     pub role: String,
     pub permissions: Vec<String>,
@@ -53,6 +56,7 @@ impl SessionUser {
             id: row.id,
             name: row.name,
             email: row.email,
+            email_verified: row.email_verified_at.is_some(),
             image: row.image,
             role: row.role,
             permissions,
@@ -457,6 +461,7 @@ mod tests {
             plan_expires_at: end,
             theme: "system".into(),
             language: "en".into(),
+            email_verified_at: None,
         };
         assert_eq!(SessionUser::from_row(row(None), now).plan, "premium");
         let past = now - chrono::Duration::seconds(1);
@@ -464,5 +469,9 @@ mod tests {
         let user = SessionUser::from_row(row(None), now);
         assert_eq!(user.permissions, vec!["read"]);
         assert_eq!(serde_json::to_value(&user).unwrap()["id"], "7");
+        assert_eq!(
+            serde_json::to_value(&user).unwrap()["email_verified"],
+            false
+        );
     }
 }

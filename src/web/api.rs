@@ -18,7 +18,7 @@ pub struct SessionBody<'a> {
     pub expires: String,
 }
 
-fn session_json(s: &SignedIn) -> HttpResponse {
+pub(super) fn session_json(s: &SignedIn) -> HttpResponse {
     HttpResponse::Ok().json(SessionBody {
         user: &s.user,
         expires: s
@@ -106,6 +106,7 @@ pub async fn update_session(
             user: s.user,
             expires_at: s.expires_at,
             impersonator_id: s.impersonator_id,
+            verification_pending: false,
         })),
         // Revoked between the two statements.
         None => Err(AppError::Unauthorized),

@@ -4,6 +4,7 @@ pub mod admin_api;
 pub mod admin_pages;
 pub mod api;
 pub mod callback;
+pub mod email;
 pub mod input;
 pub mod oauth;
 pub mod pages;
@@ -28,6 +29,8 @@ pub struct Head {
     pub theme: String,
     /// An admin is acting as this user: the page shows a banner with a way back.
     pub impersonating: bool,
+    /// The user's address is not verified yet: a banner offers the link again.
+    pub verification_pending: bool,
 }
 
 impl Head {
@@ -35,6 +38,7 @@ impl Head {
         match viewer {
             Some(s) => Head {
                 impersonating: s.impersonator_id.is_some(),
+                verification_pending: s.verification_pending && s.impersonator_id.is_none(),
                 lang: s.user.language.clone(),
                 theme: s.user.theme.clone(),
                 user: Some(s.user.clone()),
@@ -42,6 +46,7 @@ impl Head {
             },
             None => Head {
                 impersonating: false,
+                verification_pending: false,
                 user: None,
                 csrf,
                 lang: "en".into(),
@@ -191,6 +196,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/admin/sessions/{id}/revoke",
         web::post().to(admin_pages::revoke_one),
     )
+    .route("/forgot-password", web::get().to(email::forgot_page))
+    .route("/forgot-password", web::post().to(email::forgot_submit))
+    .route("/reset-password", web::get().to(email::reset_page))
+    .route("/reset-password", web::post().to(email::reset_submit))
+    .route("/verify-email", web::get().to(email::verify_link))
+    .route("/settings/verify-email", web::post().to(email::resend))
     .route("/setup", web::get().to(setup::page))
     .route("/setup", web::post().to(setup::submit))
     .route("/healthz", web::get().to(api::healthz))
@@ -202,6 +213,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/csrf", web::get().to(api::csrf))
             .route("/verify", web::get().to(api::verify))
             .route("/signout", web::post().to(api::signout))
+            .route("/forgot-password", web::post().to(email::forgot_json))
+            .route("/reset-password", web::post().to(email::reset_json))
             .route("/providers", web::get().to(oauth::providers))
             .route("/sessions", web::get().to(sessions::list_json))
             .route("/sessions/{id}", web::delete().to(sessions::revoke_json))

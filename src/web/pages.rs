@@ -45,6 +45,9 @@ struct SignInPage {
     error: Option<String>,
     /// `(id, name)` of each enabled OAuth provider, one button each.
     providers: Vec<(&'static str, String)>,
+    /// The right password of an unverified address (`EMAIL_VERIFICATION=required`):
+    /// the page offers the confirmation link again.
+    unverified: bool,
 }
 
 fn provider_buttons(state: &AppState) -> Vec<(&'static str, String)> {
@@ -77,6 +80,7 @@ pub async fn signin_page(
             email: String::new(),
             callback,
             error: None,
+            unverified: false,
         },
     )
 }
@@ -104,6 +108,7 @@ pub async fn signin_submit(
     let db = state.db.clone();
     let (email, password) = (form.email.clone(), form.password);
     let domains = state.config.email_domains.clone();
+    let require_verified = state.config.email_verification == crate::email::Verification::Required;
     let device = device_of(&req);
     let attempt = Attempt {
         email: form.email.clone(),
@@ -116,7 +121,7 @@ pub async fn signin_submit(
         &state.hasher,
         &state.config.rate_limits,
         attempt,
-        move || crate::auth::authenticate(&db, &email, &password, &domains),
+        move || crate::auth::authenticate(&db, &email, &password, &domains, require_verified),
     )
     .await;
     state.metrics.password_sign_in(&outcome);
@@ -145,6 +150,10 @@ pub async fn signin_submit(
                 email: form.email,
                 callback,
                 error: Some(e.message()),
+                unverified: matches!(
+                    e,
+                    AppError::Refused(crate::auth::gate::Refusal::EmailUnverified)
+                ),
             },
         ),
         Err(e) => Err(e.into()),
@@ -248,6 +257,12 @@ pub async fn signup_submit(
     };
     match outcome {
         Ok(user_id) => {
+            super::email::after_sign_up(&state, user_id, device.clone()).await;
+            if state.config.email_verification == crate::email::Verification::Required {
+                // No session before the address is confirmed.
+                let head = Head::new(viewer.0.as_ref(), Some(csrf.0));
+                return super::email::signed_up_unverified(&state, head, user_id, device).await;
+            }
             begin_session_audited(
                 &session,
                 user_id,

@@ -129,6 +129,11 @@ pub async fn page(
             "Password changed. Your other devices were signed out.",
         )),
         Some("linked") => Some(("accounts", "Provider linked.")),
+        Some("verification") => Some((
+            "email",
+            "A confirmation link is on its way to your address.",
+        )),
+        Some("verified") => Some(("email", "Your address is confirmed.")),
         Some("unlinked") => Some(("accounts", "Provider unlinked.")),
         _ => None,
     }

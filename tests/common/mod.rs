@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake_provider;
+pub mod mailbox;
 pub mod process;
 pub mod smtp;
 
@@ -238,9 +239,9 @@ impl TestApp {
             .or_insert(addr.to_string());
         map.entry("GATEHOUSE_SECRET_FILE".into())
             .or_insert(secret_file.display().to_string());
-        // `.eml` files (no SMTP_URL) go beside the secret, never into the repository.
+        // Mail as `.eml` files beside the secret, in this test's directory.
         map.entry("GATEHOUSE_MAIL_DIR".into())
-            .or_insert(secret_file.with_file_name("mail").display().to_string());
+            .or_insert(mail_dir_beside(secret_file).display().to_string());
         let mut config = Config::from_lookup(|k| map.get(k).cloned()).expect("test config");
         config.pool_size = 4;
         config
@@ -324,6 +325,11 @@ impl TestApp {
         Browser::new(&self.base)
     }
 
+    /// The mail this app wrote (`GATEHOUSE_MAIL_DIR` of this test).
+    pub fn mailbox(&self) -> mailbox::Mailbox {
+        mailbox::Mailbox::new(mail_dir_beside(&self.secret_file))
+    }
+
     pub fn conn(&self) -> gatehouse::db::PooledConn {
         self.db.pool.get().expect("test connection")
     }
@@ -405,6 +411,11 @@ impl Drop for TestApp {
 }
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// A test app's `GATEHOUSE_MAIL_DIR`: `mail/` in its temporary directory.
+fn mail_dir_beside(secret_file: &std::path::Path) -> std::path::PathBuf {
+    secret_file.with_file_name("mail")
+}
 
 #[derive(Debug, PartialEq, QueryableByName)]
 pub struct SessionSnapshot {

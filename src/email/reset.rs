@@ -1,0 +1,117 @@
+//! Password reset: a request mails a link (`/reset-password?token=…`, 1 hour)
+//! to an existing account only, after the same work for any address; spending
+//! it sets the password, verifies the address, ends every session of the user
+//! and signs this browser in, all in one transaction with the token's deletion.
+
+use diesel::prelude::*;
+
+use super::tokens::{self, Purpose};
+use super::{Site, compose};
+use crate::audit::{self, Event, action};
+use crate::db::DbConn;
+use crate::db::schema::users;
+use crate::error::AppError;
+use crate::mail::Outgoing;
+use crate::session::{Device, ExpiryPolicy, PlainToken};
+
+/// Issues a reset link for the account with this (normalised) address and
+/// records the request; for an unknown address, the same statements but the
+/// token's insert, a token-sized hash, and `None`.
+pub fn request(
+    conn: &mut DbConn,
+    site: &Site,
+    email: &str,
+    device: &Device,
+) -> QueryResult<Option<Outgoing>> {
+    conn.transaction(|conn| {
+        let found: Option<i64> = users::table
+            .filter(users::email.eq(email))
+            .select(users::id)
+            .first(conn)
+            .optional()?;
+        let event = |target| Event {
+            actor_id: None,
+            target_id: target,
+            action: action::PASSWORD_RESET_REQUESTED,
+            device: Some(device),
+            details: serde_json::json!({}),
+        };
+        let Some(user_id) = found else {
+            let _ = PlainToken::generate().hash();
+            audit::record(conn, event(None))?;
+            return Ok(None);
+        };
+        let issued = tokens::issue(conn, Purpose::ResetPassword, user_id, email)?;
+        audit::record(conn, event(Some(user_id)))?;
+        let link = site.link(&format!(
+            "/reset-password?token={}",
+            issued.token.expose()
+        ));
+        Ok(Some(compose(
+            site,
+            email,
+            "Reset your password",
+            &format!(
+                "Someone asked to reset the password of your account at {}. To choose a new password, open this link:",
+                site.name()
+            ),
+            &link,
+            issued.expires_at,
+        )))
+    })
+}
+
+/// Whether a reset link is live (the form shows it; nothing is spent).
+pub fn is_live(conn: &mut DbConn, token: &PlainToken) -> QueryResult<bool> {
+    Ok(tokens::peek(conn, Purpose::ResetPassword, token)?.is_some())
+}
+
+/// A reset that went through: the user and the token of this browser's new
+/// session.
+#[derive(Debug)]
+pub struct Reset {
+    pub user_id: i64,
+    pub session: PlainToken,
+}
+
+/// Spends a reset link on `password_hash` (already hashed, off this
+/// connection). `Ok(None)`: the link is unknown, spent, expired, of another
+/// purpose, or was sent to an address the user no longer has. A user the
+/// sign-in gate refuses (banned, a domain no longer allowed) gets `Refused`
+/// and nothing changes.
+pub fn reset(
+    conn: &mut DbConn,
+    token: &PlainToken,
+    password_hash: &str,
+    domains: &[String],
+    device: &Device,
+    policy: &ExpiryPolicy,
+) -> Result<Option<Reset>, AppError> {
+    let spent = tokens::spend(conn, Purpose::ResetPassword, token, |conn, claim| {
+        let user_id = claim.user_id;
+        let current: String = users::table
+            .find(user_id)
+            .select(users::email)
+            .first(conn)?;
+        if current != claim.email {
+            return Ok(None);
+        }
+        crate::auth::gate::check(conn, user_id, domains)?.map_err(AppError::Refused)?;
+        crate::users::set_password_hash(conn, user_id, password_hash)?;
+        super::verify::mark_verified(conn, user_id)?;
+        // Every session of the user, and any they impersonate through.
+        crate::session::delete_all_by(conn, user_id)?;
+        // Other links that would get into the account are worthless now.
+        tokens::revoke(conn, user_id, Purpose::ResetPassword)?;
+        tokens::revoke(conn, user_id, Purpose::SignIn)?;
+        let session = crate::session::create_session(conn, user_id, device, policy, None)?;
+        audit::record(conn, Event::by(user_id, action::PASSWORD_RESET, device))?;
+        audit::record(
+            conn,
+            Event::by(user_id, action::SIGN_IN, device)
+                .details(serde_json::json!({"method": "password_reset"})),
+        )?;
+        Ok::<_, AppError>(Some(Reset { user_id, session }))
+    })?;
+    Ok(spent.flatten())
+}

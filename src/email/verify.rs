@@ -1,0 +1,118 @@
+//! Email verification (`EMAIL_VERIFICATION`): a sign-up or a resend mails a
+//! link (`/verify-email?token=…`, 24 hours); opening it marks the address
+//! verified (`users.email_verified_at`). A link counts only for the address it
+//! was sent to: after an email change it verifies nothing.
+
+use chrono::Utc;
+use diesel::prelude::*;
+
+use super::tokens::{self, Purpose};
+use super::{Site, compose};
+use crate::audit::{self, Event, action};
+use crate::db::DbConn;
+use crate::db::schema::users;
+use crate::mail::Outgoing;
+use crate::session::Device;
+
+/// Marks the user's address verified now, unless it already was; whether it
+/// changed.
+pub fn mark_verified(conn: &mut DbConn, user_id: i64) -> QueryResult<bool> {
+    let n = diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::email_verified_at.is_null()),
+    )
+    .set(users::email_verified_at.eq(Some(Utc::now().naive_utc())))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Issues a verification link for `user_id` and records who asked
+/// (`parties` as from `SignedIn::audit_parties`, or the user themselves);
+/// `None` when the address is verified already (nothing written).
+pub fn mail_for(
+    conn: &mut DbConn,
+    site: &Site,
+    parties: (i64, i64),
+    device: &Device,
+) -> QueryResult<Option<Outgoing>> {
+    let user_id = parties.1;
+    conn.transaction(|conn| {
+        let (email, verified): (String, Option<chrono::NaiveDateTime>) = users::table
+            .find(user_id)
+            .select((users::email, users::email_verified_at))
+            .first(conn)?;
+        if verified.is_some() {
+            return Ok(None);
+        }
+        let issued = tokens::issue(conn, Purpose::VerifyEmail, user_id, &email)?;
+        audit::record(
+            conn,
+            Event::between(parties, action::EMAIL_VERIFICATION_SENT, device),
+        )?;
+        let link = site.link(&format!("/verify-email?token={}", issued.token.expose()));
+        Ok(Some(compose(
+            site,
+            &email,
+            "Verify your email address",
+            &format!(
+                "Please confirm that this address belongs to your account at {} by opening this link:",
+                site.name()
+            ),
+            &link,
+            issued.expires_at,
+        )))
+    })
+}
+
+/// [`mail_for`] the unverified account with this (normalised) address, if
+/// there is one; the caller answers the same either way.
+pub fn mail_for_address(
+    conn: &mut DbConn,
+    site: &Site,
+    email: &str,
+    device: &Device,
+) -> QueryResult<Option<Outgoing>> {
+    let found: Option<i64> = users::table
+        .filter(users::email.eq(email))
+        .filter(users::email_verified_at.is_null())
+        .select(users::id)
+        .first(conn)
+        .optional()?;
+    match found {
+        Some(id) => mail_for(conn, site, (id, id), device),
+        None => {
+            // Comparable work for an address with no unverified account.
+            let _ = crate::session::PlainToken::generate().hash();
+            Ok(None)
+        }
+    }
+}
+
+/// Spends a verification link: the user whose address it verified, or `None`
+/// (unknown, spent, expired, another purpose, or sent to an address the user
+/// no longer has).
+pub fn verify(
+    conn: &mut DbConn,
+    token: &crate::session::PlainToken,
+    device: &Device,
+) -> QueryResult<Option<i64>> {
+    let spent = tokens::spend(conn, Purpose::VerifyEmail, token, |conn, claim| {
+        let current: String = users::table
+            .find(claim.user_id)
+            .select(users::email)
+            .first(conn)?;
+        if current != claim.email {
+            return Ok::<_, diesel::result::Error>(None);
+        }
+        if mark_verified(conn, claim.user_id)? {
+            audit::record(
+                conn,
+                Event::by(claim.user_id, action::EMAIL_VERIFIED, device),
+            )?;
+        }
+        tokens::revoke(conn, claim.user_id, Purpose::VerifyEmail)?;
+        Ok(Some(claim.user_id))
+    })?;
+    Ok(spent.flatten())
+}

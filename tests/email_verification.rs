@@ -1,0 +1,262 @@
+//! Email verification (`EMAIL_VERIFICATION` off, optional, required), the
+//! resend, `RATE_LIMIT_EMAIL`, and where tokens never appear (the database,
+//! the server's log). Stories on both backends.
+
+mod common;
+
+use std::time::Duration;
+
+use common::process::{ProcessDb, ServerProcess};
+use common::{Backend, Browser, PASSWORD, Page, TestApp};
+use sha2::Digest;
+
+on_both_backends!(
+    optional_a_sign_up_gets_a_link_and_the_session_flips_on_the_next_request,
+    required_refuses_the_unverified_after_the_password_and_offers_a_new_link,
+    off_sends_nothing_and_shows_no_banner,
+    the_link_is_sent_again_from_settings,
+    the_email_limit_trips_per_address_and_per_ip,
+    tokens_are_neither_in_the_database_nor_in_the_log,
+);
+
+fn banner(page: &Page) -> bool {
+    page.body.contains("id=\"verify-banner\"")
+}
+
+fn sign_in(b: &Browser, email: &str, password: &str) -> Page {
+    b.submit("/signin", &[("email", email), ("password", password)])
+}
+
+fn optional_a_sign_up_gets_a_link_and_the_session_flips_on_the_next_request(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let ada = app.signed_up("Ada", "ada@example.com");
+    let mail = app.mailbox().wait_for("ada@example.com");
+    assert!(mail.subject.starts_with("Verify"), "{}", mail.subject);
+    assert!(mail.text.contains("If this was not you"), "{}", mail.text);
+    assert_eq!(ada.session_json()["user"]["email_verified"], false);
+    let home = ada.get("/");
+    assert!(banner(&home), "{}", home.body);
+
+    // Opened in another browser (the mail app's), not signed in.
+    let opened = app.browser().get(&mail.path());
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    assert_eq!(opened.location().as_deref(), Some("/"));
+    assert_eq!(ada.session_json()["user"]["email_verified"], true);
+    assert!(!banner(&ada.get("/")));
+    assert_eq!(app.count("audit_events WHERE action = 'email_verified'"), 1);
+    assert_eq!(app.browser().get(&mail.path()).status, 400, "spent");
+    assert_eq!(app.count("email_tokens"), 0);
+}
+
+fn required_refuses_the_unverified_after_the_password_and_offers_a_new_link(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, &[("EMAIL_VERIFICATION", "required")]) else {
+        return;
+    };
+    let b = app.browser();
+    let page = b.submit(
+        "/signup",
+        &[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(
+        page.status, 200,
+        "no session before the link: {}",
+        page.body
+    );
+    assert!(b.session_json().is_null());
+    assert_eq!(app.session_count(), 0);
+    let first = app.mailbox().wait_for("ada@example.com");
+
+    // The right password: 403 with a way to get the link again; a wrong one
+    // says nothing more than for anyone.
+    let refused = sign_in(&b, "ada@example.com", PASSWORD);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("id=\"resend-verification\""));
+    let wrong = sign_in(&b, "ada@example.com", "not the password");
+    assert_eq!(wrong.status, 401);
+    assert!(!wrong.body.contains("resend-verification"));
+    assert!(b.session_json().is_null());
+    // Refusals of the right password are not failed guesses.
+    for _ in 0..6 {
+        assert_eq!(sign_in(&b, "ada@example.com", PASSWORD).status, 403);
+    }
+
+    let resent = b.submit("/settings/verify-email", &[("email", "ada@example.com")]);
+    assert_eq!(resent.status, 200, "{}", resent.body);
+    let unknown = b.submit("/settings/verify-email", &[("email", "nobody@example.com")]);
+    assert_eq!(unknown.status, 200);
+    let strip = |p: &Page| p.body.replace(&p.meta_csrf().unwrap_or_default(), "");
+    assert_eq!(strip(&resent), strip(&unknown));
+    let second = app.mailbox().wait_for_nth("ada@example.com", 2);
+    assert_ne!(first.token(), second.token());
+
+    assert_eq!(b.get(&second.path()).status, 303);
+    let signed = sign_in(&b, "ada@example.com", PASSWORD);
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    assert_eq!(b.session_json()["user"]["email_verified"], true);
+    // The other link went with the verification.
+    assert_eq!(app.browser().get(&first.path()).status, 400);
+    assert!(app.mailbox().to("nobody@example.com").is_empty());
+}
+
+fn off_sends_nothing_and_shows_no_banner(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, &[("EMAIL_VERIFICATION", "off")]) else {
+        return;
+    };
+    let ada = app.signed_up("Ada", "ada@example.com");
+    assert_eq!(ada.session_json()["user"]["email_verified"], false);
+    assert!(!banner(&ada.get("/")));
+    assert!(
+        !ada.get("/settings")
+            .body
+            .contains("Send the confirmation link")
+    );
+    assert_eq!(ada.submit("/settings/verify-email", &[]).status, 404);
+    // Mail is written in order: the reset mail comes after any sign-up mail.
+    ada.submit("/forgot-password", &[("email", "ada@example.com")]);
+    let only = app.mailbox().wait_for("ada@example.com");
+    assert!(only.subject.starts_with("Reset"), "{}", only.subject);
+    assert_eq!(app.mailbox().all().len(), 1);
+    assert_eq!(app.count("email_tokens WHERE purpose = 'verify_email'"), 0);
+}
+
+fn the_link_is_sent_again_from_settings(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let ada = app.signed_up("Ada", "ada@example.com");
+    let first = app.mailbox().wait_for("ada@example.com");
+    let page = ada.submit("/settings/verify-email", &[]);
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(
+        page.location().as_deref(),
+        Some("/settings?saved=verification")
+    );
+    let second = app.mailbox().wait_for_nth("ada@example.com", 2);
+    assert_ne!(first.token(), second.token());
+    assert_eq!(
+        app.count("audit_events WHERE action = 'email_verification_sent'"),
+        2
+    );
+    // Either link works once; the first one used ends the other.
+    assert_eq!(app.browser().get(&first.path()).status, 303);
+    assert_eq!(app.browser().get(&second.path()).status, 400);
+    assert_eq!(ada.session_json()["user"]["email_verified"], true);
+    let again = ada.submit("/settings/verify-email", &[]);
+    assert_eq!(
+        again.location().as_deref(),
+        Some("/settings?saved=verified")
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(app.mailbox().to("ada@example.com").len(), 2);
+}
+
+/// Asks for a reset link for `email` as client `ip` (behind a trusted proxy).
+fn forgot_from(b: &Browser, ip: &str, email: &str) -> Page {
+    let token = b.csrf_token();
+    let url = b.url("/forgot-password");
+    let body = serde_urlencoded::to_string([("email", email), ("csrf_token", &token)]).unwrap();
+    b.send(|c| {
+        c.post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", ip)
+            .body(body)
+    })
+}
+
+fn the_email_limit_trips_per_address_and_per_ip(backend: Backend) {
+    let Some(app) = TestApp::start_with(
+        backend,
+        &[
+            ("RATE_LIMIT_EMAIL", "2/1h"),
+            ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1"),
+            ("EMAIL_VERIFICATION", "off"),
+        ],
+    ) else {
+        return;
+    };
+    app.signed_up("Ada", "ada@example.com");
+    let b = app.browser();
+    // Per address: three clients, one address.
+    for ip in ["198.51.100.1", "198.51.100.2"] {
+        assert_eq!(forgot_from(&b, ip, "ada@example.com").status, 200);
+    }
+    let over = forgot_from(&b, "198.51.100.3", "ada@example.com");
+    assert_eq!(over.status, 429, "{}", over.body);
+    assert!(over.header("retry-after").is_some());
+    // Per client: one client, three addresses (unknown ones count the same).
+    for email in ["x@example.com", "y@example.com"] {
+        assert_eq!(forgot_from(&b, "203.0.113.9", email).status, 200);
+    }
+    assert_eq!(forgot_from(&b, "203.0.113.9", "z@example.com").status, 429);
+    assert_eq!(app.count("audit_events WHERE action = 'rate_limited'"), 2);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(app.mailbox().to("ada@example.com").len(), 2);
+}
+
+fn tokens_are_neither_in_the_database_nor_in_the_log(backend: Backend) {
+    let Some(db) = ProcessDb::new(backend) else {
+        return;
+    };
+    let mail_dir = db.dir.path().join("outbox");
+    let server = ServerProcess::start(
+        &db,
+        &[
+            ("GATEHOUSE_MAIL_DIR", mail_dir.to_str().unwrap()),
+            ("RUST_LOG", "debug"),
+        ],
+    );
+    let b = Browser::new(&server.base);
+    let page = b.submit(
+        "/signup",
+        &[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(page.status, 303);
+    b.submit("/forgot-password", &[("email", "ada@example.com")]);
+    let mailbox = common::mailbox::Mailbox::new(mail_dir);
+    let reset = mailbox.wait_for_nth("ada@example.com", 2);
+    let verify = mailbox.to("ada@example.com")[0].clone();
+    let tokens = [reset.token(), verify.token()];
+
+    let store = gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&db.url).unwrap(), 1)
+        .unwrap();
+    let dump = dump_email_tokens(&mut store.get().unwrap());
+    assert_eq!(dump.len(), 2, "{dump:?}");
+    for token in &tokens {
+        let hash = sha2::Sha256::digest(token.as_bytes()).to_vec();
+        assert!(dump.iter().any(|(h, _)| *h == hash), "stored as its hash");
+        let text = format!("{dump:?}");
+        assert!(!text.contains(token.as_str()), "a plain token in the table");
+    }
+    // Following the links is logged as paths only.
+    assert_eq!(b.get(&verify.path()).status, 303);
+    assert_eq!(b.get(&reset.path()).status, 200);
+    server.signal(libc::SIGTERM);
+    let (_, _, log) = server.wait_with_log(Duration::from_secs(30));
+    assert!(log.contains("/verify-email"), "{log}");
+    for token in &tokens {
+        assert!(!log.contains(token.as_str()), "a token in the log: {log}");
+    }
+}
+
+/// Every row of `email_tokens` as (hash, the other columns as text).
+fn dump_email_tokens(conn: &mut gatehouse::db::DbConn) -> Vec<(Vec<u8>, String)> {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::email_tokens as et;
+    et::table
+        .select((et::token_hash, et::purpose, et::user_id, et::email))
+        .load::<(Vec<u8>, String, i64, String)>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|(h, p, u, e)| (h, format!("{p} {u} {e}")))
+        .collect()
+}
