@@ -113,8 +113,9 @@ impl AppState {
             });
         let keys = Keys::derive(secret.expose());
         let hasher = auth::limiter::HashLimiter::for_this_machine();
+        let mailer = mail::Mailer::start(config.mail.clone());
         let metrics = match config.running.metrics_addr {
-            Some(_) => metrics::Metrics::on(db.clone(), hasher.stats()),
+            Some(_) => metrics::Metrics::on(db.clone(), hasher.stats(), mailer.clone()),
             None => metrics::Metrics::off(),
         };
         let state = AppState {
@@ -133,7 +134,7 @@ impl AppState {
             public_origin: config.public_origin(),
             hasher,
             metrics,
-            mailer: mail::Mailer::start(config.mail.clone()),
+            mailer,
             db,
             config,
         };

@@ -17,6 +17,7 @@ on_both_backends!(
     rate_limit_trips_are_counted_by_rule,
     metrics_live_on_their_own_listener_only,
     the_sweeper_rounds_are_counted,
+    mail_and_the_email_limit_are_counted,
 );
 
 #[test]
@@ -297,4 +298,37 @@ fn the_sweeper_rounds_are_counted(backend: Backend) {
     let (status, _, log) = server.wait_with_log(Duration::from_secs(15));
     assert!(status.success(), "{log}");
     assert!(reqwest::blocking::get(format!("{base}/metrics")).is_err());
+}
+
+/// A sign-up's verification mail is counted as sent once written; asking
+/// for reset links past `RATE_LIMIT_EMAIL` counts an `email` trip.
+fn mail_and_the_email_limit_are_counted(backend: Backend) {
+    let Some(app) = with_metrics(backend, &[("RATE_LIMIT_EMAIL", "1/1h")]) else {
+        return;
+    };
+    let metrics = app.metrics_base.clone().unwrap();
+    app.signed_up("Cy", "cy@example.com");
+    let sent = |m: &BTreeMap<String, f64>| value(m, "gatehouse_mail_sent_total");
+    let started = Instant::now();
+    let (text, m) = loop {
+        let (text, m) = scrape(&metrics);
+        if sent(&m) >= 1.0 || started.elapsed() > Duration::from_secs(10) {
+            break (text, m);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(sent(&m), 1.0, "{text}");
+    assert_eq!(value(&m, "gatehouse_mail_queued"), 0.0, "{text}");
+    assert!(text.contains("gatehouse_mail_failed_total 0"), "{text}");
+
+    let stranger = app.browser();
+    for _ in 0..2 {
+        stranger.submit("/forgot-password", &[("email", "cy@example.com")]);
+    }
+    let (text, m) = scrape(&metrics);
+    assert_eq!(
+        value(&m, r#"gatehouse_rate_limit_trips_total{rule="email"}"#),
+        1.0,
+        "{text}"
+    );
 }

@@ -22,6 +22,7 @@ use crate::auth::gate::Refusal;
 use crate::auth::limiter::HashStats;
 use crate::db::Db;
 use crate::error::AppError;
+use crate::mail::Mailer;
 use crate::sweeper::Outcome;
 
 pub use server::metrics_server;
@@ -100,9 +101,35 @@ struct Recorded {
     pool_idle: IntGauge,
     hash_queue: IntGauge,
     hash_refusals: IntCounter,
+    /// `[queued, sent, retried, failed, dropped]`: the mailer's counts.
+    mail: MailSeries,
     /// Read at scrape time.
     db: Db,
     hashing: Arc<HashStats>,
+    mailer: Mailer,
+}
+
+/// The mailer's counts, copied in at each scrape.
+struct MailSeries {
+    queued: IntGauge,
+    sent: IntCounter,
+    retried: IntCounter,
+    failed: IntCounter,
+    dropped: IntCounter,
+}
+
+fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("a valid metric");
+    registry.register(Box::new(c.clone())).expect("a new name");
+    c
+}
+
+/// Raises `counter` to `total` (counted elsewhere, copied in at a scrape).
+fn catch_up(counter: &IntCounter, total: u64) {
+    let counted = counter.get();
+    if total > counted {
+        counter.inc_by(total - counted);
+    }
 }
 
 fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -123,8 +150,9 @@ impl Metrics {
         Metrics(None)
     }
 
-    /// A registry of its own; `db` and `hashing` are read at each scrape.
-    pub fn on(db: Db, hashing: Arc<HashStats>) -> Self {
+    /// A registry of its own; `db`, `hashing` and `mailer` are read at each
+    /// scrape.
+    pub fn on(db: Db, hashing: Arc<HashStats>, mailer: Mailer) -> Self {
         let r = Registry::new();
         let requests = counter_vec(
             &r,
@@ -179,9 +207,32 @@ impl Metrics {
         for outcome in ["swept", "skipped", "error"] {
             sweeper_runs.with_label_values(&[outcome]);
         }
-        for kind in ["sessions", "oauth_states", "rate_limits"] {
+        for (kind, _) in crate::sweeper::Swept::default().by_kind() {
             sweeper_rows.with_label_values(&[kind]);
         }
+        let mail = MailSeries {
+            queued: gauge(
+                &r,
+                "gatehouse_mail_queued",
+                "Mail waiting for delivery now.",
+            ),
+            sent: counter(&r, "gatehouse_mail_sent_total", "Mail delivered."),
+            retried: counter(
+                &r,
+                "gatehouse_mail_retries_total",
+                "Mail deliveries that failed for a passing reason and were tried again.",
+            ),
+            failed: counter(
+                &r,
+                "gatehouse_mail_failed_total",
+                "Mail given up: refused for good or out of retries.",
+            ),
+            dropped: counter(
+                &r,
+                "gatehouse_mail_dropped_total",
+                "Mail never tried because the queue was full.",
+            ),
+        };
         let recorded = Recorded {
             pool_in_use: gauge(
                 &r,
@@ -198,15 +249,13 @@ impl Metrics {
                 "gatehouse_password_hash_queue_depth",
                 "Password hashing jobs queued or running now.",
             ),
-            hash_refusals: {
-                let c = IntCounter::new(
-                    "gatehouse_password_hash_refusals_total",
-                    "Password checks refused with 503 because the hashing queue was full.",
-                )
-                .expect("a valid metric");
-                r.register(Box::new(c.clone())).expect("a new name");
-                c
-            },
+            hash_refusals: counter(
+                &r,
+                "gatehouse_password_hash_refusals_total",
+                "Password checks refused with 503 because the hashing queue was full.",
+            ),
+            mail,
+            mailer,
             id: requests::next_registry_id(),
             registry: r,
             requests,
@@ -312,11 +361,13 @@ impl Metrics {
             pool.connections.saturating_sub(pool.idle_connections),
         ));
         m.hash_queue.set(m.hashing.depth() as i64);
-        let refused = m.hashing.refusals();
-        let counted = m.hash_refusals.get();
-        if refused > counted {
-            m.hash_refusals.inc_by(refused - counted);
-        }
+        catch_up(&m.hash_refusals, m.hashing.refusals());
+        let mail = m.mailer.stats();
+        m.mail.queued.set(mail.queued as i64);
+        catch_up(&m.mail.sent, mail.sent);
+        catch_up(&m.mail.retried, mail.retried);
+        catch_up(&m.mail.failed, mail.failed);
+        catch_up(&m.mail.dropped, mail.dropped);
         prometheus::TextEncoder::new()
             .encode_to_string(&m.registry.gather())
             .unwrap_or_else(|e| {

@@ -82,7 +82,10 @@ async fn send_counted(
         })
         .await?;
     match outcome {
-        Err(retry_after) => Err(AppError::RateLimited { retry_after }),
+        Err(retry_after) => {
+            state.metrics.rate_limit_trip("email");
+            Err(AppError::RateLimited { retry_after })
+        }
         Ok(Some(mail)) => {
             state.mailer.send(mail);
             Ok(())
