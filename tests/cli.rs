@@ -6,32 +6,15 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Backend, PgDatabase, TestApp, postgres_admin_url};
+use common::process::ProcessDb;
+use common::{Backend, TestApp};
 
-/// A database for one test: a temp SQLite file or a fresh PostgreSQL database.
-struct Target {
-    url: String,
-    dir: tempfile::TempDir,
-    _pg: Option<PgDatabase>,
-}
+/// A database for one test: a temp SQLite file or a fresh PostgreSQL database,
+/// with a temporary working directory.
+type Target = ProcessDb;
 
 fn target(backend: Backend) -> Option<Target> {
-    let dir = tempfile::tempdir().unwrap();
-    Some(match backend {
-        Backend::Sqlite => Target {
-            url: format!("sqlite://{}", dir.path().join("cli.db").display()),
-            dir,
-            _pg: None,
-        },
-        Backend::Postgres => {
-            let pg = PgDatabase::create(&postgres_admin_url()?);
-            Target {
-                url: pg.url.clone(),
-                dir,
-                _pg: Some(pg),
-            }
-        }
-    })
+    ProcessDb::new(backend)
 }
 
 fn gatehouse(t: &Target, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
