@@ -37,8 +37,14 @@ pub mod action {
     pub const PASSWORD_RESET: &str = "password_reset";
     pub const EMAIL_VERIFICATION_SENT: &str = "email_verification_sent";
     pub const EMAIL_VERIFIED: &str = "email_verified";
+    /// A confirmation link went to a new address (target: the account).
+    pub const EMAIL_CHANGE_REQUESTED: &str = "email_change_requested";
+    /// The new address was confirmed and is now the account's.
+    pub const EMAIL_CHANGED: &str = "email_changed";
+    /// A sign-in link was asked for (target: the account, none for an unknown address).
+    pub const SIGN_IN_LINK_SENT: &str = "sign_in_link_sent";
 
-    pub const ALL: [&str; 23] = [
+    pub const ALL: [&str; 26] = [
         SIGN_UP,
         SIGN_IN,
         SIGN_IN_FAILED,
@@ -62,10 +68,13 @@ pub mod action {
         PASSWORD_RESET,
         EMAIL_VERIFICATION_SENT,
         EMAIL_VERIFIED,
+        EMAIL_CHANGE_REQUESTED,
+        EMAIL_CHANGED,
+        SIGN_IN_LINK_SENT,
     ];
 
     /// The events a user sees under Settings as their security history.
-    pub const SECURITY: [&str; 15] = [
+    pub const SECURITY: [&str; 18] = [
         SIGN_IN,
         SIGN_IN_FAILED,
         SIGN_OUT,
@@ -81,6 +90,9 @@ pub mod action {
         PASSWORD_RESET_REQUESTED,
         PASSWORD_RESET,
         EMAIL_VERIFIED,
+        EMAIL_CHANGE_REQUESTED,
+        EMAIL_CHANGED,
+        SIGN_IN_LINK_SENT,
     ];
 }
 

@@ -37,13 +37,13 @@ struct ResetPage {
 
 #[derive(Template)]
 #[template(path = "mail_sent.html")]
-struct MailSentPage {
-    head: Head,
-    message: &'static str,
+pub(super) struct MailSentPage {
+    pub(super) head: Head,
+    pub(super) message: &'static str,
 }
 
 /// Refuses mail and token work from a session an admin holds as someone else.
-async fn refuse_impersonation(
+pub(super) async fn refuse_impersonation(
     req: &HttpRequest,
     viewer: Option<&SignedIn>,
     what: &'static str,
@@ -57,7 +57,7 @@ async fn refuse_impersonation(
 /// Counts the mail under `RATE_LIMIT_EMAIL`, then runs `prepare` and sends
 /// what it answers. Answers the same for an address with or without an
 /// account (`prepare` does comparable work for both).
-async fn send_counted(
+pub(super) async fn send_counted(
     state: &AppState,
     address: String,
     device: Device,
@@ -162,7 +162,7 @@ pub async fn forgot_json(
 #[derive(Deserialize)]
 pub struct TokenQuery {
     #[serde(default)]
-    token: String,
+    pub(super) token: String,
 }
 
 /// A reset link whose token is live now, or `None`.
