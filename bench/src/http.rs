@@ -205,7 +205,7 @@ pub fn sign_in(
 }
 
 /// The string value of `"key": "…"` in a flat JSON text (no escapes expected).
-fn json_string(json: &str, key: &str) -> Option<String> {
+pub fn json_string(json: &str, key: &str) -> Option<String> {
     let at = json.find(&format!("\"{key}\""))?;
     let rest = json[at + key.len() + 2..].trim_start().strip_prefix(':')?;
     let rest = rest.trim_start().strip_prefix('"')?;

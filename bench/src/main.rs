@@ -15,6 +15,7 @@ mod seed;
 mod server;
 mod storm;
 mod targets;
+mod forgot;
 mod wrk;
 
 use std::path::{Path, PathBuf};

@@ -13,6 +13,7 @@ pub fn markdown(meta: &Meta, backends: &[BackendReport], targets: &[Target]) -> 
     throughput(&mut md, backends);
     table_size(&mut md, backends);
     storm(&mut md, backends);
+    forgot(&mut md, backends);
     memory(&mut md, backends);
     verdicts(&mut md, backends, targets);
     md
@@ -95,6 +96,33 @@ fn table_size(md: &mut String, backends: &[BackendReport]) {
             "| {name} | {big}, metrics on | {} |",
             cells(&b.home_big_metrics, small)
         );
+    }
+}
+
+fn forgot(md: &mut String, backends: &[BackendReport]) {
+    let _ = writeln!(
+        md,
+        "\n## Forgot password: known and unknown address\n\n{} `POST /forgot-password` for the \
+         bench user's address and {} for addresses with no account, interleaved one at a time \
+         (`RATE_LIMIT_EMAIL=off`, mail written as files after the answer).\n",
+        crate::forgot::ROUNDS,
+        crate::forgot::ROUNDS
+    );
+    let _ = writeln!(
+        md,
+        "| backend | known p50 ms | unknown p50 ms | known / unknown |\n|---|---:|---:|---:|"
+    );
+    for b in backends {
+        let name = b.backend.name();
+        let row = match &b.forgot {
+            None => "not run | | ".to_string(),
+            Some(Err(e)) => format!("failed: {} | | ", one_line(e)),
+            Some(Ok(f)) => match f.medians() {
+                Some((k, u, r)) => format!("{k:.2} | {u:.2} | {r:.2}×"),
+                None => "no answers | | ".to_string(),
+            },
+        };
+        let _ = writeln!(md, "| {name} | {row} |");
     }
 }
 

@@ -1,5 +1,6 @@
 //! What one run measured.
 
+use crate::forgot::Forgot;
 use crate::seed::Backend;
 use crate::storm::Storm;
 use crate::wrk::{Settings, WrkResult};
@@ -32,6 +33,8 @@ pub struct BackendReport {
     pub home_big: Cell,
     /// `home_big` again on a server with `GATEHOUSE_METRICS_ADDR` set.
     pub home_big_metrics: Cell,
+    /// `POST /forgot-password` timed for a known and an unknown address.
+    pub forgot: Option<Result<Forgot, String>>,
     pub rss_end_kb: Option<u64>,
     pub cold_start_ms: Vec<f64>,
     pub error: Option<String>,
@@ -51,6 +54,7 @@ impl BackendReport {
             big_sessions: None,
             home_big: Cell::NotRun,
             home_big_metrics: Cell::NotRun,
+            forgot: None,
             rss_end_kb: None,
             cold_start_ms: Vec::new(),
             error: None,

@@ -147,6 +147,17 @@ fn steps(ctx: &Ctx, rep: &mut BackendReport) -> Result<(), String> {
     }
     server.check_alive()?;
 
+    step(b, "POST /forgot-password, known and unknown address, interleaved");
+    stop(&mut server, rep);
+    server = ctx.gatehouse.spawn_with(
+        &db.url,
+        &format!("{}-forgot.log", tag(b)),
+        &[("RATE_LIMIT_EMAIL", "off".to_string())],
+    )?;
+    server.wait_healthy(Duration::from_secs(60))?;
+    rep.forgot = Some(crate::forgot::run(server.port, EMAIL));
+    server.check_alive()?;
+
     if b == Backend::Sqlite {
         step(b, "cold starts on the migrated database");
         stop(&mut server, rep);

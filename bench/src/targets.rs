@@ -125,6 +125,19 @@ pub fn targets(b: &BackendReport) -> Vec<Target> {
     check(
         &mut t,
         b,
+        "POST /forgot-password: known address within 0.80–1.25× the unknown one's median time",
+        b.forgot.as_ref().map(|f| match f.as_ref().map(|f| f.medians()) {
+            Ok(Some((k, u, r))) => (
+                (0.80..=1.25).contains(&r),
+                format!("{r:.2}× ({k:.2} / {u:.2} ms)"),
+            ),
+            Ok(None) => (false, "no answers".to_string()),
+            Err(e) => (false, e.clone()),
+        }),
+    );
+    check(
+        &mut t,
+        b,
         "peak RSS under load < 64 MB",
         b.rss_load_kb.map(|kb| (kb < RSS_LIMIT_KB, mb(kb))),
     );

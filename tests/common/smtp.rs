@@ -110,6 +110,10 @@ struct Shared {
     credentials: Option<(String, String)>,
     /// Connections accepted so far (every attempt of a client).
     connections: AtomicUsize,
+    /// While set, new connections are held open and never greeted (a hung
+    /// server); [`SmtpSink::answer`] closes them.
+    hanging: std::sync::atomic::AtomicBool,
+    held: Mutex<Vec<TcpStream>>,
 }
 
 /// The running SMTP server; stops when dropped.
@@ -137,6 +141,8 @@ impl SmtpSink {
             arrived: Condvar::new(),
             credentials,
             connections: AtomicUsize::new(0),
+            hanging: Default::default(),
+            held: Mutex::default(),
         });
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().unwrap();
@@ -239,6 +245,18 @@ impl SmtpSink {
         }
     }
 
+    /// Hangs from now on: connections are accepted and never greeted, so a
+    /// client waits until its timeout.
+    pub fn hang(&self) {
+        self.shared.hanging.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers again; the connections held while hanging are closed.
+    pub fn answer(&self) {
+        self.shared.hanging.store(false, Ordering::SeqCst);
+        self.shared.held.lock().unwrap().clear();
+    }
+
     /// Listens again on the same port.
     pub fn resume(&mut self) {
         if self.accept.is_none() {
@@ -289,6 +307,10 @@ impl Acceptor {
     fn smtp(listener: TcpListener, shared: Arc<Shared>) -> Acceptor {
         Self::run(listener, move |stream| {
             shared.connections.fetch_add(1, Ordering::SeqCst);
+            if shared.hanging.load(Ordering::SeqCst) {
+                shared.held.lock().unwrap().push(stream);
+                return;
+            }
             let shared = shared.clone();
             std::thread::spawn(move || {
                 let _ = serve(stream, &shared);
