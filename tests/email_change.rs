@@ -105,7 +105,11 @@ fn a_confirmed_change_shows_on_every_device_and_moves_the_sign_in(backend: Backe
     let laptop = app.signed_up("Ada", OLD);
     let phone = app.signed_in(OLD);
     let form = laptop.get("/settings");
-    assert!(form.body.contains("action=\"/settings/email\""), "{}", form.body);
+    assert!(
+        form.body.contains("action=\"/settings/email\""),
+        "{}",
+        form.body
+    );
     assert!(form.body.contains("id=\"email-change-password\""));
 
     let asked = ask(&laptop, "  ADA@Example.ORG ", PASSWORD);
@@ -130,7 +134,10 @@ fn a_confirmed_change_shows_on_every_device_and_moves_the_sign_in(backend: Backe
     let notice = nth_mail(&app, OLD, NOTICE_SUBJECT, 1);
     assert!(notice.text.contains(NEW), "{}", notice.text);
     assert!(notice.text.contains("password"), "{}", notice.text);
-    assert!(!notice.text.contains(&mail.token()), "no link in the notice");
+    assert!(
+        !notice.text.contains(&mail.token()),
+        "no link in the notice"
+    );
     assert!(!notice.text.contains("token="), "{}", notice.text);
 
     // Nothing changed yet.
@@ -240,7 +247,11 @@ fn another_signed_in_user_cannot_spend_the_link(backend: Backend) {
     let mail = confirmation(&app, NEW);
     let refused = bob.get(&mail.path());
     assert_eq!(refused.status, 403, "{}", refused.body);
-    assert!(refused.body.contains("id=\"link-refused\""), "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"link-refused\""),
+        "{}",
+        refused.body
+    );
     assert_eq!(bob.session_json()["user"]["email"], "bob@example.com");
     assert_eq!(ada.session_json()["user"]["email"], OLD);
     assert_eq!(change_tokens(&app), 1, "the link is kept");
@@ -309,7 +320,12 @@ fn reused_expired_and_replaced_links_are_refused(backend: Backend) {
     assert_eq!(ada.session_json()["user"]["email"], OLD);
 
     // Junk.
-    for junk in ["", "x", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "%00%ff"] {
+    for junk in [
+        "",
+        "x",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "%00%ff",
+    ] {
         let page = ada.get(&format!("/settings/email/confirm?token={junk}"));
         assert_eq!(page.status, 400, "{junk:?}");
     }
@@ -345,7 +361,10 @@ fn a_reset_link_sent_to_the_old_address_dies_with_the_change(backend: Backend) {
     let b = app.browser();
     let page = b.submit(
         "/reset-password",
-        &[("token", &reset.token()), ("new_password", "a brand new passphrase")],
+        &[
+            ("token", &reset.token()),
+            ("new_password", "a brand new passphrase"),
+        ],
     );
     assert_eq!(page.status, 400, "{}", page.body);
     assert_eq!(b.get(&verify.path()).status, 400);
