@@ -167,7 +167,7 @@ fn a_confirmed_change_shows_on_every_device_and_moves_the_sign_in(backend: Backe
 }
 
 fn a_wrong_or_missing_password_sends_nothing(backend: Backend) {
-    let Some(app) = TestApp::start(backend) else {
+    let Some(app) = TestApp::start_with(backend, &[("RATE_LIMIT_SIGNIN", "3/15m")]) else {
         return;
     };
     let ada = app.signed_up("Ada", OLD);
@@ -191,6 +191,12 @@ fn a_wrong_or_missing_password_sends_nothing(backend: Backend) {
     assert!(app.mailbox().to(NEW).is_empty());
     assert_eq!(mails_about(&app, NOTICE_SUBJECT), 0);
     assert_eq!(ada.session_json()["user"]["email"], OLD);
+    // Counted as failed sign-ins: one more, and even the right password waits.
+    assert_eq!(ask(&ada, NEW, "a third guess").status, 401);
+    let limited = ask(&ada, NEW, PASSWORD);
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert!(limited.header("retry-after").is_some());
+    assert_eq!(change_tokens(&app), 0);
 }
 
 fn the_same_or_a_malformed_address_is_a_form_error(backend: Backend) {
