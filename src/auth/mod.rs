@@ -99,6 +99,26 @@ pub fn register(
     Registration::validate(name, email, password)?.create(db, role)
 }
 
+/// Checks the current password a signed-in user typed on a settings form:
+/// `Ok(true)` when it is right, `Ok(false)` when the account has no password
+/// (nothing to check), `BadCredentials` when it is wrong. Runs on a hashing
+/// thread; the connection is returned before hashing.
+pub fn check_current_password(
+    db: &crate::db::Db,
+    user_id: i64,
+    current: &str,
+) -> Result<bool, AppError> {
+    let stored = {
+        let mut conn = db.get()?;
+        users::password_hash_of(&mut conn, user_id)?
+    };
+    match stored {
+        None => Ok(false),
+        Some(stored) if password::verify_password(current, &stored) => Ok(true),
+        Some(_) => Err(AppError::BadCredentials),
+    }
+}
+
 /// Checks the current password, stores the new one and ends every session of the
 /// user (the caller starts a fresh one for this device).
 pub fn change_password(
@@ -107,18 +127,11 @@ pub fn change_password(
     current: &str,
     new: &str,
 ) -> Result<(), AppError> {
-    let stored = {
-        let mut conn = db.get()?;
-        users::password_hash_of(&mut conn, user_id)?
-    };
-    let Some(stored) = stored else {
+    if !check_current_password(db, user_id, current)? {
         return Err(AppError::invalid(
             "current_password",
             "This account has no password yet.",
         ));
-    };
-    if !password::verify_password(current, &stored) {
-        return Err(AppError::BadCredentials);
     }
     users::check_password_strength(new).map_err(|m| AppError::invalid("new_password", m))?;
     let hash = password::hash_password(new)?;

@@ -1,9 +1,10 @@
-//! The email flows: verification and password reset (sign-in links and email
-//! change use the same [`tokens`]). Each flow is a domain function that takes
+//! The email flows: verification, password reset and email change (sign-in
+//! links use the same [`tokens`]). Each flow is a domain function that takes
 //! a connection and plain values, writes its token and audit event in one
-//! transaction, and answers the message for `mail::Mailer::send`; handlers
+//! transaction, and answers the messages for `mail::Mailer::send`; handlers
 //! send it after the commit, so a slow mail server never holds a request.
 
+pub mod change;
 pub mod reset;
 pub mod tokens;
 pub mod verify;

@@ -5,6 +5,7 @@ pub mod admin_pages;
 pub mod api;
 pub mod callback;
 pub mod email;
+pub mod email_change;
 pub mod input;
 pub mod oauth;
 pub mod pages;
@@ -202,6 +203,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/reset-password", web::post().to(email::reset_submit))
     .route("/verify-email", web::get().to(email::verify_link))
     .route("/settings/verify-email", web::post().to(email::resend))
+    .route("/settings/email", web::post().to(email_change::request))
+    .route(
+        "/settings/email/confirm",
+        web::get().to(email_change::confirm),
+    )
     .route("/setup", web::get().to(setup::page))
     .route("/setup", web::post().to(setup::submit))
     .route("/healthz", web::get().to(api::healthz))

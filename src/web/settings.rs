@@ -1,4 +1,5 @@
-//! `/settings`: profile, preferences and password.
+//! `/settings`: profile, preferences and password (the email change is in
+//! `email_change`, which shows its errors on this page).
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -35,6 +36,11 @@ struct SettingsPage {
     /// Linked providers, and the enabled ones not linked yet (GET only).
     linked: Vec<LinkedView>,
     linkable: Vec<(&'static str, String)>,
+    /// The new address as typed in the email change form.
+    new_email: String,
+    /// Whether the user has a password, when this request read it: the
+    /// email change form asks for it unless it is known there is none.
+    has_password: Option<bool>,
 }
 
 struct LinkedView {
@@ -59,7 +65,19 @@ impl SettingsPage {
             saved: None,
             linked: Vec::new(),
             linkable: Vec::new(),
+            new_email: String::new(),
+            has_password: None,
         }
+    }
+
+    /// The email change form shows the current password field.
+    fn asks_password(&self) -> bool {
+        self.has_password != Some(false)
+    }
+
+    /// The field must be filled in (the user is known to have a password).
+    fn needs_password(&self) -> bool {
+        self.has_password == Some(true)
     }
 
     fn is_theme(&self, t: &str) -> bool {
@@ -89,15 +107,21 @@ pub async fn page(
     let mut page = SettingsPage::new(&user.0, csrf.0);
     let user_id = user.0.user.id;
     // With no provider configured there is nothing to link: the page stays at
-    // the one statement of every signed-in view.
-    let linked = if state.oauth.providers.is_empty() {
-        Vec::new()
+    // the one statement of every signed-in view. With one, a user may have
+    // no password, and the email form then asks for none.
+    let (linked, has_password) = if state.oauth.providers.is_empty() {
+        (Vec::new(), None)
     } else {
         state
             .db
-            .run(move |conn| Ok(crate::oauth::accounts::linked(conn, user_id)?))
+            .run(move |conn| {
+                let linked = crate::oauth::accounts::linked(conn, user_id)?;
+                let has_password = users::password_hash_of(conn, user_id)?.is_some();
+                Ok((linked, Some(has_password)))
+            })
             .await?
     };
+    page.has_password = has_password;
     let name_of = |id: &str| {
         state
             .oauth
@@ -134,6 +158,11 @@ pub async fn page(
             "A confirmation link is on its way to your address.",
         )),
         Some("verified") => Some(("email", "Your address is confirmed.")),
+        Some("email-change") => Some((
+            "email",
+            "We sent a link to your new address. Your address changes when you open it (within 24 hours); until then it stays as it is.",
+        )),
+        Some("email") => Some(("email", "Your email address is changed.")),
         Some("unlinked") => Some(("accounts", "Provider unlinked.")),
         _ => None,
     }
@@ -142,6 +171,25 @@ pub async fn page(
         text: text.into(),
     });
     render(StatusCode::OK, &page)
+}
+
+/// The settings page again with an error on the email change form, keeping
+/// the typed address, with the error's status (and `Retry-After`).
+pub(super) fn email_change_refused(
+    signed_in: &SignedIn,
+    csrf: String,
+    typed: &str,
+    has_password: Option<bool>,
+    e: &AppError,
+    text: Option<&str>,
+) -> Result<HttpResponse, PageError> {
+    let mut page = SettingsPage::new(signed_in, csrf).with_error("email", e);
+    if let (Some(text), Some(notice)) = (text, page.error.as_mut()) {
+        notice.text = text.into();
+    }
+    page.new_email = typed.to_owned();
+    page.has_password = has_password;
+    render_with_retry(e, &page)
 }
 
 /// Runs a self-update; answers the error to show, or redirects on success.
