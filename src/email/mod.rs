@@ -1,10 +1,11 @@
-//! The email flows: verification and password reset (sign-in links and email
-//! change use the same [`tokens`]). Each flow is a domain function that takes
+//! The email flows: verification, password reset and sign-in links (email
+//! change uses the same [`tokens`]). Each flow is a domain function that takes
 //! a connection and plain values, writes its token and audit event in one
 //! transaction, and answers the message for `mail::Mailer::send`; handlers
 //! send it after the commit, so a slow mail server never holds a request.
 
 pub mod reset;
+pub mod signin_link;
 pub mod tokens;
 pub mod verify;
 
