@@ -17,6 +17,7 @@ on_both_backends!(
     an_impersonating_admin_can_neither_ask_nor_spend,
     a_post_without_csrf_changes_nothing,
     an_unverified_user_signs_in_by_link_when_verification_is_required,
+    the_link_is_neither_in_the_database_nor_in_the_log,
 );
 
 /// Asks for a sign-in link for `email` from `b`.
@@ -103,7 +104,8 @@ fn expire_every_link(app: &TestApp) {
 }
 
 fn the_links_button_signs_in_and_opening_it_spends_nothing(backend: Backend) {
-    let Some(app) = TestApp::start(backend) else {
+    let Some(app) = TestApp::start_with(backend, &[("GATEHOUSE_METRICS_ADDR", "127.0.0.1:0")])
+    else {
         return;
     };
     account(&app, "ada@example.com");
@@ -167,6 +169,19 @@ fn the_links_button_signs_in_and_opening_it_spends_nothing(backend: Backend) {
     );
     assert_eq!(audited(&app, "email_verified"), 1);
     assert_eq!(app.session_count(), 1);
+
+    // Counted like the other sign-ins, and so is a dead link.
+    assert_eq!(press(&app.browser(), &mail.token(), "/").status, 400);
+    let metrics = reqwest::blocking::get(format!("{}/metrics", app.metrics_base.as_ref().unwrap()))
+        .unwrap()
+        .text()
+        .unwrap();
+    for line in [
+        r#"gatehouse_sign_ins_total{method="email",result="ok"} 1"#,
+        r#"gatehouse_sign_ins_total{method="email",result="invalid_link"} 1"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line}: {metrics}");
+    }
 }
 
 fn an_external_callback_lands_on_the_home_page(backend: Backend) {
@@ -528,4 +543,54 @@ fn an_unverified_user_signs_in_by_link_when_verification_is_required(backend: Ba
         app.signed_in("ada@example.com").session_json()["user"]["email"],
         "ada@example.com"
     );
+}
+
+fn the_link_is_neither_in_the_database_nor_in_the_log(backend: Backend) {
+    use common::process::{ProcessDb, ServerProcess};
+    use sha2::Digest;
+    let Some(db) = ProcessDb::new(backend) else {
+        return;
+    };
+    let mail_dir = db.dir.path().join("outbox");
+    let server = ServerProcess::start(
+        &db,
+        &[
+            ("GATEHOUSE_MAIL_DIR", mail_dir.to_str().unwrap()),
+            ("EMAIL_VERIFICATION", "off"),
+            ("RUST_LOG", "debug"),
+        ],
+    );
+    let b = Browser::new(&server.base);
+    let page = b.submit(
+        "/signup",
+        &[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(page.status, 303);
+    let b = Browser::new(&server.base);
+    assert_eq!(ask(&b, "ada@example.com", "/settings").status, 200);
+    let mail = common::mailbox::Mailbox::new(mail_dir).wait_for("ada@example.com");
+    let token = mail.token();
+
+    let store = gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&db.url).unwrap(), 1)
+        .unwrap();
+    let hashes: Vec<Vec<u8>> = {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::email_tokens as et;
+        et::table
+            .select(et::token_hash)
+            .load(&mut store.get().unwrap())
+            .unwrap()
+    };
+    assert_eq!(hashes, [sha2::Sha256::digest(token.as_bytes()).to_vec()]);
+
+    assert_eq!(b.get(&mail.path()).status, 200);
+    assert_eq!(press(&b, &token, "/settings").status, 303);
+    server.signal(libc::SIGTERM);
+    let (_, _, log) = server.wait_with_log(std::time::Duration::from_secs(30));
+    assert!(log.contains("/signin/email"), "{log}");
+    assert!(!log.contains(&token), "a token in the log: {log}");
 }

@@ -140,8 +140,8 @@ pub async fn submit(
     let form = form.into_inner();
     let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
     let head = Head::new(viewer.0.as_ref(), Some(csrf.0));
+    refuse_impersonation(&req, viewer.0.as_ref(), "signin_email").await?;
     if let Some(token) = form.token {
-        refuse_impersonation(&req, viewer.0.as_ref(), "signin_email").await?;
         let outcome = spend(&state, &req, &token).await;
         state.metrics.sign_in("email", metric_result(&outcome));
         return match outcome? {
@@ -159,7 +159,6 @@ pub async fn submit(
             }
         };
     }
-    refuse_impersonation(&req, viewer.0.as_ref(), "signin_email").await?;
     match request_link(&state, &req, &form.email, callback.clone()).await {
         Ok(()) => render(
             StatusCode::OK,
