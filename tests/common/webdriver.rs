@@ -357,6 +357,50 @@ impl Chromium {
         }
     }
 
+    /// Waits until the text of `css` is `text` (the page changing by itself,
+    /// without a reload).
+    pub fn wait_for_text(&self, css: &str, text: &str) {
+        let started = Instant::now();
+        loop {
+            let now = self
+                .rt
+                .block_on(async {
+                    let e = self.client().find(Locator::Css(css)).await?;
+                    e.text().await
+                })
+                .unwrap_or_default();
+            if now == text {
+                return;
+            }
+            if started.elapsed() > PATIENCE {
+                panic!("{css} on {} still reads {now:?}, not {text:?}", self.path());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the attribute `name` of `css` is `value`.
+    pub fn wait_for_attr(&self, css: &str, name: &str, value: &str) {
+        let started = Instant::now();
+        loop {
+            let now = self
+                .rt
+                .block_on(async {
+                    let e = self.client().find(Locator::Css(css)).await?;
+                    e.attr(name).await
+                })
+                .ok()
+                .flatten();
+            if now.as_deref() == Some(value) {
+                return;
+            }
+            if started.elapsed() > PATIENCE {
+                panic!("{css}[{name}] on {} is {now:?}, not {value:?}", self.path());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The element `css`, waiting for it to appear.
     pub fn find(&self, css: &str) -> Element {
         let started = Instant::now();
