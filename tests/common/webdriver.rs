@@ -6,180 +6,36 @@
 //! share nothing. The blocking methods below wrap the async client in a
 //! one-thread runtime, as the stories are plain `#[test]`s.
 //!
-//! When the story panics, the guard saves a screenshot and the page source
-//! under `target/browser-failures/<test name>.png` / `.html` before the
-//! browser closes.
+//! When the story panics, the guard saves a screenshot, the page source and
+//! the browser console under `target/browser-failures/<test name>.png`,
+//! `.html`, `.console.txt` before the browser closes.
 //!
 //! A missing `chromedriver` or `chromium` skips the story locally ("skipped:")
 //! and fails it when `CI=true`, as a missing PostgreSQL does. The same holds
-//! for axe-core (`AXE_CORE_JS`), which [`Chromium::assert_accessible`] runs.
+//! for axe-core (`AXE_CORE_JS`), which [`Chromium::assert_accessible`]
+//! (`webdriver_axe.rs`) runs.
 
 #![allow(dead_code)]
 
-use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
-/// The environment variable naming axe-core's `axe.min.js`.
-pub const AXE_ENV: &str = "AXE_CORE_JS";
+#[path = "webdriver_axe.rs"]
+pub mod axe;
+#[path = "webdriver_launch.rs"]
+pub mod launch;
+pub use launch::failures_dir;
 
 /// The window every story uses, so screenshots and layouts are comparable.
 pub const WINDOW: (u32, u32) = (1280, 900);
 
-/// Serious axe-core violations in today's templates, which the browser tests
-/// let pass (and print) until the templates are fixed: `(rule id, a piece of
-/// the element's selector, what is wrong)`. Anything else serious or critical
-/// fails the story.
-pub const KNOWN_VIOLATIONS: &[Known] = &[
-    Known {
-        rule: "color-contrast",
-        target: "#forgot-link",
-        theme: None,
-        why: "the sign-in form's \"Forgot your password?\" link: accent colour at .hint's opacity .8",
-    },
-    Known {
-        rule: "color-contrast",
-        target: "button",
-        theme: Some("dark"),
-        why: "dark theme: white button text on the light accent #7aa2ff",
-    },
-];
-
-/// A serious axe-core violation the stories let pass (see
-/// [`KNOWN_VIOLATIONS`]).
-pub struct Known {
-    pub rule: &'static str,
-    /// A piece of the element's selector as axe-core reports it.
-    pub target: &'static str,
-    /// Only in this `data-theme`, or in any.
-    pub theme: Option<&'static str>,
-    pub why: &'static str,
-}
-
 /// How long a story waits for a page or an element before it fails.
 const PATIENCE: Duration = Duration::from_secs(10);
-
-fn in_ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// Skips (locally) or fails (under `CI=true`) because `what` is missing.
-fn missing(what: &str) {
-    if in_ci() {
-        panic!("{what}: the browser tests may not be skipped when CI=true");
-    }
-    eprintln!("skipped: {what}");
-}
-
-/// The first of `names` found on `PATH` (or given whole as a path).
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in names {
-        let given = Path::new(name);
-        if given.is_absolute() {
-            if given.is_file() {
-                return Some(given.to_owned());
-            }
-            continue;
-        }
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-        }
-    }
-    None
-}
-
-/// `chromedriver` and the Chromium binary, from `CHROMEDRIVER` and `CHROMIUM`
-/// or from `PATH`.
-fn programs() -> Option<(PathBuf, PathBuf)> {
-    let driver = match std::env::var("CHROMEDRIVER") {
-        Ok(p) if !p.is_empty() => find_program(&[&p]),
-        _ => find_program(&["chromedriver"]),
-    };
-    let browser = match std::env::var("CHROMIUM") {
-        Ok(p) if !p.is_empty() => find_program(&[&p]),
-        _ => find_program(&["chromium", "chromium-browser", "google-chrome"]),
-    };
-    match (driver, browser) {
-        (Some(d), Some(b)) => Some((d, b)),
-        (None, _) => {
-            missing("no chromedriver found (apt-get install chromium-driver, or set CHROMEDRIVER)");
-            None
-        }
-        (_, None) => {
-            missing("no chromium found (apt-get install chromium, or set CHROMIUM)");
-            None
-        }
-    }
-}
-
-/// The directory for failure screenshots and page sources.
-pub fn failures_dir() -> PathBuf {
-    target_dir().join("browser-failures")
-}
-
-/// Cargo's target directory (`CARGO_TARGET_DIR`, else `target/`).
-pub fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
-    }
-}
-
-/// axe-core's source: `AXE_CORE_JS`, else where `.ci/run` installs it
-/// (`target/axe-core/node_modules/axe-core/axe.min.js`). `None` (skip, or
-/// fail under `CI=true`) when neither is there.
-fn axe_source() -> Option<&'static str> {
-    static AXE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    AXE.get_or_init(|| {
-        let path = match std::env::var(AXE_ENV) {
-            Ok(p) if !p.is_empty() => PathBuf::from(p),
-            _ => target_dir().join("axe-core/node_modules/axe-core/axe.min.js"),
-        };
-        std::fs::read_to_string(&path).ok()
-    })
-    .as_deref()
-}
-
-/// The current test's name, from its thread (`sqlite::sign_in` becomes
-/// `sqlite-sign_in`).
-fn test_name() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("browser")
-        .replace("::", "-")
-        .replace(
-            |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_',
-            "_",
-        )
-}
-
-/// How a [`Chromium`] is started.
-#[derive(Clone, Copy, Debug)]
-pub struct Options {
-    /// JavaScript on (the default) or off for every page.
-    pub javascript: bool,
-    pub window: (u32, u32),
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            javascript: true,
-            window: WINDOW,
-        }
-    }
-}
 
 /// A headless Chromium on a fresh profile, on pages of the app at `base`.
 pub struct Chromium {
@@ -194,118 +50,6 @@ pub struct Chromium {
 }
 
 impl Chromium {
-    /// A browser with JavaScript on, or `None` when the story is skipped.
-    pub fn launch(base: &str) -> Option<Self> {
-        Self::launch_with(base, Options::default())
-    }
-
-    /// A browser with JavaScript off (Chromium's `scriptEnabled` setting).
-    pub fn launch_without_javascript(base: &str) -> Option<Self> {
-        Self::launch_with(
-            base,
-            Options {
-                javascript: false,
-                ..Options::default()
-            },
-        )
-    }
-
-    pub fn launch_with(base: &str, options: Options) -> Option<Self> {
-        let (driver_bin, browser_bin) = programs()?;
-        let profile = tempfile::tempdir().expect("temp profile dir");
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-            l.local_addr().unwrap().port()
-        };
-        let log = std::fs::File::create(profile.path().join("chromedriver.log"))
-            .expect("chromedriver log");
-        let driver = Command::new(&driver_bin)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .arg(format!(
-                "--log-path={}",
-                profile.path().join("chromedriver.log").display()
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            // Its own process group, so the browser it starts goes with it.
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", driver_bin.display()));
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let mut args = vec![
-            "--headless=new".to_owned(),
-            "--no-sandbox".to_owned(),
-            "--disable-gpu".to_owned(),
-            "--disable-dev-shm-usage".to_owned(),
-            "--no-first-run".to_owned(),
-            "--no-default-browser-check".to_owned(),
-            "--disable-extensions".to_owned(),
-            "--disable-background-networking".to_owned(),
-            "--hide-scrollbars".to_owned(),
-            "--force-color-profile=srgb".to_owned(),
-            "--lang=en-US".to_owned(),
-            format!("--window-size={},{}", options.window.0, options.window.1),
-            format!(
-                "--user-data-dir={}",
-                profile.path().join("chrome").display()
-            ),
-        ];
-        if !options.javascript {
-            args.push("--blink-settings=scriptEnabled=false".to_owned());
-        }
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), json!("chrome"));
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": browser_bin.display().to_string(),
-                "args": args,
-                "prefs": { "intl.accept_languages": "en-US,en" },
-            }),
-        );
-        // The console (CSP reports, script errors) for failure dumps.
-        caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
-        let url = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        let client = loop {
-            let attempt = rt.block_on(
-                ClientBuilder::new(HttpConnector::new())
-                    .capabilities(caps.clone())
-                    .connect(&url),
-            );
-            match attempt {
-                Ok(c) => break c,
-                Err(e) if started.elapsed() < Duration::from_secs(20) => {
-                    let _ = e;
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(e) => {
-                    let log = std::fs::read_to_string(profile.path().join("chromedriver.log"))
-                        .unwrap_or_default();
-                    panic!(
-                        "no WebDriver session from {}: {e}\n{log}",
-                        driver_bin.display()
-                    );
-                }
-            }
-        };
-        Some(Chromium {
-            rt,
-            client: Some(client),
-            driver,
-            driver_url: url,
-            base: base.trim_end_matches('/').to_owned(),
-            name: test_name(),
-            javascript: options.javascript,
-            _profile: profile,
-        })
-    }
-
     fn client(&self) -> &Client {
         self.client.as_ref().expect("browser open")
     }
@@ -552,80 +296,6 @@ impl Chromium {
         self.rt
             .block_on(self.client().execute(script, args))
             .unwrap_or_else(|e| panic!("script failed on {}: {e}", self.path()))
-    }
-
-    /// Runs axe-core on the current page and fails on any `serious` or
-    /// `critical` violation that is not in [`KNOWN_VIOLATIONS`] (those are
-    /// printed). Skips (or fails under `CI=true`) without axe-core.
-    pub fn assert_accessible(&self) {
-        let Some(axe) = axe_source() else {
-            missing(&format!(
-                "axe-core not found (set {AXE_ENV} to axe.min.js, or run .ci/run once): accessibility not checked"
-            ));
-            return;
-        };
-        let page = self.path();
-        let theme = self.execute(
-            "return document.documentElement.dataset.theme || '';",
-            vec![],
-        );
-        let theme = theme.as_str().unwrap_or("");
-        let mut unexpected = Vec::new();
-        for v in self.axe_violations(axe) {
-            if !matches!(v["impact"].as_str(), Some("serious" | "critical")) {
-                continue;
-            }
-            let id = v["id"].as_str().unwrap_or("?");
-            for node in v["nodes"].as_array().into_iter().flatten() {
-                let target = node["target"].to_string();
-                let known = KNOWN_VIOLATIONS.iter().find(|k| {
-                    k.rule == id && target.contains(k.target) && k.theme.is_none_or(|t| t == theme)
-                });
-                let line = format!(
-                    "{id} ({}) on {page} at {target}: {}",
-                    v["impact"].as_str().unwrap_or("?"),
-                    v["help"].as_str().unwrap_or("")
-                );
-                match known {
-                    Some(k) => eprintln!("axe-core, known: {line} ({})", k.why),
-                    None => unexpected.push(line),
-                }
-            }
-        }
-        assert!(
-            unexpected.is_empty(),
-            "axe-core: serious or critical violations:\n  {}",
-            unexpected.join("\n  ")
-        );
-    }
-
-    /// axe-core's violations on this page (all impacts).
-    fn axe_violations(&self, axe: &str) -> Vec<Value> {
-        // WebDriver scripts run even when the page's own are off, and are not
-        // subject to its Content-Security-Policy.
-        // With the page's scripts off, timers never fire: axe-core's queue
-        // runs on microtasks instead (this script's own, not the page's).
-        let shim = if self.javascript {
-            ""
-        } else {
-            "window.setTimeout = (f, _ms, ...a) => { Promise.resolve().then(() => f(...a)); return 0; };\n"
-        };
-        let script = format!(
-            "{shim}{axe}\n;const done = arguments[arguments.length - 1];\
-             axe.run(document, {{ resultTypes: ['violations'] }})\
-               .then(r => done(JSON.stringify(r.violations)))\
-               .catch(e => done(JSON.stringify({{ error: String(e) }})));"
-        );
-        let out = self
-            .rt
-            .block_on(self.client().execute_async(&script, vec![]))
-            .unwrap_or_else(|e| panic!("axe-core did not run on {}: {e}", self.path()));
-        let text = out.as_str().expect("axe answers JSON text");
-        let parsed: Value = serde_json::from_str(text).expect("axe JSON");
-        if let Some(err) = parsed.get("error") {
-            panic!("axe-core failed on {}: {err}", self.path());
-        }
-        parsed.as_array().cloned().unwrap_or_default()
     }
 
     /// Whether this browser runs the pages' JavaScript.
