@@ -59,6 +59,9 @@ pub struct AppState {
     pub mailer: mail::Mailer,
     /// `scheme://host[:port]` of `GATEHOUSE_URL`, for the Origin check.
     pub public_origin: String,
+    /// The pages' `Content-Security-Policy`: [`content_security_policy`] for
+    /// the configured providers.
+    pub csp: HeaderValue,
 }
 
 /// What start-up found worth telling the operator. `Debug` hides the setup
@@ -118,7 +121,9 @@ impl AppState {
             Some(_) => metrics::Metrics::on(db.clone(), hasher.stats(), mailer.clone()),
             None => metrics::Metrics::off(),
         };
+        let csp = content_security_policy(&oauth::form_action_origins(&config.providers));
         let state = AppState {
+            csp,
             oauth: oauth::OAuth::new(
                 config.providers.clone(),
                 &keys.provider_tokens,
@@ -185,24 +190,47 @@ pub fn build_app(
 }
 
 /// What every answer carries, unless the handler set the header itself (the
-/// stylesheet's `Cache-Control`).
-const SECURITY_HEADERS: [(&str, &str); 5] = [
+/// stylesheet's `Cache-Control`); and the `Content-Security-Policy`.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("cache-control", "no-store"),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     ("referrer-policy", "same-origin"),
-    (
-        "content-security-policy",
-        "default-src 'self'; img-src 'self' https: http: data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    ),
 ];
 
-fn add_security_headers(headers: &mut HeaderMap) {
+/// The pages' policy. A form may post to this site only, and a form's
+/// redirect may lead only to this site or to `form_targets` (the origins of
+/// the providers' authorization endpoints: the provider buttons post to
+/// `/api/auth/signin/…`, which answers `303` to the provider, and browsers
+/// check `form-action` on that redirect too).
+pub fn content_security_policy(form_targets: &[String]) -> HeaderValue {
+    let mut form_action = String::from("'self'");
+    for origin in form_targets {
+        form_action.push(' ');
+        form_action.push_str(origin);
+    }
+    HeaderValue::from_str(&format!(
+        "default-src 'self'; img-src 'self' https: http: data:; frame-ancestors 'none'; \
+         form-action {form_action}; base-uri 'none'"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(STRICT_CSP))
+}
+
+/// The policy with no provider origin (and where no app state is at hand).
+const STRICT_CSP: &str = "default-src 'self'; img-src 'self' https: http: data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
+fn add_security_headers(headers: &mut HeaderMap, csp: &HeaderValue) {
     for (name, value) in SECURITY_HEADERS {
         let name = HeaderName::from_static(name);
         if !headers.contains_key(&name) {
             headers.insert(name, HeaderValue::from_static(value));
         }
+    }
+    if !headers.contains_key(actix_web::http::header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            actix_web::http::header::CONTENT_SECURITY_POLICY,
+            csp.clone(),
+        );
     }
 }
 
@@ -214,12 +242,18 @@ async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let csp = req
+        .app_data::<actix_web::web::Data<AppState>>()
+        .map(|s| s.csp.clone())
+        .unwrap_or_else(|| HeaderValue::from_static(STRICT_CSP));
     match next.call(req).await {
         Ok(mut res) => {
-            add_security_headers(res.headers_mut());
+            add_security_headers(res.headers_mut(), &csp);
             Ok(res)
         }
-        Err(e) => Err(WithHeaders(e, add_security_headers).into()),
+        Err(e) => {
+            Err(WithHeaders(e, move |h: &mut HeaderMap| add_security_headers(h, &csp)).into())
+        }
     }
 }
 

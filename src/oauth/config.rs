@@ -196,6 +196,37 @@ mod tests {
     }
 
     #[test]
+    fn the_pages_may_post_on_to_each_providers_authorization_origin() {
+        let providers = parse(&[
+            ("GITHUB_CLIENT_ID", "a"),
+            ("GITHUB_CLIENT_SECRET", "b"),
+            ("GOOGLE_CLIENT_ID", "a"),
+            ("GOOGLE_CLIENT_SECRET", "b"),
+            ("OIDC_CLIENT_ID", "a"),
+            ("OIDC_CLIENT_SECRET", "b"),
+            ("OIDC_ISSUER", "https://id.example.com/realms/main"),
+        ])
+        .unwrap();
+        let origins = crate::oauth::form_action_origins(&providers);
+        assert_eq!(
+            origins,
+            [
+                "https://github.com",
+                "https://accounts.google.com",
+                "https://id.example.com"
+            ]
+        );
+        let csp = crate::content_security_policy(&origins);
+        let csp = csp.to_str().unwrap();
+        assert!(
+            csp.contains("form-action 'self' https://github.com https://accounts.google.com https://id.example.com;"),
+            "{csp}"
+        );
+        let none = crate::content_security_policy(&[]);
+        assert!(none.to_str().unwrap().contains("form-action 'self';"));
+    }
+
+    #[test]
     fn endpoints_must_be_https_except_on_loopback() {
         let base = [("GITHUB_CLIENT_ID", "a"), ("GITHUB_CLIENT_SECRET", "b")];
         let with = |k, v| {

@@ -168,6 +168,17 @@ impl OAuth {
         if let Some(u) = &p.userinfo_url {
             m = m.set_userinfo_endpoint(Some(UserInfoUrl::from_url(u.clone())));
         }
+        let endpoint = m
+            .authorization_endpoint()
+            .url()
+            .origin()
+            .ascii_serialization();
+        if !super::form_action_origins(std::slice::from_ref(p)).contains(&endpoint) {
+            log::warn!(
+                "OIDC: the discovered authorization endpoint is on {endpoint}, not the issuer's origin; \
+                 browsers will refuse the redirect (form-action): set OIDC_AUTH_URL to it"
+            );
+        }
         *self.discovered.lock().expect("not poisoned") = Some((Instant::now(), m.clone()));
         Ok((m, false))
     }

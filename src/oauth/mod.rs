@@ -18,6 +18,27 @@ use self::config::ProviderConfig;
 use self::crypto::TokenCipher;
 use self::http::ProviderHttp;
 
+/// The origins the provider buttons' `303` may lead to (each configured
+/// provider's authorization endpoint; for OpenID Connect without
+/// `OIDC_AUTH_URL`, the issuer's origin, where providers serve it), for the
+/// pages' `form-action`.
+pub fn form_action_origins(providers: &[ProviderConfig]) -> Vec<String> {
+    let mut origins: Vec<String> = Vec::new();
+    for p in providers {
+        let url = p
+            .auth_url
+            .clone()
+            .or_else(|| p.issuer.as_deref().and_then(|i| url::Url::parse(i).ok()));
+        if let Some(origin) = url.map(|u| u.origin()).filter(|o| o.is_tuple()) {
+            let origin = origin.ascii_serialization();
+            if !origins.contains(&origin) {
+                origins.push(origin);
+            }
+        }
+    }
+    origins
+}
+
 /// Everything OAuth needs at run time, in `AppState`.
 pub struct OAuth {
     pub providers: Vec<ProviderConfig>,
