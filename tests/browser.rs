@@ -30,7 +30,7 @@ fn sign_in(c: &Chromium, email: &str, password: &str) {
     c.goto("/signin");
     c.fill("input[name=email]", email);
     c.fill("input[name=password]", password);
-    c.click("form[action='/signin'] button[type=submit]");
+    c.click_and_load("form[action='/signin'] button[type=submit]");
 }
 
 /// Signs up through the form.
@@ -39,7 +39,7 @@ fn sign_up(c: &Chromium, name: &str, email: &str) {
     c.fill("input[name=name]", name);
     c.fill("input[name=email]", email);
     c.fill("input[name=password]", PASSWORD);
-    c.click("form[action='/signup'] button[type=submit]");
+    c.click_and_load("form[action='/signup'] button[type=submit]");
 }
 
 fn sign_up_through_the_form(backend: Backend) {
@@ -58,7 +58,7 @@ fn sign_up_through_the_form(backend: Backend) {
     c.fill("input[name=name]", "Ada Lovelace");
     c.fill("input[name=email]", "ada@example.com");
     c.fill("input[name=password]", PASSWORD);
-    c.click("form[action='/signup'] button[type=submit]");
+    c.click_and_load("form[action='/signup'] button[type=submit]");
     c.wait_for_path("/");
     assert_eq!(c.text("#user-name"), "Ada Lovelace");
     assert!(c.text("h1").contains("Ada Lovelace"), "{}", c.source());
@@ -67,7 +67,7 @@ fn sign_up_through_the_form(backend: Backend) {
 
     // The same address again, from a signed-out browser: the form comes back
     // with the error and what was typed, and no second user.
-    c.click("form[action='/signout'] button");
+    c.click_and_load("form[action='/signout'] button");
     c.wait_for_path("/");
     assert!(c.has("#signin-link"));
     sign_up(&c, "Ada Again", "ada@example.com");
@@ -95,7 +95,7 @@ fn sign_in_through_the_form(backend: Backend) {
     // A wrong password: the error, the email kept, no session.
     c.fill("input[name=email]", "grace@example.com");
     c.fill("input[name=password]", "not the password");
-    c.click("form[action='/signin'] button[type=submit]");
+    c.click_and_load("form[action='/signin'] button[type=submit]");
     c.wait_for_path("/signin");
     assert!(c.has("#form-error"), "{}", c.source());
     assert_eq!(c.value("input[name=email]"), "grace@example.com");
@@ -103,7 +103,7 @@ fn sign_in_through_the_form(backend: Backend) {
     c.assert_accessible();
 
     c.fill("input[name=password]", PASSWORD);
-    c.click("form[action='/signin'] button[type=submit]");
+    c.click_and_load("form[action='/signin'] button[type=submit]");
     c.wait_for_path("/settings");
     assert_eq!(c.text("#user-name"), "Grace Hopper");
     c.assert_accessible();
@@ -185,10 +185,10 @@ fn admin_changes_a_role_and_bans_through_the_forms(backend: Backend) {
     };
     sign_in(&c, ROOT_ADMIN, PASSWORD);
     c.wait_for_path("/");
-    c.click("#admin-link");
+    c.click_and_load("#admin-link");
     c.wait_for_path("/admin");
     c.assert_accessible();
-    c.click(&format!("#users tr[data-user='{id}'] a"));
+    c.click_and_load(&format!("#users tr[data-user='{id}'] a"));
     c.wait_for_path(&format!("/admin/users/{id}"));
     assert_eq!(c.text("#admin-user-name"), "Mallory");
     c.assert_accessible();
@@ -196,7 +196,7 @@ fn admin_changes_a_role_and_bans_through_the_forms(backend: Backend) {
     // Role and plan through the form.
     c.select("select[name=role]", "admin");
     c.select("select[name=plan]", "premium");
-    c.click(&format!("form[action='/admin/users/{id}/update'] button"));
+    c.click_and_load(&format!("form[action='/admin/users/{id}/update'] button"));
     c.wait_for_path(&format!("/admin/users/{id}"));
     assert!(c.has("p.ok[role=status]"), "{}", c.source());
     assert_eq!(
@@ -211,13 +211,13 @@ fn admin_changes_a_role_and_bans_through_the_forms(backend: Backend) {
 
     // Back to user, then a ban with a reason.
     c.select("select[name=role]", "user");
-    c.click(&format!("form[action='/admin/users/{id}/update'] button"));
+    c.click_and_load(&format!("form[action='/admin/users/{id}/update'] button"));
     c.wait_for_path(&format!("/admin/users/{id}"));
     c.fill(
         &format!("form[action='/admin/users/{id}/ban'] input[name=reason]"),
         "spam",
     );
-    c.click("#ban");
+    c.click_and_load("#ban");
     c.wait_for_path(&format!("/admin/users/{id}"));
     assert!(c.text("#ban-status").contains("spam"), "{}", c.source());
     assert!(c.has("#unban"));
@@ -244,7 +244,7 @@ fn impersonation_shows_a_banner_and_returns_to_the_admin(backend: Backend) {
     c.wait_for_path("/");
     let admin_name = c.text("#user-name");
     c.goto(&format!("/admin/users/{id}"));
-    c.click("#impersonate");
+    c.click_and_load("#impersonate");
     c.wait_for_path("/");
     assert_eq!(c.text("#user-name"), "Iris");
     let banner = c.text("#impersonation-banner");
@@ -254,7 +254,7 @@ fn impersonation_shows_a_banner_and_returns_to_the_admin(backend: Backend) {
     assert!(c.has("#impersonation-banner"));
     c.assert_accessible();
 
-    c.click("#stop-impersonating");
+    c.click_and_load("#stop-impersonating");
     c.wait_for_path(&format!("/admin/users/{id}"));
     assert!(!c.has("#impersonation-banner"));
     assert_eq!(c.text("#user-name"), admin_name);
@@ -282,7 +282,7 @@ fn settings_profile_edit_saves_and_shows(backend: Backend) {
         "#profile input[name=image]",
         "https://images.example.com/linus.png",
     );
-    c.click("#profile button[type=submit]");
+    c.click_and_load("#profile button[type=submit]");
     c.wait_for_path("/settings");
     assert!(c.has("#profile p.ok[role=status]"), "{}", c.source());
     assert_eq!(c.text("#user-name"), "Linus T.");
@@ -295,7 +295,7 @@ fn settings_profile_edit_saves_and_shows(backend: Backend) {
 
     // The theme preference lands on <html data-theme>.
     c.select("#preferences select[name=theme]", "dark");
-    c.click("#preferences button[type=submit]");
+    c.click_and_load("#preferences button[type=submit]");
     c.wait_for_path("/settings");
     assert_eq!(c.attr("html", "data-theme").as_deref(), Some("dark"));
     c.assert_accessible();
@@ -330,21 +330,21 @@ fn every_main_page_works_without_javascript(backend: Backend) {
     c.assert_accessible();
     c.goto("/settings");
     c.fill("#profile input[name=name]", "Nora N.");
-    c.click("#profile button[type=submit]");
+    c.click_and_load("#profile button[type=submit]");
     c.wait_for_path("/settings");
     assert_eq!(c.text("#user-name"), "Nora N.");
     c.assert_accessible();
 
     let phone = app.signed_in("nora@example.com");
-    c.click("#sessions-link");
+    c.click_and_load("#sessions-link");
     c.wait_for_path("/settings/sessions");
     assert_eq!(c.find_all("#sessions tbody tr").len(), 2);
     c.assert_accessible();
-    c.click("#sessions tbody tr:not(.current) button");
+    c.click_and_load("#sessions tbody tr:not(.current) button");
     c.wait_for_path("/settings/sessions");
     assert_eq!(c.find_all("#sessions tbody tr").len(), 1);
     assert!(phone.session_json().is_null(), "the other device is out");
-    c.click("form[action='/signout'] button");
+    c.click_and_load("form[action='/signout'] button");
     c.wait_for_path("/");
     assert!(c.has("#signin-link"));
 
@@ -352,24 +352,24 @@ fn every_main_page_works_without_javascript(backend: Backend) {
     sign_in(&c, ROOT_ADMIN, PASSWORD);
     c.wait_for_path("/");
     c.assert_accessible();
-    c.click("#admin-link");
+    c.click_and_load("#admin-link");
     c.wait_for_path("/admin");
     c.fill("input[name=q]", "nora");
-    c.click("form[action='/admin'] button");
+    c.click_and_load("form[action='/admin'] button");
     c.wait_for_path("/admin");
     assert_eq!(c.find_all("#users tbody tr").len(), 1, "{}", c.source());
     c.assert_accessible();
-    c.click("#users tbody tr a");
+    c.click_and_load("#users tbody tr a");
     assert_eq!(c.text("#admin-user-name"), "Nora N.");
     c.select("select[name=plan]", "premium");
-    c.click("form[action$='/update'] button");
+    c.click_and_load("form[action$='/update'] button");
     assert!(c.has("p.ok[role=status]"), "{}", c.source());
     assert_eq!(c.value("select[name=plan] option[selected]"), "premium");
     c.assert_accessible();
     c.goto("/admin/audit");
     c.assert_accessible();
     c.fill("input[name=action]", "session_revoked");
-    c.click("form[action='/admin/audit'] button");
+    c.click_and_load("form[action='/admin/audit'] button");
     c.wait_for_path("/admin/audit");
     let rows = c.find_all("#events tbody tr");
     assert!(!rows.is_empty(), "{}", c.source());
@@ -460,7 +460,7 @@ fn screenshots_of_the_main_pages() {
         // Signed in: the user's own theme preference, saved through the form.
         c.goto("/settings");
         c.select("#preferences select[name=theme]", theme);
-        c.click("#preferences button[type=submit]");
+        c.click_and_load("#preferences button[type=submit]");
         c.wait_for_path("/settings");
         assert_eq!(c.attr("html", "data-theme").as_deref(), Some(theme));
         for (stem, path) in &SCREENSHOT_PAGES[2..] {

@@ -27,7 +27,7 @@ fn sign_in_with_a_provider(backend: Backend) {
     c.goto("/signin?callbackUrl=/settings");
     c.assert_accessible();
     // Gatehouse, the provider (another origin) and back, in the browser.
-    c.click("#signin-github");
+    c.click_and_load("#signin-github");
     c.wait_for_path("/settings");
     assert_eq!(c.text("#user-name"), "Octo Cat");
     assert!(

@@ -228,6 +228,24 @@ impl Chromium {
             .unwrap_or_else(|err| panic!("click {css}: {err}"));
     }
 
+    /// Clicks `css`, a link or a submit button, and waits until the page it
+    /// leads to has replaced this one (the old document's root goes stale), so
+    /// a form that answers on the same path is not read before it arrives.
+    pub fn click_and_load(&self, css: &str) {
+        let old = self.find("html");
+        self.click(css);
+        let started = Instant::now();
+        while self.rt.block_on(old.tag_name()).is_ok() {
+            if started.elapsed() > PATIENCE {
+                panic!(
+                    "clicking {css} loaded no new page; still on {}",
+                    self.path()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Types `keys` into the focused element (`\u{E004}` is Tab, `\u{E007}`
     /// Enter).
     pub fn press(&self, keys: &str) {
