@@ -53,19 +53,6 @@ fn reset_mail(app: &TestApp, to: &str) -> common::mailbox::Mail {
     }
 }
 
-/// Moves every mailed link's expiry a minute into the past.
-pub fn expire_every_link(app: &TestApp) {
-    use diesel::prelude::*;
-    use gatehouse::db::schema::email_tokens;
-    let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
-    app.with_conn(|conn| {
-        diesel::update(email_tokens::table)
-            .set(email_tokens::expires_at.eq(past))
-            .execute(conn)
-            .unwrap()
-    });
-}
-
 fn audited(app: &TestApp, action: &str) -> i64 {
     app.count(&format!("audit_events WHERE action = '{action}'"))
 }
@@ -155,7 +142,7 @@ fn expired_reused_and_wrong_purpose_links_change_nothing(backend: Backend) {
     }
 
     // Expired: the row is there, the link is dead.
-    expire_every_link(&app);
+    app.expire_every_link();
     assert_eq!(b.get(&reset_link.path()).status, 400);
     assert_eq!(reset(&b, &reset_link.token(), NEW_PASSWORD).status, 400);
     assert_eq!(b.get(&verify.path()).status, 400);

@@ -86,18 +86,6 @@ fn sign_in(app: &TestApp, email: &str, password: &str) -> u16 {
         .status
 }
 
-fn expire_every_link(app: &TestApp) {
-    use diesel::prelude::*;
-    use gatehouse::db::schema::email_tokens;
-    let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
-    app.with_conn(|conn| {
-        diesel::update(email_tokens::table)
-            .set(email_tokens::expires_at.eq(past))
-            .execute(conn)
-            .unwrap()
-    });
-}
-
 fn a_confirmed_change_shows_on_every_device_and_moves_the_sign_in(backend: Backend) {
     let Some(app) = TestApp::start(backend) else {
         return;
@@ -345,7 +333,7 @@ fn reused_expired_and_replaced_links_are_refused(backend: Backend) {
     // Expired.
     assert_eq!(ask(&ada, "third@example.org", PASSWORD).status, 303);
     let third = confirmation(&app, "third@example.org");
-    expire_every_link(&app);
+    app.expire_every_link();
     assert_eq!(ada.get(&third.path()).status, 400);
     assert_eq!(ada.session_json()["user"]["email"], NEW);
     assert_eq!(audited(&app, "email_changed"), 1);

@@ -35,6 +35,14 @@ fn app_on(backend: Backend, sink: &SmtpSink) -> Option<TestApp> {
     )
 }
 
+/// As [`app_on`], with `EMAIL_VERIFICATION=off`: no sign-up mail to wait past.
+fn unverified_app_on(backend: Backend, sink: &SmtpSink) -> Option<TestApp> {
+    TestApp::start_with(
+        backend,
+        &[("SMTP_URL", &sink.url()), ("EMAIL_VERIFICATION", "off")],
+    )
+}
+
 /// The path and query of the link to `path` in `mail`.
 fn link_path(mail: &Mail, path: &str) -> String {
     let link = mail
@@ -126,10 +134,7 @@ fn a_reset_and_a_verification_arrive_over_smtp_and_their_links_work(backend: Bac
 
 fn with_the_mail_server_down_the_request_answers_at_once_and_the_mail_follows(backend: Backend) {
     let mut sink = SmtpSink::start();
-    let Some(app) = TestApp::start_with(
-        backend,
-        &[("SMTP_URL", &sink.url()), ("EMAIL_VERIFICATION", "off")],
-    ) else {
+    let Some(app) = unverified_app_on(backend, &sink) else {
         return;
     };
     let _ = app.signed_up("Bea", "bea@example.com");
@@ -153,10 +158,7 @@ fn with_the_mail_server_down_the_request_answers_at_once_and_the_mail_follows(ba
 
 fn with_the_mail_server_hanging_the_request_answers_at_once_and_the_mail_follows(backend: Backend) {
     let sink = SmtpSink::start();
-    let Some(app) = TestApp::start_with(
-        backend,
-        &[("SMTP_URL", &sink.url()), ("EMAIL_VERIFICATION", "off")],
-    ) else {
+    let Some(app) = unverified_app_on(backend, &sink) else {
         return;
     };
     let _ = app.signed_up("Cy", "cy@example.com");
@@ -190,10 +192,7 @@ fn with_the_mail_server_hanging_the_request_answers_at_once_and_the_mail_follows
 
 fn a_sign_in_link_and_an_email_change_arrive_over_smtp_and_their_links_work(backend: Backend) {
     let sink = SmtpSink::start();
-    let Some(app) = TestApp::start_with(
-        backend,
-        &[("SMTP_URL", &sink.url()), ("EMAIL_VERIFICATION", "off")],
-    ) else {
+    let Some(app) = unverified_app_on(backend, &sink) else {
         return;
     };
     let _ = app.signed_up("Dee", "dee@example.com");

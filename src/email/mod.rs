@@ -103,6 +103,42 @@ pub fn compose(
     }
 }
 
+/// For a request that must not tell a stranger whether `email` has an
+/// account: issues a token of `purpose` for the account with this
+/// (normalised) address and records `action` with the account as target. For
+/// an unknown address, the same statements but the token's insert (a
+/// token-sized hash instead), the event with no target, and `None`.
+pub fn issue_for_address(
+    conn: &mut DbConn,
+    purpose: tokens::Purpose,
+    email: &str,
+    action: &'static str,
+    device: &Device,
+) -> QueryResult<Option<tokens::Issued>> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    let found: Option<i64> = users::table
+        .filter(users::email.eq(email))
+        .select(users::id)
+        .first(conn)
+        .optional()?;
+    let event = |target| crate::audit::Event {
+        actor_id: None,
+        target_id: target,
+        action,
+        device: Some(device),
+        details: serde_json::json!({}),
+    };
+    let Some(user_id) = found else {
+        let _ = crate::session::PlainToken::generate().hash();
+        crate::audit::record(conn, event(None))?;
+        return Ok(None);
+    };
+    let issued = tokens::issue(conn, purpose, user_id, email)?;
+    crate::audit::record(conn, event(Some(user_id)))?;
+    Ok(Some(issued))
+}
+
 /// Counts one mail to `address` from this client under `RATE_LIMIT_EMAIL`
 /// (per address and, separately, per client IP); `Some(seconds)` when either
 /// is used up, and then nothing is sent. Counted whether or not the address

@@ -24,25 +24,16 @@ pub fn request(
     device: &Device,
 ) -> QueryResult<Option<Outgoing>> {
     conn.transaction(|conn| {
-        let found: Option<i64> = users::table
-            .filter(users::email.eq(email))
-            .select(users::id)
-            .first(conn)
-            .optional()?;
-        let event = |target| Event {
-            actor_id: None,
-            target_id: target,
-            action: action::PASSWORD_RESET_REQUESTED,
-            device: Some(device),
-            details: serde_json::json!({}),
-        };
-        let Some(user_id) = found else {
-            let _ = PlainToken::generate().hash();
-            audit::record(conn, event(None))?;
+        let Some(issued) = super::issue_for_address(
+            conn,
+            Purpose::ResetPassword,
+            email,
+            action::PASSWORD_RESET_REQUESTED,
+            device,
+        )?
+        else {
             return Ok(None);
         };
-        let issued = tokens::issue(conn, Purpose::ResetPassword, user_id, email)?;
-        audit::record(conn, event(Some(user_id)))?;
         let link = site.link(&format!(
             "/reset-password?token={}",
             issued.token.expose()

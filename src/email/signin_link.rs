@@ -29,25 +29,16 @@ pub fn request(
     device: &Device,
 ) -> QueryResult<Option<Outgoing>> {
     conn.transaction(|conn| {
-        let found: Option<i64> = users::table
-            .filter(users::email.eq(email))
-            .select(users::id)
-            .first(conn)
-            .optional()?;
-        let event = |target| Event {
-            actor_id: None,
-            target_id: target,
-            action: action::SIGN_IN_LINK_SENT,
-            device: Some(device),
-            details: serde_json::json!({}),
-        };
-        let Some(user_id) = found else {
-            let _ = PlainToken::generate().hash();
-            audit::record(conn, event(None))?;
+        let Some(issued) = super::issue_for_address(
+            conn,
+            Purpose::SignIn,
+            email,
+            action::SIGN_IN_LINK_SENT,
+            device,
+        )?
+        else {
             return Ok(None);
         };
-        let issued = tokens::issue(conn, Purpose::SignIn, user_id, email)?;
-        audit::record(conn, event(Some(user_id)))?;
         Ok(Some(compose(
             site,
             email,

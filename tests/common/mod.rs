@@ -386,6 +386,19 @@ impl TestApp {
         b
     }
 
+    /// Moves every mailed link's expiry a minute into the past.
+    pub fn expire_every_link(&self) {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::email_tokens;
+        let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
+        self.with_conn(|conn| {
+            diesel::update(email_tokens::table)
+                .set(email_tokens::expires_at.eq(past))
+                .execute(conn)
+                .unwrap()
+        });
+    }
+
     pub fn with_conn<T>(&self, f: impl FnOnce(&mut DbConn) -> T) -> T {
         f(&mut self.conn())
     }
