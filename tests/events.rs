@@ -1,0 +1,657 @@
+//! Live updates (`GET /api/auth/events`, `/static/live.js`), on SQLite and
+//! (when configured) PostgreSQL: a stream read line by line with a plain HTTP
+//! client, every wait bounded so a missing event fails instead of hanging.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use common::process::{ProcessDb, ServerProcess};
+use common::{Backend, Browser, PASSWORD, ROOT_ADMIN, TestApp};
+use reqwest::Method;
+use serde_json::json;
+
+on_both_backends!(
+    anonymous_gets_401,
+    the_first_event_is_the_session,
+    a_profile_edit_on_another_device_arrives,
+    an_admin_role_change_arrives,
+    sign_out_of_this_session_ends_the_stream,
+    a_revoke_ends_the_stream_with_revoked,
+    a_ban_ends_the_stream_with_banned,
+    a_password_change_elsewhere_ends_the_stream,
+    the_stream_ends_at_the_session_expiry,
+    another_users_change_sends_nothing,
+    a_refused_edit_sends_nothing,
+    keepalive_comments_arrive,
+    past_the_stream_limit_the_answer_is_503,
+    events_off_is_404,
+    a_change_on_one_instance_reaches_a_stream_on_another,
+    the_notify_payload_holds_ids_only,
+    shutdown_with_an_open_stream_exits_at_once,
+    live_js_is_served_and_loaded_by_signed_in_pages,
+    the_sign_in_page_says_why_the_session_ended,
+);
+
+/// How long any one event may take to arrive.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// One event of the stream.
+#[derive(Debug)]
+struct Event {
+    name: String,
+    data: String,
+}
+
+impl Event {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("{e}: {}", self.data))
+    }
+}
+
+/// An open stream: its status, headers, and its lines as a reader thread
+/// receives them (`None` once the body ended).
+struct Stream {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    lines: Receiver<Option<String>>,
+    ended: bool,
+}
+
+/// What the stream held next.
+#[derive(Debug)]
+enum Next {
+    Event(Event),
+    Comment(String),
+    End,
+    Nothing,
+}
+
+impl Stream {
+    fn open(browser: &Browser) -> Stream {
+        let url = browser.url("/api/auth/events");
+        let client = reqwest::blocking::Client::builder()
+            .timeout(None)
+            .build()
+            .unwrap();
+        let res = client
+            .get(url)
+            .header("cookie", browser.cookie_header())
+            .header("accept", "text/event-stream")
+            .send()
+            .expect("request the stream");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let reader = BufReader::new(res);
+            for line in reader.lines() {
+                match line {
+                    Ok(l) => {
+                        if tx.send(Some(l)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            let _ = tx.send(None);
+        });
+        Stream {
+            status,
+            headers,
+            lines: rx,
+            ended: false,
+        }
+    }
+
+    /// The next event, comment or end within `within`.
+    fn next(&mut self, within: Duration) -> Next {
+        let deadline = Instant::now() + within;
+        let (mut name, mut data) = (String::new(), Vec::new());
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(Some(line)) => {
+                    if line.is_empty() {
+                        if !name.is_empty() || !data.is_empty() {
+                            return Next::Event(Event {
+                                name: std::mem::take(&mut name),
+                                data: data.join("\n"),
+                            });
+                        }
+                    } else if let Some(c) = line.strip_prefix(':') {
+                        return Next::Comment(c.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push(v.trim_start().to_owned());
+                    }
+                }
+                Ok(None) | Err(RecvTimeoutError::Disconnected) => {
+                    self.ended = true;
+                    return Next::End;
+                }
+                Err(RecvTimeoutError::Timeout) => return Next::Nothing,
+            }
+        }
+    }
+
+    /// The next event (comments skipped); panics on the end or a timeout.
+    fn event(&mut self) -> Event {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.next(deadline.saturating_duration_since(Instant::now())) {
+                Next::Event(e) => return e,
+                Next::Comment(_) => continue,
+                other => panic!("expected an event, got {other:?}"),
+            }
+        }
+    }
+
+    /// The next `session` event's JSON.
+    fn session(&mut self) -> serde_json::Value {
+        let e = self.event();
+        assert_eq!(e.name, "session", "{e:?}");
+        e.json()
+    }
+
+    /// The `signout` event's reason, then the end of the body.
+    fn signout(&mut self) -> String {
+        let e = self.event();
+        assert_eq!(e.name, "signout", "{e:?}");
+        let reason = e.json()["reason"].as_str().unwrap().to_owned();
+        match self.next(WAIT) {
+            Next::End => reason,
+            other => panic!("the stream went on after signout: {other:?}"),
+        }
+    }
+
+    /// No event within `during` (comments allowed).
+    fn quiet(&mut self, during: Duration) {
+        let deadline = Instant::now() + during;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            match self.next(left) {
+                Next::Nothing => return,
+                Next::Comment(_) => continue,
+                other => panic!("expected nothing, got {other:?}"),
+            }
+        }
+    }
+}
+
+/// A user with a stream open (its first event read) and a second device.
+fn user_with_stream(app: &TestApp, email: &str) -> (Browser, Browser, Stream) {
+    let here = app.signed_up("Ada", email);
+    let other = app.signed_in(email);
+    let mut stream = Stream::open(&here);
+    assert_eq!(stream.status, 200);
+    assert_eq!(stream.session()["user"]["name"], "Ada");
+    (here, other, stream)
+}
+
+fn anonymous_gets_401(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let page = app.browser().get("/api/auth/events");
+    assert_eq!(page.status, 401, "{}", page.body);
+    assert_eq!(page.json()["error"], "unauthorized");
+}
+
+fn the_first_event_is_the_session(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let ada = app.signed_up("Ada", "ada@example.com");
+    let mut stream = Stream::open(&ada);
+    assert_eq!(stream.status, 200);
+    let header = |name: &str| {
+        stream
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(header("content-type").starts_with("text/event-stream"));
+    assert_eq!(header("cache-control"), "no-store");
+    assert_eq!(header("x-accel-buffering"), "no");
+    let first = stream.session();
+    assert_eq!(first, ada.session_json());
+}
+
+fn a_profile_edit_on_another_device_arrives(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let (_here, other, mut stream) = user_with_stream(&app, "ada@example.com");
+    let page = other.submit(
+        "/settings/profile",
+        &[
+            ("name", "Ada Lovelace"),
+            ("image", "https://img.example/a.png"),
+        ],
+    );
+    assert_eq!(page.status, 303, "{}", page.body);
+    let fresh = stream.session();
+    assert_eq!(fresh["user"]["name"], "Ada Lovelace");
+    assert_eq!(fresh["user"]["image"], "https://img.example/a.png");
+    // The JSON route too, with preferences.
+    let page = other.json(
+        Method::POST,
+        "/api/auth/session",
+        &json!({"theme": "dark", "language": "de"}),
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    let fresh = stream.session();
+    assert_eq!(fresh["user"]["theme"], "dark");
+    assert_eq!(fresh["user"]["language"], "de");
+}
+
+fn an_admin_role_change_arrives(backend: Backend) {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
+        return;
+    };
+    let (here, _other, mut stream) = user_with_stream(&app, "ada@example.com");
+    let id = here.user_id();
+    let admin = app.signed_in(ROOT_ADMIN);
+    let page = admin.json(
+        Method::PATCH,
+        &format!("/api/admin/users/{id}"),
+        &json!({"role": "admin", "plan": "premium"}),
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    let fresh = stream.session();
+    assert_eq!(fresh["user"]["role"], "admin");
+    assert_eq!(fresh["user"]["plan"], "premium");
+    // The admin page's form says the same.
+    let page = admin.submit(
+        &format!("/admin/users/{id}/update"),
+        &[
+            ("role", "user"),
+            ("permissions", ""),
+            ("plan", "free"),
+            ("plan_expires_at", ""),
+        ],
+    );
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(stream.session()["user"]["role"], "user");
+}
+
+fn sign_out_of_this_session_ends_the_stream(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let (here, other, mut stream) = user_with_stream(&app, "ada@example.com");
+    // The same session signs out in another tab (same cookie).
+    let page = here.submit("/signout", &[]);
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(stream.signout(), "signed_out");
+    // The other device's session stands, and its stream hears nothing of it.
+    let mut theirs = Stream::open(&other);
+    theirs.session();
+    let again = app.signed_in("ada@example.com");
+    again.json(Method::POST, "/api/auth/signout", &json!({}));
+    theirs.quiet(Duration::from_millis(700));
+}
+
+fn a_revoke_ends_the_stream_with_revoked(backend: Backend) {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
+        return;
+    };
+    let (_here, other, mut stream) = user_with_stream(&app, "ada@example.com");
+    let list = other.get("/api/auth/sessions").json();
+    let mine = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = other.json(
+        Method::DELETE,
+        &format!("/api/auth/sessions/{mine}"),
+        &json!({}),
+    );
+    assert_eq!(page.status, 204, "{}", page.body);
+    assert_eq!(stream.signout(), "revoked");
+    // An admin revoking the other device's session: the same.
+    let mut theirs = Stream::open(&other);
+    theirs.session();
+    let list = other.get("/api/auth/sessions").json();
+    let current = list.as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = app.signed_in(ROOT_ADMIN);
+    let page = admin.json(
+        Method::DELETE,
+        &format!("/api/admin/sessions/{current}"),
+        &json!({}),
+    );
+    assert_eq!(page.status, 204, "{}", page.body);
+    assert_eq!(theirs.signout(), "revoked");
+}
+
+fn a_ban_ends_the_stream_with_banned(backend: Backend) {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
+        return;
+    };
+    let (here, _other, mut stream) = user_with_stream(&app, "ada@example.com");
+    let id = here.user_id();
+    let admin = app.signed_in(ROOT_ADMIN);
+    let page = admin.json(
+        Method::POST,
+        &format!("/api/admin/users/{id}/ban"),
+        &json!({"reason": "spam"}),
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(stream.signout(), "banned");
+}
+
+fn a_password_change_elsewhere_ends_the_stream(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let (_here, other, mut stream) = user_with_stream(&app, "ada@example.com");
+    let page = other.submit(
+        "/settings/password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "another long passphrase 42"),
+        ],
+    );
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(stream.signout(), "password_changed");
+}
+
+fn the_stream_ends_at_the_session_expiry(backend: Backend) {
+    // No extension is due before the expiry (update age = max age).
+    let Some(app) = TestApp::start_with(
+        backend,
+        &[("SESSION_MAX_AGE", "1m"), ("SESSION_UPDATE_AGE", "1m")],
+    ) else {
+        return;
+    };
+    let ada = app.signed_up("Ada", "ada@example.com");
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .naive_utc()
+        .format("%Y-%m-%d %H:%M:%S%.6f");
+    app.sql(&format!("UPDATE sessions SET expires_at = '{soon}'"));
+    let mut stream = Stream::open(&ada);
+    stream.session();
+    let started = Instant::now();
+    assert_eq!(stream.signout(), "expired");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+fn another_users_change_sends_nothing(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let (_here, _other, mut stream) = user_with_stream(&app, "ada@example.com");
+    let bob = app.signed_up("Bob", "bob@example.com");
+    let page = bob.submit("/settings/profile", &[("name", "Robert"), ("image", "")]);
+    assert_eq!(page.status, 303, "{}", page.body);
+    bob.submit("/signout", &[]);
+    stream.quiet(Duration::from_millis(700));
+}
+
+fn a_refused_edit_sends_nothing(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let (_here, other, mut stream) = user_with_stream(&app, "ada@example.com");
+    let page = other.submit("/settings/profile", &[("name", ""), ("image", "")]);
+    assert_eq!(page.status, 422, "{}", page.body);
+    let page = other.json(Method::POST, "/api/auth/session", &json!({"theme": "neon"}));
+    assert_eq!(page.status, 422, "{}", page.body);
+    stream.quiet(Duration::from_millis(700));
+}
+
+fn keepalive_comments_arrive(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, &[("EVENTS_KEEPALIVE", "1s")]) else {
+        return;
+    };
+    let ada = app.signed_up("Ada", "ada@example.com");
+    let mut stream = Stream::open(&ada);
+    stream.session();
+    for _ in 0..2 {
+        match stream.next(Duration::from_secs(3)) {
+            Next::Comment(c) => assert_eq!(c, "ping"),
+            other => panic!("expected a keep-alive comment, got {other:?}"),
+        }
+    }
+}
+
+fn past_the_stream_limit_the_answer_is_503(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, &[("EVENTS_MAX_STREAMS", "2")]) else {
+        return;
+    };
+    let ada = app.signed_up("Ada", "ada@example.com");
+    let mut one = Stream::open(&ada);
+    one.session();
+    let mut two = Stream::open(&ada);
+    two.session();
+    let page = ada.get("/api/auth/events");
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(page.header("retry-after").is_some());
+    // A place frees when a stream ends.
+    ada.submit("/signout", &[]);
+    one.signout();
+    two.signout();
+    let ada = app.signed_in("ada@example.com");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let mut three = Stream::open(&ada);
+        if three.status == 200 {
+            three.session();
+            break;
+        }
+        assert!(Instant::now() < deadline, "no place freed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn events_off_is_404(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, &[("EVENTS_MAX_STREAMS", "0")]) else {
+        return;
+    };
+    let ada = app.signed_up("Ada", "ada@example.com");
+    assert_eq!(ada.get("/api/auth/events").status, 404);
+    // Changes still work, with nothing to tell.
+    let page = ada.submit("/settings/profile", &[("name", "Ada L"), ("image", "")]);
+    assert_eq!(page.status, 303);
+}
+
+fn a_change_on_one_instance_reaches_a_stream_on_another(backend: Backend) {
+    let Some(a) = TestApp::with_admin(backend, &[]) else {
+        return;
+    };
+    if backend == Backend::Sqlite {
+        // One process per SQLite file: nothing to cross.
+        return;
+    }
+    let b = a.second_instance(&[]);
+    let on_a = a.signed_up("Ada", "ada@example.com");
+    // The same session cookie, read by instance B.
+    let on_b = Browser::new(&b.base);
+    *on_b.cookies.borrow_mut() = on_a.cookies.borrow().clone();
+    let mut stream = Stream::open(&on_b);
+    assert_eq!(stream.session()["user"]["name"], "Ada");
+    let page = on_a.submit("/settings/profile", &[("name", "Ada on A"), ("image", "")]);
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(stream.session()["user"]["name"], "Ada on A");
+    // A ban made on A ends B's stream.
+    let id = on_a.user_id();
+    let admin = a.signed_in(ROOT_ADMIN);
+    admin.json(
+        Method::POST,
+        &format!("/api/admin/users/{id}/ban"),
+        &json!({"reason": "spam"}),
+    );
+    assert_eq!(stream.signout(), "banned");
+}
+
+fn the_notify_payload_holds_ids_only(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    if backend == Backend::Sqlite {
+        return;
+    }
+    use diesel::{Connection, RunQueryDsl};
+    let mut listener = diesel::PgConnection::establish(&app.database_url).unwrap();
+    diesel::sql_query("LISTEN gatehouse_events")
+        .execute(&mut listener)
+        .unwrap();
+    let ada = app.signed_up("Ada Secretname", "ada.secret@example.com");
+    let page = ada.submit(
+        "/settings/profile",
+        &[("name", "Ada Othername"), ("image", "")],
+    );
+    assert_eq!(page.status, 303);
+    ada.submit("/signout", &[]);
+    let deadline = Instant::now() + WAIT;
+    let mut payloads = Vec::new();
+    while payloads.len() < 2 && Instant::now() < deadline {
+        // A statement reads what the server sent meanwhile.
+        diesel::sql_query("SELECT 1")
+            .execute(&mut listener)
+            .unwrap();
+        for n in listener.notifications_iter() {
+            let n = n.unwrap();
+            assert_eq!(n.channel, "gatehouse_events");
+            payloads.push(n.payload);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(payloads.len() >= 2, "{payloads:?}");
+    for p in &payloads {
+        let lower = p.to_lowercase();
+        for secret in ["ada", "secret", "othername", "example", "@"] {
+            assert!(!lower.contains(secret), "{p}");
+        }
+        assert!(
+            p.split(':')
+                .all(|part| part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')),
+            "{p}"
+        );
+    }
+    assert!(payloads.iter().any(|p| p.starts_with("u:")), "{payloads:?}");
+    assert!(
+        payloads
+            .iter()
+            .any(|p| p.starts_with("s:") && p.ends_with(":signed_out")),
+        "{payloads:?}"
+    );
+}
+
+fn shutdown_with_an_open_stream_exits_at_once(backend: Backend) {
+    let Some(db) = ProcessDb::new(backend) else {
+        return;
+    };
+    let server = ServerProcess::start(&db, &[("GATEHOUSE_SHUTDOWN_TIMEOUT", "30s")]);
+    let browser = Browser::new(&server.base);
+    let page = browser.submit(
+        "/signup",
+        &[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(page.status, 303, "{}", page.body);
+    let mut stream = Stream::open(&browser);
+    assert_eq!(stream.status, 200);
+    stream.session();
+    server.signal(libc::SIGTERM);
+    let (status, took, log) = server.wait_with_log(Duration::from_secs(20));
+    assert!(status.success(), "{status}: {log}");
+    assert!(took < Duration::from_secs(5), "took {took:?}: {log}");
+    match stream.next(WAIT) {
+        Next::End => {}
+        Next::Comment(_) => assert!(matches!(stream.next(WAIT), Next::End)),
+        other => panic!("the stream did not end: {other:?}"),
+    }
+}
+
+fn live_js_is_served_and_loaded_by_signed_in_pages(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let anon = app.browser();
+    let script = anon.get("/static/live.js");
+    assert_eq!(script.status, 200);
+    assert!(
+        script
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/javascript"),
+        "{:?}",
+        script.header("content-type")
+    );
+    assert!(script.body.contains("EventSource"));
+    assert!(script.body.contains("/api/auth/events"));
+    // No inline script anywhere: the CSP allows scripts from 'self' only.
+    let home = anon.get("/");
+    assert!(
+        !home.body.contains("live.js"),
+        "anonymous pages load nothing"
+    );
+    let ada = app.signed_up("Ada", "ada@example.com");
+    for path in ["/", "/settings", "/settings/sessions"] {
+        let page = ada.get(path);
+        let csp = page.header("content-security-policy").unwrap();
+        assert!(csp.contains("default-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert!(
+            page.body
+                .contains("<script src=\"/static/live.js\" defer></script>"),
+            "{path}"
+        );
+        assert_eq!(page.body.matches("<script").count(), 1, "{path}");
+        assert!(page.body.contains("id=\"user-name\""), "{path}");
+        assert!(page.body.contains("id=\"user-avatar\""), "{path}");
+        assert!(page.body.contains("data-theme=\"system\""), "{path}");
+        assert!(page.body.contains("id=\"live-notice\""), "{path}");
+    }
+}
+
+fn the_sign_in_page_says_why_the_session_ended(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let anon = app.browser();
+    for (reason, words) in [
+        ("signed_out", "signed out"),
+        ("revoked", "ended"),
+        ("banned", "suspended"),
+        ("password_changed", "password was changed"),
+        ("expired", "expired"),
+        ("deleted", "deleted"),
+    ] {
+        let page = anon.get(&format!("/signin?reason={reason}"));
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("id=\"ended-notice\""), "{reason}");
+        assert!(page.body.contains(words), "{reason}");
+    }
+    for junk in ["nope", "%3Cscript%3E", ""] {
+        let page = anon.get(&format!("/signin?reason={junk}"));
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("id=\"ended-notice\""), "{junk}");
+    }
+}
