@@ -173,7 +173,9 @@ impl Hub {
         };
         Hub(Arc::new(Inner {
             tx,
-            notify: postgres.then(|| db.clone()),
+            // Without a listener (a TLS-only URL) a NOTIFY would reach no
+            // stream: this instance's streams hear its changes directly.
+            notify: listener.as_ref().map(|_| db.clone()),
             max_streams,
             open: AtomicUsize::new(0),
             sent: AtomicU64::new(0),
