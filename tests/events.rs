@@ -33,6 +33,7 @@ on_both_backends!(
     shutdown_with_an_open_stream_exits_at_once,
     live_js_is_served_and_loaded_by_signed_in_pages,
     the_sign_in_page_says_why_the_session_ended,
+    open_streams_and_events_sent_are_metrics,
 );
 
 /// How long any one event may take to arrive.
@@ -653,5 +654,65 @@ fn the_sign_in_page_says_why_the_session_ended(backend: Backend) {
         let page = anon.get(&format!("/signin?reason={junk}"));
         assert_eq!(page.status, 200);
         assert!(!page.body.contains("id=\"ended-notice\""), "{junk}");
+    }
+}
+
+fn open_streams_and_events_sent_are_metrics(backend: Backend) {
+    let Some(app) = TestApp::start_with(
+        backend,
+        &[
+            ("GATEHOUSE_METRICS_ADDR", "127.0.0.1:0"),
+            ("EVENTS_KEEPALIVE", "1s"),
+        ],
+    ) else {
+        return;
+    };
+    let metrics = app.metrics_base.clone().expect("metrics listener");
+    let scrape = || {
+        reqwest::blocking::get(format!("{metrics}/metrics"))
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let value = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (_here, other, mut stream) = user_with_stream(&app, "ada@example.com");
+    let text = scrape();
+    assert_eq!(value(&text, "gatehouse_event_streams_open"), 1.0);
+    assert_eq!(value(&text, "gatehouse_events_sent_total"), 1.0);
+    other.submit("/settings/profile", &[("name", "Ada L"), ("image", "")]);
+    stream.session();
+    assert_eq!(value(&scrape(), "gatehouse_events_sent_total"), 2.0);
+    // A client that goes away frees its place (seen at the latest at the
+    // next keep-alive write).
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut raw = std::net::TcpStream::connect(&addr).unwrap();
+    raw.set_read_timeout(Some(WAIT)).unwrap();
+    let head = format!(
+        "GET /api/auth/events HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\n\r\n",
+        other.cookie_header()
+    );
+    std::io::Write::write_all(&mut raw, head.as_bytes()).unwrap();
+    let mut buf = [0u8; 1024];
+    let n = std::io::Read::read(&mut raw, &mut buf).unwrap();
+    assert!(n > 0);
+    let deadline = Instant::now() + WAIT;
+    while value(&scrape(), "gatehouse_event_streams_open") != 2.0 {
+        assert!(Instant::now() < deadline, "the raw stream is not counted");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(raw);
+    while value(&scrape(), "gatehouse_event_streams_open") != 1.0 {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(10),
+            "the closed stream still counts"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
