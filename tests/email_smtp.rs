@@ -15,6 +15,7 @@ on_both_backends!(
     a_reset_and_a_verification_arrive_over_smtp_and_their_links_work,
     with_the_mail_server_down_the_request_answers_at_once_and_the_mail_follows,
     with_the_mail_server_hanging_the_request_answers_at_once_and_the_mail_follows,
+    a_sign_in_link_and_an_email_change_arrive_over_smtp_and_their_links_work,
 );
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -185,4 +186,49 @@ fn with_the_mail_server_hanging_the_request_answers_at_once_and_the_mail_follows
     sink.answer();
     let mail = sink.wait_for("cy@example.com", DELIVERY);
     reset_through(&app, &mail, "cy@example.com");
+}
+
+fn a_sign_in_link_and_an_email_change_arrive_over_smtp_and_their_links_work(backend: Backend) {
+    let sink = SmtpSink::start();
+    let Some(app) = TestApp::start_with(
+        backend,
+        &[("SMTP_URL", &sink.url()), ("EMAIL_VERIFICATION", "off")],
+    ) else {
+        return;
+    };
+    let _ = app.signed_up("Dee", "dee@example.com");
+
+    // Sign-in link: the GET shows the button, its POST signs in.
+    let phone = app.browser();
+    let asked = phone.submit("/signin/email", &[("email", "dee@example.com")]);
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let mail = sink.wait_for("dee@example.com", DELIVERY);
+    let path = link_path(&mail, "/signin/email");
+    assert_eq!(phone.get(&path).status, 200);
+    assert!(
+        phone.session_json().is_null(),
+        "opening the link signs nobody in"
+    );
+    let done = phone.submit("/signin/email", &[("token", &token_of(&path))]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(phone.session_json()["user"]["email"], "dee@example.com");
+
+    // Email change: the confirmation to the new address, a notice to the old.
+    let asked = phone.submit(
+        "/settings/email",
+        &[("email", "dee@new.example"), ("current_password", PASSWORD)],
+    );
+    assert_eq!(asked.status, 303, "{}", asked.body);
+    let confirmation = sink.wait_for("dee@new.example", DELIVERY);
+    let deadline = Instant::now() + DELIVERY;
+    while sink.messages_to("dee@example.com").len() < 2 {
+        assert!(Instant::now() < deadline, "no notice to the old address");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let notice = sink.messages_to("dee@example.com").pop().unwrap();
+    assert!(notice.text.contains("dee@new.example"), "{}", notice.text);
+    assert!(notice.links().iter().all(|l| !l.contains("token=")));
+    let confirmed = phone.get(&link_path(&confirmation, "/settings/email/confirm"));
+    assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    assert_eq!(phone.session_json()["user"]["email"], "dee@new.example");
 }

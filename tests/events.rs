@@ -34,6 +34,7 @@ on_both_backends!(
     live_js_is_served_and_loaded_by_signed_in_pages,
     the_sign_in_page_says_why_the_session_ended,
     open_streams_and_events_sent_are_metrics,
+    a_sign_in_link_that_verifies_the_address_arrives,
 );
 
 /// How long any one event may take to arrive.
@@ -715,4 +716,35 @@ fn open_streams_and_events_sent_are_metrics(backend: Backend) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+fn a_sign_in_link_that_verifies_the_address_arrives(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let (here, _other, mut stream) = user_with_stream(&app, "ada@example.com");
+    assert_eq!(here.session_json()["user"]["email_verified"], false);
+    // Another browser signs in by link: the address is verified by it.
+    let b = app.browser();
+    let sent = b.submit("/signin/email", &[("email", "ada@example.com")]);
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let started = Instant::now();
+    let mail = loop {
+        let mails: Vec<_> = app
+            .mailbox()
+            .to("ada@example.com")
+            .into_iter()
+            .filter(|m| m.subject.starts_with("Sign in"))
+            .collect();
+        if let Some(m) = mails.into_iter().next() {
+            break m;
+        }
+        assert!(started.elapsed() < WAIT, "no sign-in mail");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let link = mail.link();
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let page = b.submit("/signin/email", &[("token", &token)]);
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(stream.session()["user"]["email_verified"], true);
 }

@@ -1,11 +1,12 @@
-//! The email flows: verification, password reset and email change (sign-in
-//! links use the same [`tokens`]). Each flow is a domain function that takes
+//! The email flows: verification, password reset, sign-in links and email
+//! change, all on the same [`tokens`]. Each flow is a domain function that takes
 //! a connection and plain values, writes its token and audit event in one
 //! transaction, and answers the messages for `mail::Mailer::send`; handlers
 //! send it after the commit, so a slow mail server never holds a request.
 
 pub mod change;
 pub mod reset;
+pub mod signin_link;
 pub mod tokens;
 pub mod verify;
 

@@ -185,7 +185,7 @@ impl Metrics {
         let sign_ins = counter_vec(
             &r,
             "gatehouse_sign_ins_total",
-            "Sign-in attempts, by method (password or the provider id) and result.",
+            "Sign-in attempts, by method (password, email or the provider id) and result.",
             &["method", "result"],
         );
         let rate_limit_trips = counter_vec(

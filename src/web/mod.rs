@@ -6,6 +6,7 @@ pub mod api;
 pub mod callback;
 pub mod email;
 pub mod email_change;
+pub mod email_link;
 pub mod events;
 pub mod input;
 pub mod oauth;
@@ -213,6 +214,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/forgot-password", web::post().to(email::forgot_submit))
     .route("/reset-password", web::get().to(email::reset_page))
     .route("/reset-password", web::post().to(email::reset_submit))
+    .route("/signin/email", web::get().to(email_link::link_page))
+    .route("/signin/email", web::post().to(email_link::submit))
     .route("/verify-email", web::get().to(email::verify_link))
     .route("/settings/verify-email", web::post().to(email::resend))
     .route("/settings/email", web::post().to(email_change::request))
@@ -237,6 +240,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/providers", web::get().to(oauth::providers))
             .route("/sessions", web::get().to(sessions::list_json))
             .route("/sessions/{id}", web::delete().to(sessions::revoke_json))
+            // Before `/signin/{provider}`, which would take it otherwise.
+            .route("/signin/email", web::post().to(email_link::request_json))
             .route("/signin/{provider}", web::post().to(oauth::start))
             .route(
                 "/callback/{provider}",
