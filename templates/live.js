@@ -10,6 +10,10 @@
   var delay = 1000;
   var known = null; // { role, plan } of the last session event
   var source = null;
+  // Set once this page navigates itself (a form sent, a link followed): a
+  // sign-out it causes is not news to it, and its own answer decides where
+  // the browser goes.
+  var leaving = false;
 
   function setAvatar(image) {
     var img = document.getElementById("user-avatar");
@@ -31,6 +35,7 @@
   }
 
   function onSession(event) {
+    if (leaving) return;
     var session;
     try { session = JSON.parse(event.data); } catch (e) { return; }
     if (!session || !session.user) return;
@@ -53,6 +58,7 @@
   }
 
   function onSignout(event) {
+    if (leaving) return;
     var reason = "signed_out";
     try {
       var data = JSON.parse(event.data);
@@ -66,6 +72,7 @@
   }
 
   function open() {
+    if (leaving || source) return;
     source = new EventSource("/api/auth/events");
     source.addEventListener("session", onSession);
     source.addEventListener("signout", onSignout);
@@ -83,10 +90,12 @@
   // Before opening again: a session that ended while the stream was away
   // (a 401) sends the page to /signin as a signout event would.
   function reopen() {
+    if (leaving) return;
     if (typeof window.fetch !== "function") { open(); return; }
     window.fetch("/api/auth/session", { credentials: "same-origin", cache: "no-store" })
       .then(function (res) { return res.ok ? res.json() : undefined; })
       .then(function (session) {
+        if (leaving) return;
         if (session === null) {
           window.location.assign("/signin?reason=revoked");
         } else {
@@ -95,9 +104,21 @@
       }, open);
   }
 
-  window.addEventListener("pagehide", function () {
+  function leave() {
+    leaving = true;
     if (source) source.close();
     source = null;
+  }
+  // Capture: before the form's own request leaves.
+  document.addEventListener("submit", leave, true);
+  window.addEventListener("beforeunload", leave);
+  window.addEventListener("pagehide", leave);
+  // Back to this page from the back/forward cache: listen again.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      leaving = false;
+      open();
+    }
   });
   open();
 })();
