@@ -1,15 +1,14 @@
-//! Live updates (`GET /api/auth/events`, `/static/live.js`), on SQLite and
-//! (when configured) PostgreSQL: a stream read line by line with a plain HTTP
-//! client, every wait bounded so a missing event fails instead of hanging.
+//! Live updates (`GET /api/auth/events`, `/static/live.js`) on one instance,
+//! on SQLite and (when configured) PostgreSQL: every kind of change on a
+//! stream read line by line (`tests/common/sse.rs`). Across instances, the
+//! NOTIFY payload, shutdown and metrics: `tests/events_cluster.rs`.
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use common::process::{ProcessDb, ServerProcess};
-use common::{Backend, Browser, PASSWORD, ROOT_ADMIN, TestApp};
+use common::sse::{Next, Stream, WAIT, user_with_stream};
+use common::{Backend, PASSWORD, ROOT_ADMIN, TestApp};
 use reqwest::Method;
 use serde_json::json;
 
@@ -28,175 +27,10 @@ on_both_backends!(
     keepalive_comments_arrive,
     past_the_stream_limit_the_answer_is_503,
     events_off_is_404,
-    a_change_on_one_instance_reaches_a_stream_on_another,
-    the_notify_payload_holds_ids_only,
-    shutdown_with_an_open_stream_exits_at_once,
     live_js_is_served_and_loaded_by_signed_in_pages,
     the_sign_in_page_says_why_the_session_ended,
-    open_streams_and_events_sent_are_metrics,
     a_sign_in_link_that_verifies_the_address_arrives,
 );
-
-/// How long any one event may take to arrive.
-const WAIT: Duration = Duration::from_secs(10);
-
-/// One event of the stream.
-#[derive(Debug)]
-struct Event {
-    name: String,
-    data: String,
-}
-
-impl Event {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("{e}: {}", self.data))
-    }
-}
-
-/// An open stream: its status, headers, and its lines as a reader thread
-/// receives them (`None` once the body ended).
-struct Stream {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    lines: Receiver<Option<String>>,
-    ended: bool,
-}
-
-/// What the stream held next.
-#[derive(Debug)]
-enum Next {
-    Event(Event),
-    Comment(String),
-    End,
-    Nothing,
-}
-
-impl Stream {
-    fn open(browser: &Browser) -> Stream {
-        let url = browser.url("/api/auth/events");
-        let client = reqwest::blocking::Client::builder()
-            .timeout(None)
-            .build()
-            .unwrap();
-        let res = client
-            .get(url)
-            .header("cookie", browser.cookie_header())
-            .header("accept", "text/event-stream")
-            .send()
-            .expect("request the stream");
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let reader = BufReader::new(res);
-            for line in reader.lines() {
-                match line {
-                    Ok(l) => {
-                        if tx.send(Some(l)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(_) => break,
-                }
-            }
-            let _ = tx.send(None);
-        });
-        Stream {
-            status,
-            headers,
-            lines: rx,
-            ended: false,
-        }
-    }
-
-    /// The next event, comment or end within `within`.
-    fn next(&mut self, within: Duration) -> Next {
-        let deadline = Instant::now() + within;
-        let (mut name, mut data) = (String::new(), Vec::new());
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(Some(line)) => {
-                    if line.is_empty() {
-                        if !name.is_empty() || !data.is_empty() {
-                            return Next::Event(Event {
-                                name: std::mem::take(&mut name),
-                                data: data.join("\n"),
-                            });
-                        }
-                    } else if let Some(c) = line.strip_prefix(':') {
-                        return Next::Comment(c.trim().to_owned());
-                    } else if let Some(v) = line.strip_prefix("event:") {
-                        name = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push(v.trim_start().to_owned());
-                    }
-                }
-                Ok(None) | Err(RecvTimeoutError::Disconnected) => {
-                    self.ended = true;
-                    return Next::End;
-                }
-                Err(RecvTimeoutError::Timeout) => return Next::Nothing,
-            }
-        }
-    }
-
-    /// The next event (comments skipped); panics on the end or a timeout.
-    fn event(&mut self) -> Event {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            match self.next(deadline.saturating_duration_since(Instant::now())) {
-                Next::Event(e) => return e,
-                Next::Comment(_) => continue,
-                other => panic!("expected an event, got {other:?}"),
-            }
-        }
-    }
-
-    /// The next `session` event's JSON.
-    fn session(&mut self) -> serde_json::Value {
-        let e = self.event();
-        assert_eq!(e.name, "session", "{e:?}");
-        e.json()
-    }
-
-    /// The `signout` event's reason, then the end of the body.
-    fn signout(&mut self) -> String {
-        let e = self.event();
-        assert_eq!(e.name, "signout", "{e:?}");
-        let reason = e.json()["reason"].as_str().unwrap().to_owned();
-        match self.next(WAIT) {
-            Next::End => reason,
-            other => panic!("the stream went on after signout: {other:?}"),
-        }
-    }
-
-    /// No event within `during` (comments allowed).
-    fn quiet(&mut self, during: Duration) {
-        let deadline = Instant::now() + during;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            match self.next(left) {
-                Next::Nothing => return,
-                Next::Comment(_) => continue,
-                other => panic!("expected nothing, got {other:?}"),
-            }
-        }
-    }
-}
-
-/// A user with a stream open (its first event read) and a second device.
-fn user_with_stream(app: &TestApp, email: &str) -> (Browser, Browser, Stream) {
-    let here = app.signed_up("Ada", email);
-    let other = app.signed_in(email);
-    let mut stream = Stream::open(&here);
-    assert_eq!(stream.status, 200);
-    assert_eq!(stream.session()["user"]["name"], "Ada");
-    (here, other, stream)
-}
 
 fn anonymous_gets_401(backend: Backend) {
     let Some(app) = TestApp::start(backend) else {
@@ -479,118 +313,6 @@ fn events_off_is_404(backend: Backend) {
     assert_eq!(page.status, 303);
 }
 
-fn a_change_on_one_instance_reaches_a_stream_on_another(backend: Backend) {
-    let Some(a) = TestApp::with_admin(backend, &[]) else {
-        return;
-    };
-    if backend == Backend::Sqlite {
-        // One process per SQLite file: nothing to cross.
-        return;
-    }
-    let b = a.second_instance(&[]);
-    let on_a = a.signed_up("Ada", "ada@example.com");
-    // The same session cookie, read by instance B.
-    let on_b = Browser::new(&b.base);
-    *on_b.cookies.borrow_mut() = on_a.cookies.borrow().clone();
-    let mut stream = Stream::open(&on_b);
-    assert_eq!(stream.session()["user"]["name"], "Ada");
-    let page = on_a.submit("/settings/profile", &[("name", "Ada on A"), ("image", "")]);
-    assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(stream.session()["user"]["name"], "Ada on A");
-    // A ban made on A ends B's stream.
-    let id = on_a.user_id();
-    let admin = a.signed_in(ROOT_ADMIN);
-    admin.json(
-        Method::POST,
-        &format!("/api/admin/users/{id}/ban"),
-        &json!({"reason": "spam"}),
-    );
-    assert_eq!(stream.signout(), "banned");
-}
-
-fn the_notify_payload_holds_ids_only(backend: Backend) {
-    let Some(app) = TestApp::start(backend) else {
-        return;
-    };
-    if backend == Backend::Sqlite {
-        return;
-    }
-    use diesel::{Connection, RunQueryDsl};
-    let mut listener = diesel::PgConnection::establish(&app.database_url).unwrap();
-    diesel::sql_query("LISTEN gatehouse_events")
-        .execute(&mut listener)
-        .unwrap();
-    let ada = app.signed_up("Ada Secretname", "ada.secret@example.com");
-    let page = ada.submit(
-        "/settings/profile",
-        &[("name", "Ada Othername"), ("image", "")],
-    );
-    assert_eq!(page.status, 303);
-    ada.submit("/signout", &[]);
-    let deadline = Instant::now() + WAIT;
-    let mut payloads = Vec::new();
-    while payloads.len() < 2 && Instant::now() < deadline {
-        // A statement reads what the server sent meanwhile.
-        diesel::sql_query("SELECT 1")
-            .execute(&mut listener)
-            .unwrap();
-        for n in listener.notifications_iter() {
-            let n = n.unwrap();
-            assert_eq!(n.channel, "gatehouse_events");
-            payloads.push(n.payload);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(payloads.len() >= 2, "{payloads:?}");
-    for p in &payloads {
-        let lower = p.to_lowercase();
-        for secret in ["ada", "secret", "othername", "example", "@"] {
-            assert!(!lower.contains(secret), "{p}");
-        }
-        assert!(
-            p.split(':')
-                .all(|part| part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')),
-            "{p}"
-        );
-    }
-    assert!(payloads.iter().any(|p| p.starts_with("u:")), "{payloads:?}");
-    assert!(
-        payloads
-            .iter()
-            .any(|p| p.starts_with("s:") && p.ends_with(":signed_out")),
-        "{payloads:?}"
-    );
-}
-
-fn shutdown_with_an_open_stream_exits_at_once(backend: Backend) {
-    let Some(db) = ProcessDb::new(backend) else {
-        return;
-    };
-    let server = ServerProcess::start(&db, &[("GATEHOUSE_SHUTDOWN_TIMEOUT", "30s")]);
-    let browser = Browser::new(&server.base);
-    let page = browser.submit(
-        "/signup",
-        &[
-            ("name", "Ada"),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-        ],
-    );
-    assert_eq!(page.status, 303, "{}", page.body);
-    let mut stream = Stream::open(&browser);
-    assert_eq!(stream.status, 200);
-    stream.session();
-    server.signal(libc::SIGTERM);
-    let (status, took, log) = server.wait_with_log(Duration::from_secs(20));
-    assert!(status.success(), "{status}: {log}");
-    assert!(took < Duration::from_secs(5), "took {took:?}: {log}");
-    match stream.next(WAIT) {
-        Next::End => {}
-        Next::Comment(_) => assert!(matches!(stream.next(WAIT), Next::End)),
-        other => panic!("the stream did not end: {other:?}"),
-    }
-}
-
 fn live_js_is_served_and_loaded_by_signed_in_pages(backend: Backend) {
     let Some(app) = TestApp::start(backend) else {
         return;
@@ -655,66 +377,6 @@ fn the_sign_in_page_says_why_the_session_ended(backend: Backend) {
         let page = anon.get(&format!("/signin?reason={junk}"));
         assert_eq!(page.status, 200);
         assert!(!page.body.contains("id=\"ended-notice\""), "{junk}");
-    }
-}
-
-fn open_streams_and_events_sent_are_metrics(backend: Backend) {
-    let Some(app) = TestApp::start_with(
-        backend,
-        &[
-            ("GATEHOUSE_METRICS_ADDR", "127.0.0.1:0"),
-            ("EVENTS_KEEPALIVE", "1s"),
-        ],
-    ) else {
-        return;
-    };
-    let metrics = app.metrics_base.clone().expect("metrics listener");
-    let scrape = || {
-        reqwest::blocking::get(format!("{metrics}/metrics"))
-            .unwrap()
-            .text()
-            .unwrap()
-    };
-    let value = |text: &str, name: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} ")))
-            .unwrap_or_else(|| panic!("no {name} in {text}"))
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    let (_here, other, mut stream) = user_with_stream(&app, "ada@example.com");
-    let text = scrape();
-    assert_eq!(value(&text, "gatehouse_event_streams_open"), 1.0);
-    assert_eq!(value(&text, "gatehouse_events_sent_total"), 1.0);
-    other.submit("/settings/profile", &[("name", "Ada L"), ("image", "")]);
-    stream.session();
-    assert_eq!(value(&scrape(), "gatehouse_events_sent_total"), 2.0);
-    // A client that goes away frees its place (seen at the latest at the
-    // next keep-alive write).
-    let addr = app.base.trim_start_matches("http://").to_owned();
-    let mut raw = std::net::TcpStream::connect(&addr).unwrap();
-    raw.set_read_timeout(Some(WAIT)).unwrap();
-    let head = format!(
-        "GET /api/auth/events HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\n\r\n",
-        other.cookie_header()
-    );
-    std::io::Write::write_all(&mut raw, head.as_bytes()).unwrap();
-    let mut buf = [0u8; 1024];
-    let n = std::io::Read::read(&mut raw, &mut buf).unwrap();
-    assert!(n > 0);
-    let deadline = Instant::now() + WAIT;
-    while value(&scrape(), "gatehouse_event_streams_open") != 2.0 {
-        assert!(Instant::now() < deadline, "the raw stream is not counted");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    drop(raw);
-    while value(&scrape(), "gatehouse_event_streams_open") != 1.0 {
-        assert!(
-            Instant::now() < deadline + Duration::from_secs(10),
-            "the closed stream still counts"
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
