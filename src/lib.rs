@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod email;
 pub mod error;
+pub mod events;
 pub mod healthcheck;
 pub mod logging;
 pub mod mail;
@@ -62,6 +63,8 @@ pub struct AppState {
     /// The pages' `Content-Security-Policy`: [`content_security_policy`] for
     /// the configured providers.
     pub csp: HeaderValue,
+    /// Live updates: where handlers publish changes and event streams listen.
+    pub events: events::Hub,
 }
 
 /// What start-up found worth telling the operator. `Debug` hides the setup
@@ -117,8 +120,11 @@ impl AppState {
         let keys = Keys::derive(secret.expose());
         let hasher = auth::limiter::HashLimiter::for_this_machine();
         let mailer = mail::Mailer::start(config.mail.clone());
+        let events = events::Hub::start(&db, config.running.events_max_streams);
         let metrics = match config.running.metrics_addr {
-            Some(_) => metrics::Metrics::on(db.clone(), hasher.stats(), mailer.clone()),
+            Some(_) => {
+                metrics::Metrics::on(db.clone(), hasher.stats(), mailer.clone(), events.clone())
+            }
             None => metrics::Metrics::off(),
         };
         let csp = content_security_policy(&oauth::form_action_origins(&config.providers));
@@ -137,6 +143,7 @@ impl AppState {
                 update_age: config.session_update_age,
             },
             public_origin: config.public_origin(),
+            events,
             hasher,
             metrics,
             mailer,
@@ -167,7 +174,7 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    let store = DieselSessionStore::new(state.db.clone(), state.expiry);
+    let store = DieselSessionStore::new(state.db.clone(), state.expiry, state.events.clone());
     let sessions = state
         .cookies
         .session_middleware(store, state.keys.session_cookie.clone());

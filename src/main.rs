@@ -130,6 +130,7 @@ fn serve(config: Config) -> Result<(), String> {
     let metrics = state.metrics.clone();
     let drain = state.config.running.shutdown_timeout;
     let mailer = state.mailer.clone();
+    let events = state.events.clone();
     let sweeper = state.config.running.sweep_interval.map(|every| {
         gatehouse::sweeper::Sweeper::start_with(
             state.db.clone(),
@@ -145,7 +146,7 @@ fn serve(config: Config) -> Result<(), String> {
             .transpose()?;
         let mut servers = vec![server.handle()];
         servers.extend(metrics_server.as_ref().map(|m| m.handle()));
-        actix_web::rt::spawn(gatehouse::shutdown::stop_on_signal(servers, drain));
+        actix_web::rt::spawn(gatehouse::shutdown::stop_on_signal(servers, drain, events));
         if let Some(m) = metrics_server {
             actix_web::rt::spawn(m);
         }

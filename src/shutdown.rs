@@ -25,9 +25,14 @@ pub async fn signal_received() -> std::io::Result<&'static str> {
     )
 }
 
-/// On `SIGTERM` or `SIGINT`, stops every server in `servers` gracefully (each
-/// within its own shutdown timeout) and returns when they have stopped.
-pub async fn stop_on_signal(servers: Vec<ServerHandle>, timeout: std::time::Duration) {
+/// On `SIGTERM` or `SIGINT`, ends every live-update stream of `events` (so
+/// they do not hold the drain), stops every server in `servers` gracefully
+/// (each within its own shutdown timeout) and returns when they have stopped.
+pub async fn stop_on_signal(
+    servers: Vec<ServerHandle>,
+    timeout: std::time::Duration,
+    events: crate::events::Hub,
+) {
     match signal_received().await {
         Ok(name) => log::info!(
             "{name} received: no new connections; requests in flight have up to {}s to finish",
@@ -39,5 +44,6 @@ pub async fn stop_on_signal(servers: Vec<ServerHandle>, timeout: std::time::Dura
             return;
         }
     }
+    events.close_all();
     join_all(servers.iter().map(|s| s.stop(true))).await;
 }

@@ -7,7 +7,9 @@
 
 mod autogroup;
 mod cmd;
+mod forgot;
 mod http;
+mod live;
 mod report;
 mod results;
 mod scenario;
@@ -15,7 +17,6 @@ mod seed;
 mod server;
 mod storm;
 mod targets;
-mod forgot;
 mod wrk;
 
 use std::path::{Path, PathBuf};
@@ -48,17 +49,19 @@ impl Drop for WorkDir {
 }
 
 fn main() -> ExitCode {
-    let (mut quick, mut keep_autogroup) = (false, false);
+    let (mut quick, mut keep_autogroup, mut only_live) = (false, false, false);
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--quick" => quick = true,
             "--keep-autogroup" => keep_autogroup = true,
+            "--only-live" => only_live = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: gatehouse-bench [--quick] [--keep-autogroup]\n  \
+                    "usage: gatehouse-bench [--quick] [--keep-autogroup] [--only-live]\n  \
                      --quick           3 s load runs instead of 10 s\n  \
                      --keep-autogroup  leave kernel.sched_autogroup_enabled as it is \
-                     (by default the run turns it off when it may; see bench/src/autogroup.rs)"
+                     (by default the run turns it off when it may; see bench/src/autogroup.rs)\n  \
+                     --only-live       the live-update step alone, printed, BENCHMARKS.md untouched"
                 );
                 return ExitCode::SUCCESS;
             }
@@ -68,7 +71,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    match run(quick, keep_autogroup) {
+    match run(quick, keep_autogroup, only_live) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -79,7 +82,7 @@ fn main() -> ExitCode {
 }
 
 /// Answers whether every target passed.
-fn run(quick: bool, keep_autogroup: bool) -> Result<bool, String> {
+fn run(quick: bool, keep_autogroup: bool, only_live: bool) -> Result<bool, String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("bench/ has no parent directory")?
@@ -112,7 +115,11 @@ fn run(quick: bool, keep_autogroup: bool) -> Result<bool, String> {
             .ok()
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| DEFAULT_PG.to_string()),
+        only_live,
     };
+    // Thousands of event streams: the bench and the server (its child) need
+    // that many descriptors.
+    eprintln!("bench: open-file limit {}", live::raise_nofile());
     let mut reports = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let mut rep = BackendReport::new(backend);
@@ -120,6 +127,14 @@ fn run(quick: bool, keep_autogroup: bool) -> Result<bool, String> {
         reports.push(rep);
     }
     keep_logs(&workdir.0, &root.join("bench/target/last-run-logs"));
+    if only_live {
+        let mut md = String::new();
+        report::live(&mut md, &reports);
+        println!("{md}");
+        return Ok(reports
+            .iter()
+            .all(|r| r.error.is_none() && matches!(r.live, Some(Ok(_)))));
+    }
 
     let targets: Vec<_> = reports.iter().flat_map(targets::targets).collect();
     let md = report::markdown(&meta, &reports, &targets);

@@ -14,6 +14,7 @@ pub fn markdown(meta: &Meta, backends: &[BackendReport], targets: &[Target]) -> 
     table_size(&mut md, backends);
     storm(&mut md, backends);
     forgot(&mut md, backends);
+    live(&mut md, backends);
     memory(&mut md, backends);
     verdicts(&mut md, backends, targets);
     md
@@ -121,6 +122,41 @@ fn forgot(md: &mut String, backends: &[BackendReport]) {
                 Some((k, u, r)) => format!("{k:.2} | {u:.2} | {r:.2}×"),
                 None => "no answers | | ".to_string(),
             },
+        };
+        let _ = writeln!(md, "| {name} | {row} |");
+    }
+}
+
+/// The live-update table alone (also what `--only-live` prints).
+pub fn live(md: &mut String, backends: &[BackendReport]) {
+    let _ = writeln!(
+        md,
+        "\n## Live updates\n\n{} `GET /api/auth/events` streams held open on one instance \
+         (one session), then one profile edit (`POST /api/auth/session`): the server's resident \
+         memory per stream (VmRSS with the streams open minus before, over their number) and the \
+         time from sending the edit to its `event: session` on the first and the last stream.\n",
+        crate::live::STREAMS
+    );
+    let _ = writeln!(
+        md,
+        "| backend | VmRSS before | VmRSS with streams | KB per stream | opening all | edit answered | \
+         first event | last event |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for b in backends {
+        let name = b.backend.name();
+        let row = match &b.live {
+            None => "not run | | | | | | ".to_string(),
+            Some(Err(e)) => format!("failed: {} | | | | | | ", one_line(e)),
+            Some(Ok(l)) => format!(
+                "{} | {} | {:.1} | {:.1} s | {:.1} ms | {:.0} ms | {:.0} ms",
+                crate::results::mb(l.rss_before_kb),
+                crate::results::mb(l.rss_with_kb),
+                l.kb_per_stream(),
+                l.open_ms / 1000.0,
+                l.edit_ms,
+                l.first_ms,
+                l.last_ms
+            ),
         };
         let _ = writeln!(md, "| {name} | {row} |");
     }

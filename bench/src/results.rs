@@ -1,6 +1,7 @@
 //! What one run measured.
 
 use crate::forgot::Forgot;
+use crate::live::Live;
 use crate::seed::Backend;
 use crate::storm::Storm;
 use crate::wrk::{Settings, WrkResult};
@@ -35,6 +36,8 @@ pub struct BackendReport {
     pub home_big_metrics: Cell,
     /// `POST /forgot-password` timed for a known and an unknown address.
     pub forgot: Option<Result<Forgot, String>>,
+    /// Live-update streams: memory per stream, change-to-event time.
+    pub live: Option<Result<Live, String>>,
     pub rss_end_kb: Option<u64>,
     pub cold_start_ms: Vec<f64>,
     pub error: Option<String>,
@@ -55,6 +58,7 @@ impl BackendReport {
             home_big: Cell::NotRun,
             home_big_metrics: Cell::NotRun,
             forgot: None,
+            live: None,
             rss_end_kb: None,
             cold_start_ms: Vec::new(),
             error: None,

@@ -22,6 +22,8 @@ pub struct Ctx<'a> {
     pub settings: Settings,
     pub workdir: &'a Path,
     pub pg_admin: String,
+    /// `--only-live`: the live-update step alone.
+    pub only_live: bool,
 }
 
 /// Runs every step for `rep.backend`, recording what it measured; a step
@@ -64,6 +66,9 @@ fn steps(ctx: &Ctx, rep: &mut BackendReport) -> Result<(), String> {
     ctx.gatehouse.add_user(&db.url, EMAIL, NAME, PASSWORD)?;
     db.seed_users()?;
     db.seed_sessions(1, u64::from(SEED_USERS))?;
+    if ctx.only_live {
+        return live(ctx, rep, &db.url);
+    }
 
     let mut server = ctx
         .gatehouse
@@ -122,7 +127,10 @@ fn steps(ctx: &Ctx, rep: &mut BackendReport) -> Result<(), String> {
     let storm_kb = rep.storm.as_ref().and_then(|s| s.rss_after_kb);
     rep.rss_end_kb = server.peak_rss_kb().ok().max(storm_kb).max(rep.rss_load_kb);
 
-    step(b, "the same signed-in GET / with GATEHOUSE_METRICS_ADDR set");
+    step(
+        b,
+        "the same signed-in GET / with GATEHOUSE_METRICS_ADDR set",
+    );
     stop(&mut server, rep);
     let metrics_port = crate::server::free_port()?;
     server = ctx.gatehouse.spawn_with(
@@ -147,7 +155,10 @@ fn steps(ctx: &Ctx, rep: &mut BackendReport) -> Result<(), String> {
     }
     server.check_alive()?;
 
-    step(b, "POST /forgot-password, known and unknown address, interleaved");
+    step(
+        b,
+        "POST /forgot-password, known and unknown address, interleaved",
+    );
     stop(&mut server, rep);
     server = ctx.gatehouse.spawn_with(
         &db.url,
@@ -157,6 +168,9 @@ fn steps(ctx: &Ctx, rep: &mut BackendReport) -> Result<(), String> {
     server.wait_healthy(Duration::from_secs(60))?;
     rep.forgot = Some(crate::forgot::run(server.port, EMAIL));
     server.check_alive()?;
+
+    stop(&mut server, rep);
+    live(ctx, rep, &db.url)?;
 
     if b == Backend::Sqlite {
         step(b, "cold starts on the migrated database");
@@ -170,6 +184,40 @@ fn steps(ctx: &Ctx, rep: &mut BackendReport) -> Result<(), String> {
             stop(&mut s, rep);
         }
     }
+    stop(&mut server, rep);
+    Ok(())
+}
+
+/// Live updates on a server of its own: [`crate::live::STREAMS`] streams,
+/// then one profile edit.
+fn live(ctx: &Ctx, rep: &mut BackendReport, db_url: &str) -> Result<(), String> {
+    let b = rep.backend;
+    step(
+        b,
+        &format!(
+            "{} live-update streams, then a profile edit",
+            crate::live::STREAMS
+        ),
+    );
+    let mut server = ctx.gatehouse.spawn_with(
+        db_url,
+        &format!("{}-live.log", tag(b)),
+        &[("EVENTS_MAX_STREAMS", "20000".to_string())],
+    )?;
+    server.wait_healthy(Duration::from_secs(60))?;
+    let cookie = sign_in_checked(server.port)?;
+    let measured = crate::live::run(server.port, &|| server.rss_kb(), &cookie);
+    if let Ok(l) = &measured {
+        eprintln!(
+            "bench:     {} streams: {:.1} KB each; edit to event: first {:.0} ms, last {:.0} ms",
+            l.streams,
+            l.kb_per_stream(),
+            l.first_ms,
+            l.last_ms
+        );
+    }
+    server.check_alive()?;
+    rep.live = Some(measured);
     stop(&mut server, rep);
     Ok(())
 }

@@ -21,6 +21,8 @@ const UNSET: &[&str] = &[
     "GATEHOUSE_METRICS_ADDR",
     "LOG_FORMAT",
     "SWEEP_INTERVAL",
+    "EVENTS_MAX_STREAMS",
+    "EVENTS_KEEPALIVE",
 ];
 
 pub struct Gatehouse {
@@ -180,6 +182,17 @@ impl Server {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .ok_or_else(|| format!("no VmHWM in {path}"))
+    }
+
+    /// `VmRSS` (resident set now) from `/proc/<pid>/status`, in kB.
+    pub fn rss_kb(&self) -> Result<u64, String> {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| format!("no VmRSS in {path}"))
     }
 
     /// SIGTERM (via `kill`), then waits up to 10 s before SIGKILL.

@@ -109,31 +109,36 @@ pub fn targets(b: &BackendReport) -> Vec<Target> {
         &mut t,
         b,
         "signed-in GET / with GATEHOUSE_METRICS_ADDR set ≥ 0.90× without (1M sessions)",
-        b.home_big.done().zip(b.home_big_metrics.done()).map(|(off, on)| {
-            let r = on.req_per_s / off.req_per_s;
-            (
-                r >= 0.90 && on.errors() == 0,
-                format!(
-                    "{r:.2}× ({} / {} req/s, {} errors)",
-                    int(on.req_per_s),
-                    int(off.req_per_s),
-                    on.errors()
-                ),
-            )
-        }),
+        b.home_big
+            .done()
+            .zip(b.home_big_metrics.done())
+            .map(|(off, on)| {
+                let r = on.req_per_s / off.req_per_s;
+                (
+                    r >= 0.90 && on.errors() == 0,
+                    format!(
+                        "{r:.2}× ({} / {} req/s, {} errors)",
+                        int(on.req_per_s),
+                        int(off.req_per_s),
+                        on.errors()
+                    ),
+                )
+            }),
     );
     check(
         &mut t,
         b,
         "POST /forgot-password: known address within 0.80–1.25× the unknown one's median time",
-        b.forgot.as_ref().map(|f| match f.as_ref().map(|f| f.medians()) {
-            Ok(Some((k, u, r))) => (
-                (0.80..=1.25).contains(&r),
-                format!("{r:.2}× ({k:.2} / {u:.2} ms)"),
-            ),
-            Ok(None) => (false, "no answers".to_string()),
-            Err(e) => (false, e.clone()),
-        }),
+        b.forgot
+            .as_ref()
+            .map(|f| match f.as_ref().map(|f| f.medians()) {
+                Ok(Some((k, u, r))) => (
+                    (0.80..=1.25).contains(&r),
+                    format!("{r:.2}× ({k:.2} / {u:.2} ms)"),
+                ),
+                Ok(None) => (false, "no answers".to_string()),
+                Err(e) => (false, e.clone()),
+            }),
     );
     check(
         &mut t,

@@ -1,5 +1,5 @@
 //! The "Running in production" variables: the metrics listener, shutdown,
-//! the background sweeper and the log format.
+//! the background sweeper, the log format and the live-update streams.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -26,6 +26,11 @@ pub struct Running {
     pub sweep_interval: Option<Duration>,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// `EVENTS_MAX_STREAMS`: open `GET /api/auth/events` streams allowed on
+    /// this instance (`0`: live updates off, the route answers `404`).
+    pub events_max_streams: usize,
+    /// `EVENTS_KEEPALIVE`: how often an idle stream sends a comment line.
+    pub events_keepalive: Duration,
 }
 
 impl Default for Running {
@@ -35,12 +40,14 @@ impl Default for Running {
             shutdown_timeout: Duration::from_secs(30),
             sweep_interval: Some(Duration::from_secs(3_600)),
             log_format: LogFormat::Text,
+            events_max_streams: 10_000,
+            events_keepalive: Duration::from_secs(15),
         }
     }
 }
 
 impl Running {
-    /// Reads the four variables through `get` (empty values already unset).
+    /// Reads the variables through `get` (empty values already unset).
     pub(super) fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut running = Running::default();
         if let Some(raw) = get("GATEHOUSE_METRICS_ADDR") {
@@ -73,6 +80,24 @@ impl Running {
                 _ => return Err(bad("LOG_FORMAT", format!("`{raw}` must be text or json"))),
             };
         }
+        if let Some(raw) = get("EVENTS_MAX_STREAMS") {
+            running.events_max_streams = raw.trim().parse::<usize>().map_err(|_| {
+                bad(
+                    "EVENTS_MAX_STREAMS",
+                    format!("`{raw}` is not a whole number (0 turns live updates off)"),
+                )
+            })?;
+        }
+        if let Some(raw) = get("EVENTS_KEEPALIVE") {
+            let d = parse_duration(&raw).map_err(|p| bad("EVENTS_KEEPALIVE", p))?;
+            if d.is_zero() || d > Duration::from_secs(30) {
+                return Err(bad(
+                    "EVENTS_KEEPALIVE",
+                    "must be more than 0s and at most 30s (proxies close idle streams)",
+                ));
+            }
+            running.events_keepalive = d;
+        }
         Ok(running)
     }
 }
@@ -101,6 +126,8 @@ mod tests {
         assert_eq!(r.shutdown_timeout, Duration::from_secs(30));
         assert_eq!(r.sweep_interval, Some(Duration::from_secs(3_600)));
         assert_eq!(r.log_format, LogFormat::Text);
+        assert_eq!(r.events_max_streams, 10_000);
+        assert_eq!(r.events_keepalive, Duration::from_secs(15));
     }
 
     #[test]
@@ -110,8 +137,12 @@ mod tests {
             ("GATEHOUSE_SHUTDOWN_TIMEOUT", "5s"),
             ("SWEEP_INTERVAL", "OFF"),
             ("LOG_FORMAT", "json"),
+            ("EVENTS_MAX_STREAMS", "0"),
+            ("EVENTS_KEEPALIVE", "1s"),
         ])
         .unwrap();
+        assert_eq!(r.events_max_streams, 0);
+        assert_eq!(r.events_keepalive, Duration::from_secs(1));
         assert_eq!(r.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
         assert_eq!(r.shutdown_timeout, Duration::from_secs(5));
         assert_eq!(r.sweep_interval, None);
@@ -129,6 +160,10 @@ mod tests {
             ("GATEHOUSE_SHUTDOWN_TIMEOUT", "2h"),
             ("SWEEP_INTERVAL", "never"),
             ("LOG_FORMAT", "xml"),
+            ("EVENTS_MAX_STREAMS", "-1"),
+            ("EVENTS_MAX_STREAMS", "many"),
+            ("EVENTS_KEEPALIVE", "0s"),
+            ("EVENTS_KEEPALIVE", "1m"),
         ] {
             let err = running(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

@@ -107,6 +107,9 @@ struct Recorded {
     db: Db,
     hashing: Arc<HashStats>,
     mailer: Mailer,
+    events: crate::events::Hub,
+    events_open: IntGauge,
+    events_sent: IntCounter,
 }
 
 /// The mailer's counts, copied in at each scrape.
@@ -150,9 +153,9 @@ impl Metrics {
         Metrics(None)
     }
 
-    /// A registry of its own; `db`, `hashing` and `mailer` are read at each
-    /// scrape.
-    pub fn on(db: Db, hashing: Arc<HashStats>, mailer: Mailer) -> Self {
+    /// A registry of its own; `db`, `hashing`, `mailer` and `events` are read
+    /// at each scrape.
+    pub fn on(db: Db, hashing: Arc<HashStats>, mailer: Mailer, events: crate::events::Hub) -> Self {
         let r = Registry::new();
         let requests = counter_vec(
             &r,
@@ -256,6 +259,17 @@ impl Metrics {
             ),
             mail,
             mailer,
+            events_open: gauge(
+                &r,
+                "gatehouse_event_streams_open",
+                "Live-update streams (GET /api/auth/events) open now.",
+            ),
+            events_sent: counter(
+                &r,
+                "gatehouse_events_sent_total",
+                "Events (session, signout) sent on live-update streams.",
+            ),
+            events,
             id: requests::next_registry_id(),
             registry: r,
             requests,
@@ -368,6 +382,8 @@ impl Metrics {
         catch_up(&m.mail.retried, mail.retried);
         catch_up(&m.mail.failed, mail.failed);
         catch_up(&m.mail.dropped, mail.dropped);
+        m.events_open.set(m.events.open_streams() as i64);
+        catch_up(&m.events_sent, m.events.events_sent());
         prometheus::TextEncoder::new()
             .encode_to_string(&m.registry.gather())
             .unwrap_or_else(|e| {

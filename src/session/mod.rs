@@ -282,8 +282,17 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-pub fn delete_by_hash(conn: &mut DbConn, hash: &TokenHash) -> QueryResult<usize> {
-    diesel::delete(sessions::table.filter(sessions::token_hash.eq(hash.as_bytes()))).execute(conn)
+/// Deletes the session of this token; answers its id when there was one.
+pub fn delete_by_hash(conn: &mut DbConn, hash: &TokenHash) -> QueryResult<Option<i64>> {
+    let id = sessions::table
+        .filter(sessions::token_hash.eq(hash.as_bytes()))
+        .select(sessions::id)
+        .first::<i64>(conn)
+        .optional()?;
+    match id {
+        Some(id) => Ok((delete_by_id(conn, id)? > 0).then_some(id)),
+        None => Ok(None),
+    }
 }
 
 pub fn delete_by_id(conn: &mut DbConn, session_id: i64) -> QueryResult<usize> {

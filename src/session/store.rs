@@ -43,11 +43,14 @@ type State = HashMap<String, String>;
 pub struct DieselSessionStore {
     db: Db,
     policy: ExpiryPolicy,
+    /// A session deleted here (sign-out, or the old one of a sign-in) is told
+    /// to its event streams.
+    events: crate::events::Hub,
 }
 
 impl DieselSessionStore {
-    pub fn new(db: Db, policy: ExpiryPolicy) -> Self {
-        Self { db, policy }
+    pub fn new(db: Db, policy: ExpiryPolicy, events: crate::events::Hub) -> Self {
+        Self { db, policy, events }
     }
 }
 
@@ -134,7 +137,12 @@ impl SessionStore for DieselSessionStore {
             return Ok(());
         };
         let hash = token.hash();
-        blocking(&self.db, move |conn| super::delete_by_hash(conn, &hash)).await?;
+        let ended = blocking(&self.db, move |conn| super::delete_by_hash(conn, &hash)).await?;
+        if let Some(id) = ended {
+            self.events
+                .session_ended(id, crate::events::Reason::SignedOut)
+                .await;
+        }
         Ok(())
     }
 }

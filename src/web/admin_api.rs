@@ -11,6 +11,7 @@ use crate::audit;
 use crate::auth::guard::AdminApi;
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::events::Reason;
 use crate::session::Device;
 use crate::session::extract::device_of;
 use crate::session::manage;
@@ -177,6 +178,7 @@ pub async fn patch_user(
         admin::patch_user(conn, actor, id, patch, d)
     })
     .await?;
+    state.events.user_changed(row.id).await;
     Ok(HttpResponse::Ok().json(AdminUser::from(row)))
 }
 
@@ -206,6 +208,7 @@ pub async fn ban(
         admin::ban(conn, actor, id, &reason, until, d)
     })
     .await?;
+    state.events.sessions_of_ended(row.id, Reason::Banned).await;
     Ok(HttpResponse::Ok().json(AdminUser::from(row)))
 }
 
@@ -216,6 +219,7 @@ pub async fn unban(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let row = on_target(&req, &admin, &path, &state, admin::unban).await?;
+    state.events.user_changed(row.id).await;
     Ok(HttpResponse::Ok().json(AdminUser::from(row)))
 }
 
@@ -226,6 +230,8 @@ pub async fn revoke_user_sessions(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let n = on_target(&req, &admin, &path, &state, admin::revoke_all).await?;
+    let user = parse_id(&path)?;
+    state.events.sessions_of_ended(user, Reason::Revoked).await;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "revoked": n })))
 }
 
@@ -236,6 +242,8 @@ pub async fn revoke_session(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     on_target(&req, &admin, &path, &state, admin::revoke_one).await?;
+    let session = parse_id(&path)?;
+    state.events.session_ended(session, Reason::Revoked).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -339,6 +347,8 @@ pub async fn end_impersonation(
         .db
         .run(move |conn| admin::stop_impersonation(conn, admin, target, sid, &d))
         .await;
+    // The impersonation session is deleted (or was gone already).
+    state.events.session_ended(sid, Reason::SignedOut).await;
     match outcome {
         Ok(()) => {
             crate::session::extract::begin_session(session, admin, &device)?;

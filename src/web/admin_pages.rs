@@ -16,6 +16,7 @@ use crate::auth::csrf::CsrfToken;
 use crate::auth::guard::AdminPage;
 use crate::db::DbConn;
 use crate::error::{AppError, PageError};
+use crate::events::{Change, Reason};
 use crate::session::Device;
 use crate::session::extract::device_of;
 use crate::session::manage::{self, SessionView};
@@ -164,15 +165,17 @@ async fn after(
     }
 }
 
-/// Runs one admin action on user `id` (from the path) as this admin, then
-/// answers as [`after`] does. `prepared` carries what the form parsed into,
-/// or its error.
+/// Runs one admin action on user `id` (from the path) as this admin, tells
+/// the live streams `announce(id)` when it committed, then answers as
+/// [`after`] does. `prepared` carries what the form parsed into, or its error.
+#[allow(clippy::too_many_arguments)]
 async fn act<P: Send + 'static>(
     req: &HttpRequest,
     admin: AdminPage,
     path: &str,
     state: &AppState,
     what: &str,
+    announce: fn(i64) -> Change,
     prepared: Result<P, AppError>,
     action: impl FnOnce(&mut DbConn, i64, i64, P, &Device) -> Result<(), AppError> + Send + 'static,
 ) -> Result<HttpResponse, PageError> {
@@ -187,6 +190,9 @@ async fn act<P: Send + 'static>(
         }
         Err(e) => Err(e),
     };
+    if outcome.is_ok() {
+        state.events.publish(announce(id)).await;
+    }
     let csrf = CsrfToken::of(req)?;
     after(&admin, csrf.0, state, id, what, outcome).await
 }
@@ -235,6 +241,7 @@ pub async fn update(
         &path,
         &state,
         "user",
+        Change::User,
         patch,
         |conn, actor, id, patch, d| admin::patch_user(conn, actor, id, patch, d).map(|_| ()),
     )
@@ -267,6 +274,10 @@ pub async fn ban(
         &path,
         &state,
         "ban",
+        |user| Change::SessionsOf {
+            user,
+            reason: Reason::Banned,
+        },
         until,
         move |conn, actor, id, until, d| admin::ban(conn, actor, id, &reason, until, d).map(|_| ()),
     )
@@ -285,6 +296,7 @@ pub async fn unban(
         &path,
         &state,
         "unban",
+        Change::User,
         Ok(()),
         |conn, actor, id, (), d| admin::unban(conn, actor, id, d).map(|_| ()),
     )
@@ -303,6 +315,10 @@ pub async fn revoke_all(
         &path,
         &state,
         "sessions",
+        |user| Change::SessionsOf {
+            user,
+            reason: Reason::Revoked,
+        },
         Ok(()),
         |conn, actor, id, (), d| admin::revoke_all(conn, actor, id, d).map(|_| ()),
     )
@@ -331,6 +347,9 @@ pub async fn revoke_one(
         .db
         .run(move |conn| admin::revoke_one(conn, actor, sid, &device))
         .await;
+    if outcome.is_ok() {
+        state.events.session_ended(sid, Reason::Revoked).await;
+    }
     after(&admin, csrf.0, &state, back, "session", outcome).await
 }
 

@@ -18,13 +18,23 @@ pub struct SessionBody<'a> {
     pub expires: String,
 }
 
-pub(super) fn session_json(s: &SignedIn) -> HttpResponse {
-    HttpResponse::Ok().json(SessionBody {
-        user: &s.user,
-        expires: s
-            .expires_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+/// The session JSON of `GET /api/auth/session`, as the answer and as the
+/// events stream's `event: session` send it.
+pub(super) fn session_body(
+    user: &SessionUser,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> String {
+    serde_json::to_string(&SessionBody {
+        user,
+        expires: expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     })
+    .unwrap_or_else(|_| "null".into())
+}
+
+pub(super) fn session_json(s: &SignedIn) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(session_body(&s.user, s.expires_at))
 }
 
 /// `200` with the session, or `200` with `null` when not signed in.
@@ -100,6 +110,7 @@ pub async fn update_session(
             Ok(crate::session::reload(conn, session_id)?)
         })
         .await?;
+    state.events.user_changed(parties.1).await;
     match fresh {
         Some(s) => Ok(session_json(&SignedIn {
             session_id: s.session_id,

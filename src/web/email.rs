@@ -254,8 +254,11 @@ async fn do_reset(
     let done = state
         .db
         .run(move |conn| reset::reset(conn, &token, &hash, &domains, &device, &policy))
-        .await?;
-    done.ok_or(ResetRefused::Link)
+        .await?
+        .ok_or(ResetRefused::Link)?;
+    let reason = crate::events::Reason::PasswordChanged;
+    state.events.sessions_of_ended(done.user_id, reason).await;
+    Ok(done)
 }
 
 pub async fn reset_submit(
@@ -342,6 +345,9 @@ pub async fn verify_link(
         }
         None => None,
     };
+    if let Some(user) = verified {
+        state.events.user_changed(user).await;
+    }
     match verified {
         Some(_) => Ok(see_other("/")),
         None => Err(PageError(AppError::BadRequest(

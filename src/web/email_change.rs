@@ -172,6 +172,9 @@ pub async fn confirm(
         }
         None => Err(Refused::DeadLink),
     };
+    if outcome.is_ok() {
+        state.events.user_changed(user.0.user.id).await;
+    }
     match outcome {
         Ok(_) => Ok(see_other("/settings?saved=email")),
         Err(Refused::DeadLink) => Err(PageError(AppError::BadRequest(

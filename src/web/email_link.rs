@@ -189,10 +189,15 @@ async fn spend(
         device_of(req),
         state.expiry,
     );
-    state
+    let outcome = state
         .db
         .run(move |conn| signin_link::sign_in(conn, &token, &domains, &device, &policy))
-        .await
+        .await;
+    if let Ok(Ok(done)) = &outcome {
+        // The link verified the address: open pages of the user say so.
+        state.events.user_changed(done.user_id).await;
+    }
+    outcome
 }
 
 /// The `result` label of `gatehouse_sign_ins_total{method="email"}`.

@@ -7,6 +7,7 @@ pub mod callback;
 pub mod email;
 pub mod email_change;
 pub mod email_link;
+pub mod events;
 pub mod input;
 pub mod oauth;
 pub mod pages;
@@ -97,6 +98,16 @@ pub fn see_other(location: &str) -> HttpResponse {
 }
 
 const STYLESHEET: &str = include_str!("../../templates/app.css");
+const LIVE_SCRIPT: &str = include_str!("../../templates/live.js");
+
+/// `/static/live.js`: the live updates of a signed-in page (no inline script:
+/// the pages' CSP is `default-src 'self'`).
+async fn live_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(LIVE_SCRIPT)
+}
 
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
@@ -144,6 +155,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .error_handler(json_error),
     )
     .route("/static/app.css", web::get().to(stylesheet))
+    .route("/static/live.js", web::get().to(live_script))
     .route("/", web::get().to(pages::home))
     .route("/signin", web::get().to(pages::signin_page))
     .route("/signin", web::post().to(pages::signin_submit))
@@ -219,6 +231,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(actix_web::middleware::from_fn(crate::ratelimit::api_budget))
             .route("/session", web::get().to(api::get_session))
             .route("/session", web::post().to(api::update_session))
+            .route("/events", web::get().to(events::stream))
             .route("/csrf", web::get().to(api::csrf))
             .route("/verify", web::get().to(api::verify))
             .route("/signout", web::post().to(api::signout))

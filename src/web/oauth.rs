@@ -360,6 +360,8 @@ pub async fn finish(
                     audit::record(conn, Event::by(uid, what, d).details(details))
                 })
                 .await;
+                // A provider-verified address may now count as verified.
+                state.events.user_changed(uid).await;
             }
             let mut res = see_other(&pending.callback_url);
             let _ = res.add_cookie(&state.cookies.removal(&state.cookies.oauth_name));

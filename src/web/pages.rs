@@ -48,6 +48,22 @@ struct SignInPage {
     /// The right password of an unverified address (`EMAIL_VERIFICATION=required`):
     /// the page offers the confirmation link again.
     unverified: bool,
+    /// Why the last session ended, when a live page was sent here
+    /// (`?reason=` from `/static/live.js`).
+    ended: Option<&'static str>,
+}
+
+/// The sentence the sign-in page shows for `?reason=` (SPEC "Live updates").
+fn ended_sentence(reason: Option<&str>) -> Option<&'static str> {
+    use crate::events::Reason;
+    Some(match Reason::parse(reason?)? {
+        Reason::SignedOut => "You signed out on another page or device.",
+        Reason::Revoked => "This session was ended from another device or by an administrator.",
+        Reason::Banned => "This account has been suspended.",
+        Reason::PasswordChanged => "The password was changed; sign in with the new one.",
+        Reason::Expired => "Your session expired; please sign in again.",
+        Reason::Deleted => "This account has been deleted.",
+    })
 }
 
 fn provider_buttons(state: &AppState) -> Vec<(&'static str, String)> {
@@ -63,6 +79,8 @@ fn provider_buttons(state: &AppState) -> Vec<(&'static str, String)> {
 pub struct CallbackQuery {
     #[serde(rename = "callbackUrl")]
     callback_url: Option<String>,
+    /// Why a live page came here (`signed_out`, `revoked`, ...).
+    reason: Option<String>,
 }
 
 pub async fn signin_page(
@@ -81,6 +99,7 @@ pub async fn signin_page(
             callback,
             error: None,
             unverified: false,
+            ended: ended_sentence(query.reason.as_deref()),
         },
     )
 }
@@ -154,6 +173,7 @@ pub async fn signin_submit(
                     e,
                     AppError::Refused(crate::auth::gate::Refusal::EmailUnverified)
                 ),
+                ended: None,
             },
         ),
         Err(e) => Err(e.into()),

@@ -97,7 +97,12 @@ async fn revoke(
             )?;
             Ok(())
         })
-        .await
+        .await?;
+    state
+        .events
+        .session_ended(id, crate::events::Reason::Revoked)
+        .await;
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -139,6 +144,12 @@ pub async fn revoke_others_form(
             Ok(())
         })
         .await?;
+    // Every other session of the user: their streams say `revoked`, this
+    // one's reads on and sends the session again.
+    state
+        .events
+        .sessions_of_ended(user_id, crate::events::Reason::Revoked)
+        .await;
     Ok(see_other("/settings/sessions?revoked=others"))
 }
 

@@ -208,8 +208,9 @@ async fn apply(
         .db
         .run(move |conn| users::update_self_audited(conn, parties, change, &device))
         .await
-        .map(Ok)
-        .map_err(PageError)
+        .map_err(PageError)?;
+    state.events.user_changed(parties.1).await;
+    Ok(Ok(()))
 }
 
 #[derive(Deserialize)]
@@ -324,6 +325,10 @@ pub async fn password(
     .await;
     match outcome {
         Ok(()) => {
+            state
+                .events
+                .sessions_of_ended(user_id, crate::events::Reason::PasswordChanged)
+                .await;
             crate::session::extract::begin_session_audited(
                 &session,
                 user_id,

@@ -8,6 +8,7 @@ pub mod fake_provider;
 pub mod mailbox;
 pub mod process;
 pub mod smtp;
+pub mod sse;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
