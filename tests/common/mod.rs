@@ -578,13 +578,18 @@ impl Browser {
 
     fn keep_cookies(&self, page: &Page) {
         for line in page.set_cookies() {
-            let first = line.split(';').next().unwrap_or("");
+            let mut parts = line.split(';');
+            let first = parts.next().unwrap_or("");
             let Some((name, value)) = first.split_once('=') else {
                 continue;
             };
+            // Only the attributes say "removed", never the value: a random
+            // value may well contain "1970".
+            let attributes: Vec<String> = parts.map(|a| a.trim().to_ascii_lowercase()).collect();
             let removal = value.is_empty()
-                || line.to_ascii_lowercase().contains("max-age=0")
-                || line.contains("1970");
+                || attributes
+                    .iter()
+                    .any(|a| a == "max-age=0" || (a.starts_with("expires=") && a.contains("1970")));
             if removal {
                 self.cookies.borrow_mut().remove(name.trim());
             } else {
