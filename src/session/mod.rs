@@ -283,16 +283,19 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 /// Deletes the session of this token; answers its id when there was one.
+/// One statement (`DELETE … RETURNING`, as `email::tokens::spend` does), so
+/// nothing can come between finding the row and deleting it.
 pub fn delete_by_hash(conn: &mut DbConn, hash: &TokenHash) -> QueryResult<Option<i64>> {
-    let id = sessions::table
-        .filter(sessions::token_hash.eq(hash.as_bytes()))
-        .select(sessions::id)
-        .first::<i64>(conn)
-        .optional()?;
-    match id {
-        Some(id) => Ok((delete_by_id(conn, id)? > 0).then_some(id)),
-        None => Ok(None),
+    #[derive(QueryableByName)]
+    struct Deleted {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
     }
+    diesel::sql_query("DELETE FROM sessions WHERE token_hash = $1 RETURNING id")
+        .bind::<diesel::sql_types::Binary, _>(hash.as_bytes())
+        .get_result::<Deleted>(conn)
+        .optional()
+        .map(|row| row.map(|d| d.id))
 }
 
 pub fn delete_by_id(conn: &mut DbConn, session_id: i64) -> QueryResult<usize> {
