@@ -152,7 +152,7 @@ fn keyboard_only_sign_in(backend: Backend) {
 
     // The email field has the focus on arrival; Tab goes to the password,
     // then to the sign-in button, each with a visible focus ring.
-    assert_eq!(focused_name(&c), "input[name=email][type=email]");
+    c.wait_for_focus("input[name=email][type=email]");
     c.press("alan@example.com");
     c.press(TAB);
     assert_eq!(focused_name(&c), "input[name=password][type=password]");
@@ -164,7 +164,7 @@ fn keyboard_only_sign_in(backend: Backend) {
 
     // Enter in the password field submits the form.
     c.goto("/signin");
-    assert_eq!(focused_name(&c), "input[name=email][type=email]");
+    c.wait_for_focus("input[name=email][type=email]");
     c.press("alan@example.com");
     c.press(TAB);
     c.press(PASSWORD);

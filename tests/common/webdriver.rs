@@ -145,6 +145,24 @@ impl Chromium {
         }
     }
 
+    /// Waits until the focused element matches `css`. Browsers move the focus
+    /// to an `autofocus` field at their next rendering step, which may come
+    /// after the navigation has answered; a test that reads the focus at once
+    /// can see `<body>`.
+    pub fn wait_for_focus(&self, css: &str) {
+        let started = Instant::now();
+        loop {
+            let script = "return !!document.activeElement && document.activeElement.matches(arguments[0]);";
+            if self.execute(script, vec![Value::from(css)]) == Value::Bool(true) {
+                return;
+            }
+            if started.elapsed() > PATIENCE {
+                panic!("the focus on {} never reached {css}", self.path());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The element `css`, waiting for it to appear.
     pub fn find(&self, css: &str) -> Element {
         let started = Instant::now();
