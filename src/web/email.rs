@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::email::{self, Site, reset, verify};
 use crate::error::{AppError, PageError};
+use crate::i18n::Msg;
 use crate::session::extract::{MaybeUser, PageViewer, SignedIn, begin_issued_session, device_of};
 use crate::session::{Device, PlainToken};
 
@@ -23,7 +24,7 @@ struct ForgotPage {
     email: String,
     /// The request went through: say so (the same words for any address).
     sent: bool,
-    error: Option<String>,
+    error: Option<Msg>,
 }
 
 #[derive(Template)]
@@ -32,7 +33,7 @@ struct ResetPage {
     head: Head,
     /// `None`: the link is unknown, used or expired.
     token: Option<String>,
-    error: Option<String>,
+    error: Option<Msg>,
 }
 
 #[derive(Template)]
@@ -100,11 +101,15 @@ async fn request_reset(state: &AppState, req: &HttpRequest, raw: &str) -> Result
     send_counted(state, address, device_of(req), reset::request).await
 }
 
-pub async fn forgot_page(viewer: PageViewer, csrf: CsrfToken) -> Result<HttpResponse, PageError> {
+pub async fn forgot_page(
+    req: HttpRequest,
+    viewer: PageViewer,
+    csrf: CsrfToken,
+) -> Result<HttpResponse, PageError> {
     render(
         StatusCode::OK,
         &ForgotPage {
-            head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+            head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
             email: String::new(),
             sent: false,
             error: None,
@@ -128,7 +133,7 @@ pub async fn forgot_submit(
     refuse_impersonation(&req, viewer.0.as_ref(), "forgot_password").await?;
     let outcome = request_reset(&state, &req, &form.email).await;
     let mut page = ForgotPage {
-        head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+        head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
         email: form.email.clone(),
         sent: false,
         error: None,
@@ -139,7 +144,7 @@ pub async fn forgot_submit(
             render(StatusCode::OK, &page)
         }
         Err(e @ (AppError::Invalid { .. } | AppError::RateLimited { .. })) => {
-            page.error = Some(e.message());
+            page.error = Some(e.msg());
             render_with_retry(&e, &page)
         }
         Err(e) => Err(e.into()),
@@ -188,12 +193,13 @@ fn invalid_link_page(head: Head) -> Result<HttpResponse, PageError> {
 }
 
 pub async fn reset_page(
+    req: HttpRequest,
     viewer: PageViewer,
     csrf: CsrfToken,
     query: web::Query<TokenQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let head = Head::new(viewer.0.as_ref(), Some(csrf.0));
+    let head = Head::new(viewer.0.as_ref(), Some(csrf.0), &req);
     match live_reset_token(&state, &query.token).await? {
         Some(_) => render(
             StatusCode::OK,
@@ -272,7 +278,7 @@ pub async fn reset_submit(
     refuse_impersonation(&req, viewer.0.as_ref(), "reset_password").await?;
     let form = form.into_inner();
     let token = form.token.clone();
-    let head = Head::new(viewer.0.as_ref(), Some(csrf.0));
+    let head = Head::new(viewer.0.as_ref(), Some(csrf.0), &req);
     match do_reset(&state, &req, form).await {
         Ok(done) => {
             begin_issued_session(&session, done.session)?;
@@ -285,7 +291,7 @@ pub async fn reset_submit(
                 &ResetPage {
                     head,
                     token: Some(token),
-                    error: Some(e.message()),
+                    error: Some(e.msg()),
                 },
             )
         }
@@ -306,9 +312,7 @@ pub async fn reset_json(
     let done = match do_reset(&state, &req, body.into_inner()).await {
         Ok(done) => done,
         Err(ResetRefused::Link) => {
-            return Err(AppError::BadRequest(
-                "This link is invalid, used or expired. Ask for a new one.".into(),
-            ));
+            return Err(AppError::BadRequest(Msg::key("link-dead-reset")));
         }
         Err(ResetRefused::Other(e)) => return Err(e),
     };
@@ -350,10 +354,9 @@ pub async fn verify_link(
     }
     match verified {
         Some(_) => Ok(see_other("/")),
-        None => Err(PageError(AppError::BadRequest(
-            "This verification link is invalid, used or expired. Ask for a new one from Settings."
-                .into(),
-        ))),
+        None => Err(PageError(AppError::BadRequest(Msg::key(
+            "link-dead-verify",
+        )))),
     }
 }
 
@@ -370,7 +373,7 @@ pub async fn resend(
     if !state.config.email_verification.is_on() {
         return Err(AppError::NotFound.into());
     }
-    let head = Head::new(viewer.0.as_ref(), Some(csrf.0));
+    let head = Head::new(viewer.0.as_ref(), Some(csrf.0), &req);
     let device = device_of(&req);
     let outcome = match &viewer.0 {
         Some(user) => {
@@ -401,7 +404,7 @@ pub async fn resend(
             StatusCode::OK,
             &MailSentPage {
                 head,
-                message: "If that address has an account waiting for confirmation, a new link is on its way. Open it, then sign in.",
+                message: "mail-sent-resend",
             },
         ),
         Err(e) => Err(e.into()),
@@ -446,7 +449,7 @@ pub async fn signed_up_unverified(
         StatusCode::OK,
         &MailSentPage {
             head,
-            message: "Your account is ready. Open the link we sent to your address to confirm it, then sign in.",
+            message: "mail-sent-signed-up",
         },
     )
 }

@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::audit::{self, Event, action};
 use crate::auth::gate;
 use crate::error::{AppError, PageError};
+use crate::i18n::Msg;
 use crate::oauth::accounts::{self, Outcome};
 use crate::oauth::flow::FlowError;
 use crate::oauth::refresh::{self, TokenError};
@@ -64,19 +65,20 @@ pub async fn providers(state: web::Data<AppState>) -> HttpResponse {
 struct OAuthErrorPage {
     head: Head,
     title: &'static str,
-    message: String,
+    message: Msg,
 }
 
 fn failure(
+    req: &HttpRequest,
     viewer: &MaybeUser,
     status: StatusCode,
     title: &'static str,
-    message: impl Into<String>,
+    message: impl Into<Msg>,
 ) -> Result<HttpResponse, PageError> {
     render(
         status,
         &OAuthErrorPage {
-            head: Head::new(viewer.0.as_ref(), None),
+            head: Head::new(viewer.0.as_ref(), None, req),
             title,
             message: message.into(),
         },
@@ -141,6 +143,7 @@ pub async fn start(
         Err(e) => {
             log::warn!("oauth {id}: cannot start: {}", e.detail());
             return failure(
+                &req,
                 &viewer,
                 StatusCode::BAD_GATEWAY,
                 "Provider unavailable",
@@ -202,6 +205,7 @@ pub async fn finish(
     };
     let Some(q) = query.map(|q| q.into_inner()) else {
         return failure(
+            &req,
             &viewer,
             StatusCode::BAD_REQUEST,
             "Sign-in failed",
@@ -210,6 +214,7 @@ pub async fn finish(
     };
     let Some(state_value) = q.state.filter(|s| !s.is_empty() && s.len() <= 512) else {
         return failure(
+            &req,
             &viewer,
             StatusCode::BAD_REQUEST,
             "Sign-in failed",
@@ -244,7 +249,13 @@ pub async fn finish(
                     "This sign-in link is not valid or was already used. Please start again."
                 }
             };
-            return failure(&viewer, StatusCode::BAD_REQUEST, "Sign-in failed", message);
+            return failure(
+                &req,
+                &viewer,
+                StatusCode::BAD_REQUEST,
+                "Sign-in failed",
+                message,
+            );
         }
     };
     if let Some(error) = q.error {
@@ -253,10 +264,17 @@ pub async fn finish(
         } else {
             "The provider did not sign you in. Please try again."
         };
-        return failure(&viewer, StatusCode::FORBIDDEN, "Not signed in", message);
+        return failure(
+            &req,
+            &viewer,
+            StatusCode::FORBIDDEN,
+            "Not signed in",
+            message,
+        );
     }
     let Some(code) = q.code.filter(|c| !c.is_empty() && c.len() <= 2048) else {
         return failure(
+            &req,
             &viewer,
             StatusCode::BAD_REQUEST,
             "Sign-in failed",
@@ -271,18 +289,21 @@ pub async fn finish(
             log::warn!("oauth {id}: sign-in failed: {}", e.detail());
             return match e {
                 FlowError::Provider(_) => failure(
+                    &req,
                     &viewer,
                     StatusCode::BAD_GATEWAY,
                     "Provider unavailable",
                     "The sign-in provider did not answer properly. Please try again in a moment.",
                 ),
                 FlowError::Refused(_) => failure(
+                    &req,
                     &viewer,
                     StatusCode::BAD_REQUEST,
                     "Sign-in failed",
                     "The provider refused this sign-in. Please start again.",
                 ),
                 FlowError::IdToken(_) => failure(
+                    &req,
                     &viewer,
                     StatusCode::BAD_REQUEST,
                     "Sign-in failed",
@@ -308,10 +329,11 @@ pub async fn finish(
         && !gate::domain_allowed(email, &domains)
     {
         return failure(
+            &req,
             &viewer,
             StatusCode::FORBIDDEN,
             "Not signed in",
-            gate::Refusal::Domain.message(),
+            gate::Refusal::Domain.msg(),
         );
     }
     let (st, pid) = (state.clone(), id.clone());
@@ -340,10 +362,11 @@ pub async fn finish(
     let name = provider.name.clone();
     match decided {
         (_, Some(refusal)) => failure(
+            &req,
             &viewer,
             StatusCode::FORBIDDEN,
             "Not signed in",
-            refusal.message(),
+            refusal.msg(),
         ),
         (Outcome::User(uid), None) => {
             let device = device_of(&req);
@@ -368,6 +391,7 @@ pub async fn finish(
             Ok(res)
         }
         (Outcome::NoEmail, _) => failure(
+            &req,
             &viewer,
             StatusCode::FORBIDDEN,
             "Not signed in",
@@ -376,6 +400,7 @@ pub async fn finish(
             ),
         ),
         (Outcome::EmailUnverified, _) => failure(
+            &req,
             &viewer,
             StatusCode::FORBIDDEN,
             "Email not verified",
@@ -384,6 +409,7 @@ pub async fn finish(
             ),
         ),
         (Outcome::EmailInUse, _) => failure(
+            &req,
             &viewer,
             StatusCode::CONFLICT,
             "Account already exists",
@@ -392,18 +418,21 @@ pub async fn finish(
             ),
         ),
         (Outcome::LinkedElsewhere, _) => failure(
+            &req,
             &viewer,
             StatusCode::CONFLICT,
             "Already linked",
             format!("This {name} account is already linked to another user."),
         ),
         (Outcome::AlreadyLinked, _) => failure(
+            &req,
             &viewer,
             StatusCode::CONFLICT,
             "Already linked",
             format!("Your account is already linked to another {name} account. Unlink it first."),
         ),
         (Outcome::LinkSessionChanged, _) => failure(
+            &req,
             &viewer,
             StatusCode::FORBIDDEN,
             "Not linked",
@@ -492,6 +521,7 @@ pub async fn unlink(
         Some(false) => {
             let viewer = MaybeUser(Some(user.0));
             failure(
+                &req,
                 &viewer,
                 StatusCode::CONFLICT,
                 "Cannot unlink",

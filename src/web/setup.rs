@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::auth::{Registration, bootstrap};
 use crate::error::{AppError, PageError};
+use crate::i18n::Msg;
 use crate::session::extract::{PageViewer, begin_session, device_of};
 
 #[derive(Template)]
@@ -20,7 +21,7 @@ struct SetupPage {
     token: String,
     name: String,
     email: String,
-    error: Option<String>,
+    error: Option<Msg>,
 }
 
 #[derive(Deserialize)]
@@ -34,6 +35,7 @@ fn expired() -> PageError {
 }
 
 pub async fn page(
+    req: HttpRequest,
     viewer: PageViewer,
     csrf: CsrfToken,
     query: web::Query<TokenQuery>,
@@ -50,7 +52,7 @@ pub async fn page(
     render(
         StatusCode::OK,
         &SetupPage {
-            head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+            head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
             token: query.token.clone(),
             name: String::new(),
             email: String::new(),
@@ -113,11 +115,11 @@ pub async fn submit(
             render_with_retry(
                 &e,
                 &SetupPage {
-                    head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                    head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
                     token: form.token,
                     name: form.name,
                     email: form.email,
-                    error: Some(e.message()),
+                    error: Some(e.msg()),
                 },
             )
         }
