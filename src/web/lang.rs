@@ -5,13 +5,14 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::header::ACCEPT_LANGUAGE;
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpRequest, ResponseError};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::error::{ErrorPage, PageError, RenderedErrorPage};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Msg};
 use crate::session::callback::Lookup;
 use crate::session::extract::SignedIn;
 
@@ -33,12 +34,20 @@ pub fn of(viewer: Option<&SignedIn>, req: &HttpRequest) -> Lang {
 /// The language of an error page: the user's preference when this request
 /// has read its session already (no second query for an error), else
 /// `Accept-Language`.
-fn of_error(req: &HttpRequest) -> Lang {
-    let preference = match req.extensions().get::<Lookup>() {
+fn of_error(req: Option<&HttpRequest>, accept: Option<&str>) -> Lang {
+    let preference = req.and_then(|r| match r.extensions().get::<Lookup>() {
         Some(Lookup::Live(loaded)) => Some(loaded.user.language.clone()),
         _ => None,
-    };
-    Lang::negotiate(preference.as_deref(), accept_language(req))
+    });
+    Lang::negotiate(preference.as_deref(), accept)
+}
+
+/// `response` with the error page of `message` in `lang` as its body.
+fn rendered(response: HttpResponse, message: &Msg, lang: Lang) -> HttpResponse {
+    match ErrorPage::of(message, response.status(), lang).render() {
+        Ok(body) => response.set_body(BoxBody::new(body)),
+        Err(_) => response,
+    }
 }
 
 /// Renders error pages (a handler's, or a middleware's such as the CSRF
@@ -47,24 +56,39 @@ pub async fn localize_error_pages(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let http = req.request().clone();
-    let res = match next.call(req).await {
-        Ok(res) => res.map_into_boxed_body(),
-        Err(e) => match e.as_error::<PageError>() {
-            Some(page_error) => ServiceResponse::new(http.clone(), page_error.error_response()),
-            None => return Err(e),
-        },
-    };
-    let Some(RenderedErrorPage(message)) = res.response().extensions().get().cloned() else {
-        return Ok(res);
-    };
-    let lang = of_error(&http);
-    if lang == Lang::En {
-        return Ok(res);
+    // Not a clone of the request: inner middleware needs it unshared.
+    let accept = accept_language(req.request()).map(str::to_owned);
+    match next.call(req).await {
+        Ok(res) => {
+            let found = res
+                .response()
+                .extensions()
+                .get::<RenderedErrorPage>()
+                .cloned();
+            let res = res.map_into_boxed_body();
+            let Some(RenderedErrorPage(message)) = found else {
+                return Ok(res);
+            };
+            let lang = of_error(Some(res.request()), accept.as_deref());
+            if lang == Lang::En {
+                return Ok(res);
+            }
+            let (http, response) = res.into_parts();
+            Ok(ServiceResponse::new(
+                http,
+                rendered(response, &message, lang),
+            ))
+        }
+        Err(e) => {
+            let Some(page_error) = e.as_error::<PageError>() else {
+                return Err(e);
+            };
+            let lang = of_error(None, accept.as_deref());
+            if lang == Lang::En {
+                return Err(e);
+            }
+            let response = rendered(page_error.error_response(), &page_error.0.msg(), lang);
+            Err(InternalError::from_response(page_error.to_string(), response).into())
+        }
     }
-    let page = ErrorPage::of(&message, res.status(), lang);
-    let Ok(body) = page.render() else {
-        return Ok(res);
-    };
-    Ok(res.map_body(|_, _| BoxBody::new(body)))
 }
