@@ -24,6 +24,7 @@ pub mod ratelimit;
 pub mod session;
 pub mod shutdown;
 pub mod sweeper;
+pub mod twofactor;
 pub mod users;
 pub mod web;
 
