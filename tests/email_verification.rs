@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::process::{ProcessDb, ServerProcess};
+use common::process::ProcessDb;
 use common::{Backend, Browser, PASSWORD, Page, TestApp};
 use sha2::Digest;
 
