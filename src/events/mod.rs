@@ -84,10 +84,10 @@ pub enum Change {
     /// One session ended.
     Session { id: i64, reason: Reason },
     /// Every session of the user ended (and every session they impersonate
-    /// through), or some of them did: each stream of the user re-checks.
+    /// through), or some of them did: each watched session of the user is read again.
     SessionsOf { user: i64, reason: Reason },
-    /// Local only: every stream re-checks its session (a lagging receiver,
-    /// a `LISTEN` connection that came back).
+    /// Local only: every watched session is read again (a `LISTEN`
+    /// connection that came back).
     Recheck,
 }
 
