@@ -163,7 +163,9 @@ fn a_watcher_that_falls_behind_still_ends_the_stream(backend: Backend) {
     assert_eq!(page.status, 204, "{}", page.body);
     rename(&bob, "Robert");
     assert_eq!(bobs.session()["user"]["name"], "Robert");
-    assert_eq!(metric(&app, "gatehouse_event_lags_total"), 0.0);
+    // (Bob's watcher may have fallen behind too, with a backlog of one:
+    // it has heard all it will by now.)
+    let lags = metric(&app, "gatehouse_event_lags_total");
     app.log.hold.release();
     // The read that was held tells what it saw; the watcher then finds it
     // fell behind, reads again, and the session is gone.
@@ -181,5 +183,5 @@ fn a_watcher_that_falls_behind_still_ends_the_stream(backend: Backend) {
     assert!(names.len() <= 1, "{names:?}");
     assert!(matches!(stream.next(WAIT), Next::End));
     assert!(started.elapsed() < WAIT);
-    assert_eq!(metric(&app, "gatehouse_event_lags_total"), 1.0);
+    assert_eq!(metric(&app, "gatehouse_event_lags_total"), lags + 1.0);
 }
