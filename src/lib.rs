@@ -25,6 +25,7 @@ pub mod ratelimit;
 pub mod session;
 pub mod shutdown;
 pub mod sweeper;
+pub mod twofactor;
 pub mod users;
 pub mod web;
 
@@ -121,7 +122,11 @@ impl AppState {
         let keys = Keys::derive(secret.expose());
         let hasher = auth::limiter::HashLimiter::for_this_machine();
         let mailer = mail::Mailer::start(config.mail.clone());
-        let events = events::Hub::start(&db, config.running.events_max_streams);
+        let events = events::Hub::start(
+            &db,
+            config.running.events_max_streams,
+            config.running.events_backlog,
+        );
         let metrics = match config.running.metrics_addr {
             Some(_) => {
                 metrics::Metrics::on(db.clone(), hasher.stats(), mailer.clone(), events.clone())

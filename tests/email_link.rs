@@ -533,45 +533,17 @@ fn an_unverified_user_signs_in_by_link_when_verification_is_required(backend: Ba
 }
 
 fn the_link_is_neither_in_the_database_nor_in_the_log(backend: Backend) {
-    use common::process::{ProcessDb, ServerProcess};
+    use common::process::{ProcessDb, email_token_rows, mailing_server_with_ada};
     use sha2::Digest;
     let Some(db) = ProcessDb::new(backend) else {
         return;
     };
-    let mail_dir = db.dir.path().join("outbox");
-    let server = ServerProcess::start(
-        &db,
-        &[
-            ("GATEHOUSE_MAIL_DIR", mail_dir.to_str().unwrap()),
-            ("EMAIL_VERIFICATION", "off"),
-            ("RUST_LOG", "debug"),
-        ],
-    );
-    let b = Browser::new(&server.base);
-    let page = b.submit(
-        "/signup",
-        &[
-            ("name", "Ada"),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-        ],
-    );
-    assert_eq!(page.status, 303);
+    let (server, outbox) = mailing_server_with_ada(&db, &[("EMAIL_VERIFICATION", "off")]);
     let b = Browser::new(&server.base);
     assert_eq!(ask(&b, "ada@example.com", "/settings").status, 200);
-    let mail = common::mailbox::Mailbox::new(mail_dir).wait_for("ada@example.com");
+    let mail = common::mailbox::Mailbox::new(outbox).wait_for("ada@example.com");
     let token = mail.token();
-
-    let store = gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&db.url).unwrap(), 1)
-        .unwrap();
-    let hashes: Vec<Vec<u8>> = {
-        use diesel::prelude::*;
-        use gatehouse::db::schema::email_tokens as et;
-        et::table
-            .select(et::token_hash)
-            .load(&mut store.get().unwrap())
-            .unwrap()
-    };
+    let hashes: Vec<Vec<u8>> = email_token_rows(&db).into_iter().map(|(h, _)| h).collect();
     assert_eq!(hashes, [sha2::Sha256::digest(token.as_bytes()).to_vec()]);
 
     assert_eq!(b.get(&mail.path()).status, 200);

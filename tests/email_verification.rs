@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::process::{ProcessDb, ServerProcess};
+use common::process::ProcessDb;
 use common::{Backend, Browser, PASSWORD, Page, TestApp};
 use sha2::Digest;
 
@@ -203,33 +203,15 @@ fn tokens_are_neither_in_the_database_nor_in_the_log(backend: Backend) {
     let Some(db) = ProcessDb::new(backend) else {
         return;
     };
-    let mail_dir = db.dir.path().join("outbox");
-    let server = ServerProcess::start(
-        &db,
-        &[
-            ("GATEHOUSE_MAIL_DIR", mail_dir.to_str().unwrap()),
-            ("RUST_LOG", "debug"),
-        ],
-    );
+    let (server, outbox) = common::process::mailing_server_with_ada(&db, &[]);
     let b = Browser::new(&server.base);
-    let page = b.submit(
-        "/signup",
-        &[
-            ("name", "Ada"),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-        ],
-    );
-    assert_eq!(page.status, 303);
     b.submit("/forgot-password", &[("email", "ada@example.com")]);
-    let mailbox = common::mailbox::Mailbox::new(mail_dir);
+    let mailbox = common::mailbox::Mailbox::new(outbox);
     let reset = mailbox.wait_for_nth("ada@example.com", 2);
     let verify = mailbox.to("ada@example.com")[0].clone();
     let tokens = [reset.token(), verify.token()];
 
-    let store = gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&db.url).unwrap(), 1)
-        .unwrap();
-    let dump = dump_email_tokens(&mut store.get().unwrap());
+    let dump = common::process::email_token_rows(&db);
     assert_eq!(dump.len(), 2, "{dump:?}");
     for token in &tokens {
         let hash = sha2::Sha256::digest(token.as_bytes()).to_vec();
@@ -246,17 +228,4 @@ fn tokens_are_neither_in_the_database_nor_in_the_log(backend: Backend) {
     for token in &tokens {
         assert!(!log.contains(token.as_str()), "a token in the log: {log}");
     }
-}
-
-/// Every row of `email_tokens` as (hash, the other columns as text).
-fn dump_email_tokens(conn: &mut gatehouse::db::DbConn) -> Vec<(Vec<u8>, String)> {
-    use diesel::prelude::*;
-    use gatehouse::db::schema::email_tokens as et;
-    et::table
-        .select((et::token_hash, et::purpose, et::user_id, et::email))
-        .load::<(Vec<u8>, String, i64, String)>(conn)
-        .unwrap()
-        .into_iter()
-        .map(|(h, p, u, e)| (h, format!("{p} {u} {e}")))
-        .collect()
 }

@@ -157,8 +157,10 @@ fn the_server_sweeps_in_the_background(backend: Backend) {
     };
     let server = ServerProcess::start(&db, &[("SWEEP_INTERVAL", "1s")]);
     let store = open(&db);
+    // No census of what was planted here: the sweeper runs every second and
+    // may already be at work (sweep_interval_off_sweeps_nothing shows what
+    // `plant` leaves when nothing sweeps).
     plant(&mut store.get().unwrap(), 3);
-    assert_eq!(census(&mut store.get().unwrap()), (1, 3, 2, 1, 2, 1, 2));
     let swept = eventually(Duration::from_secs(10), || {
         census(&mut store.get().unwrap()) == (1, 0, 0, 1, 0, 1, 0)
     });

@@ -112,6 +112,7 @@ mod tests {
                 theme: "system".into(),
                 language: "en".into(),
                 plan: "free".into(),
+                plan_ends_at: None,
             },
             expires_at: chrono::Utc::now(),
             impersonator_id: None,

@@ -31,6 +31,9 @@ pub struct Running {
     pub events_max_streams: usize,
     /// `EVENTS_KEEPALIVE`: how often an idle stream sends a comment line.
     pub events_keepalive: Duration,
+    /// `EVENTS_BACKLOG`: changes kept for a session's watcher while it reads
+    /// (past it the watcher lags and reads again). Tests make it small.
+    pub events_backlog: usize,
 }
 
 impl Default for Running {
@@ -42,6 +45,7 @@ impl Default for Running {
             log_format: LogFormat::Text,
             events_max_streams: 10_000,
             events_keepalive: Duration::from_secs(15),
+            events_backlog: crate::events::BACKLOG,
         }
     }
 }
@@ -98,6 +102,17 @@ impl Running {
             }
             running.events_keepalive = d;
         }
+        if let Some(raw) = get("EVENTS_BACKLOG") {
+            running.events_backlog = match raw.trim().parse::<usize>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    return Err(bad(
+                        "EVENTS_BACKLOG",
+                        format!("`{raw}` is not a whole number from 1 to 1000000"),
+                    ));
+                }
+            };
+        }
         Ok(running)
     }
 }
@@ -128,6 +143,7 @@ mod tests {
         assert_eq!(r.log_format, LogFormat::Text);
         assert_eq!(r.events_max_streams, 10_000);
         assert_eq!(r.events_keepalive, Duration::from_secs(15));
+        assert_eq!(r.events_backlog, 4_096);
     }
 
     #[test]
@@ -139,8 +155,10 @@ mod tests {
             ("LOG_FORMAT", "json"),
             ("EVENTS_MAX_STREAMS", "0"),
             ("EVENTS_KEEPALIVE", "1s"),
+            ("EVENTS_BACKLOG", "1"),
         ])
         .unwrap();
+        assert_eq!(r.events_backlog, 1);
         assert_eq!(r.events_max_streams, 0);
         assert_eq!(r.events_keepalive, Duration::from_secs(1));
         assert_eq!(r.metrics_addr, Some("127.0.0.1:9090".parse().unwrap()));
@@ -164,6 +182,9 @@ mod tests {
             ("EVENTS_MAX_STREAMS", "many"),
             ("EVENTS_KEEPALIVE", "0s"),
             ("EVENTS_KEEPALIVE", "1m"),
+            ("EVENTS_BACKLOG", "0"),
+            ("EVENTS_BACKLOG", "2000000"),
+            ("EVENTS_BACKLOG", "lots"),
         ] {
             let err = running(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

@@ -2,6 +2,7 @@
 //! PostgreSQL, the pool (with SQLite's per-connection pragmas beside it), and the
 //! embedded migrations of each backend.
 
+pub mod hold;
 pub mod pg_async;
 pub mod schema;
 
@@ -129,6 +130,8 @@ pub struct StatementLog {
     pub prepared: AtomicU64,
     /// The distinct SQL texts sent since the last reset.
     pub texts: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Tests: hold a chosen statement after it ran (see [`hold`]).
+    pub hold: hold::Hold,
 }
 
 impl StatementLog {
@@ -165,6 +168,11 @@ impl Instrumentation for Counting {
             }
             InstrumentationEvent::CacheQuery { .. } => {
                 self.0.prepared.fetch_add(1, Ordering::SeqCst);
+            }
+            InstrumentationEvent::FinishQuery {
+                query, error: None, ..
+            } => {
+                self.0.hold.after(query);
             }
             _ => {}
         }

@@ -2,7 +2,7 @@
 //! dedicated tokio-postgres connection, not from the pool, on a thread of its
 //! own. Every notification it receives becomes a [`Change`] in the local
 //! broadcast. When the connection drops it reconnects with backoff, then asks
-//! every stream to re-check its session (notifications may have been missed
+//! every watched session to be read again (notifications may have been missed
 //! meanwhile).
 
 use std::str::FromStr;

@@ -2,20 +2,24 @@
 //! instance (and, on PostgreSQL, of every instance on the database).
 //!
 //! A [`Change`] names ids only ("user 12 changed", "session 34 ended,
-//! revoked"), never data: a stream that hears about its session or its user
-//! reads the session again and sends what it finds. Handlers publish after
-//! their transaction has committed, so a rolled-back change is never told.
+//! revoked"), never data. Each watched session has one watcher on this
+//! instance ([`reload`]): it hears the changes, reads the session again when
+//! one concerns it or its user (once for all of the session's streams, and
+//! once for a burst), and every stream of it sends the [`View`] it found.
+//! Handlers publish after their transaction has committed, so a rolled-back
+//! change is never told.
 //!
 //! - SQLite: [`Hub::publish`] sends into an in-process broadcast.
 //! - PostgreSQL: it sends `NOTIFY gatehouse_events, '<payload>'`; one `LISTEN`
 //!   connection per instance ([`listen`]) receives every instance's
 //!   notifications, its own included, and fans them into the local broadcast.
 //!
-//! A receiver that falls behind the broadcast, or a `LISTEN` connection that
-//! was lost and came back, makes every stream re-check its session
+//! A watcher that falls behind the broadcast, or a `LISTEN` connection that
+//! was lost and came back, makes every watched session be read again
 //! ([`Change::Recheck`]) rather than miss an ending.
 
 mod listen;
+mod reload;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -23,13 +27,16 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::{broadcast, watch};
 
 use crate::db::{Backend, Db};
+use crate::session::LoadedSession;
+
+pub use reload::View;
 
 /// The channel every instance's notifications travel on.
 pub const CHANNEL: &str = "gatehouse_events";
 
-/// How many changes the local broadcast keeps for a slow stream before it
-/// counts as lagging (and re-checks).
-const BACKLOG: usize = 4_096;
+/// How many changes the local broadcast keeps for a slow watcher before it
+/// counts as lagging (and reads its session again): `EVENTS_BACKLOG`.
+pub const BACKLOG: usize = 4_096;
 
 /// Why a session ended, as `event: signout` tells it (SPEC "Live updates").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,10 +84,10 @@ pub enum Change {
     /// One session ended.
     Session { id: i64, reason: Reason },
     /// Every session of the user ended (and every session they impersonate
-    /// through), or some of them did: each stream of the user re-checks.
+    /// through), or some of them did: each watched session of the user is read again.
     SessionsOf { user: i64, reason: Reason },
-    /// Local only: every stream re-checks its session (a lagging receiver,
-    /// a `LISTEN` connection that came back).
+    /// Local only: every watched session is read again (a `LISTEN`
+    /// connection that came back).
     Recheck,
 }
 
@@ -143,6 +150,11 @@ struct Inner {
     max_streams: usize,
     open: AtomicUsize,
     sent: AtomicU64,
+    /// Session reads by watchers, and watchers that fell behind.
+    reloads: AtomicU64,
+    lags: AtomicU64,
+    read: reload::Reader,
+    watched: reload::Watched,
     closing: watch::Sender<bool>,
     /// Dropped with the hub: the `LISTEN` thread then ends.
     _listener: Option<listen::Listener>,
@@ -161,24 +173,48 @@ impl Hub {
     /// The hub for `db`. On PostgreSQL this starts the instance's `LISTEN`
     /// connection and waits (a few seconds at most) until it listens, so a
     /// change made right after start reaches the streams. With
-    /// `max_streams == 0` live updates are off: nothing listens.
-    pub fn start(db: &Db, max_streams: usize) -> Self {
-        let (tx, _) = broadcast::channel(BACKLOG);
-        let (closing, _) = watch::channel(false);
+    /// `max_streams == 0` live updates are off: nothing listens. `backlog`:
+    /// changes kept for a watcher that is busy reading (`EVENTS_BACKLOG`).
+    pub fn start(db: &Db, max_streams: usize, backlog: usize) -> Self {
+        let (tx, _) = broadcast::channel(backlog.max(1));
         let postgres = db.url.backend == Backend::Postgres && max_streams > 0;
         let listener = if postgres {
             listen::Listener::start(db.url.target(), tx.clone())
         } else {
             None
         };
+        let reader = db.clone();
+        let read: reload::Reader = Arc::new(move |id| {
+            let db = reader.clone();
+            Box::pin(async move {
+                db.run(move |conn| Ok(crate::session::reload(conn, id)?))
+                    .await
+            })
+        });
+        // Without a listener (a TLS-only URL) a NOTIFY would reach no
+        // stream: this instance's streams hear its changes directly.
+        let notify = listener.as_ref().map(|_| db.clone());
+        Hub::with(tx, notify, max_streams, read, listener)
+    }
+
+    fn with(
+        tx: broadcast::Sender<Change>,
+        notify: Option<Db>,
+        max_streams: usize,
+        read: reload::Reader,
+        listener: Option<listen::Listener>,
+    ) -> Self {
+        let (closing, _) = watch::channel(false);
         Hub(Arc::new(Inner {
             tx,
-            // Without a listener (a TLS-only URL) a NOTIFY would reach no
-            // stream: this instance's streams hear its changes directly.
-            notify: listener.as_ref().map(|_| db.clone()),
+            notify,
             max_streams,
             open: AtomicUsize::new(0),
             sent: AtomicU64::new(0),
+            reloads: AtomicU64::new(0),
+            lags: AtomicU64::new(0),
+            read,
+            watched: Default::default(),
             closing,
             _listener: listener,
         }))
@@ -235,9 +271,11 @@ impl Hub {
         self.publish(Change::SessionsOf { user, reason }).await;
     }
 
-    /// A place for one more stream, or `None` when `EVENTS_MAX_STREAMS` are
-    /// open (or live updates are off).
-    pub fn subscribe(&self) -> Option<Subscription> {
+    /// A place for one more stream of the session `seed` (as the request
+    /// read it), or `None` when `EVENTS_MAX_STREAMS` are open (or live
+    /// updates are off). The stream joins the session's watcher, or starts
+    /// it (inside a tokio runtime).
+    pub fn subscribe(&self, seed: LoadedSession) -> Option<Subscription> {
         let max = self.0.max_streams;
         self.0
             .open
@@ -245,9 +283,13 @@ impl Hub {
                 (n < max).then_some(n + 1)
             })
             .ok()?;
+        // The place is counted first, so a drop always frees it.
+        let closing = self.0.closing.subscribe();
+        let (first, views) = reload::join(self, seed);
         Some(Subscription {
-            changes: self.0.tx.subscribe(),
-            closing: self.0.closing.subscribe(),
+            first,
+            views,
+            closing,
             hub: self.clone(),
         })
     }
@@ -270,12 +312,33 @@ impl Hub {
     pub fn count_sent(&self) {
         self.0.sent.fetch_add(1, Ordering::Relaxed);
     }
+
+    /// Sessions read again by watchers so far (one per session and burst,
+    /// not one per stream).
+    pub fn reloads(&self) -> u64 {
+        self.0.reloads.load(Ordering::Relaxed)
+    }
+
+    /// Times a watcher fell behind the broadcast (and read again).
+    pub fn lags(&self) -> u64 {
+        self.0.lags.load(Ordering::Relaxed)
+    }
+
+    fn count_reload(&self) {
+        self.0.reloads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count_lag(&self) {
+        self.0.lags.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
-/// One open stream's place: its receiver of changes and of the shutdown
-/// signal. Dropping it frees the place.
+/// One open stream's place: the view to send first, the receiver of every
+/// later view of its session, and the shutdown signal. Dropping it frees the
+/// place (and, with the session's last stream, ends its watcher).
 pub struct Subscription {
-    pub changes: broadcast::Receiver<Change>,
+    pub first: View,
+    pub views: watch::Receiver<View>,
     pub closing: watch::Receiver<bool>,
     hub: Hub,
 }
@@ -348,26 +411,5 @@ mod tests {
         assert_eq!(end.concerns(1, 2, None), Some(Some(Reason::SignedOut)));
         assert_eq!(end.concerns(7, 2, None), None);
         assert_eq!(Change::Recheck.concerns(7, 2, None), Some(None));
-    }
-
-    #[test]
-    fn places_are_bounded_and_freed() {
-        let (tx, _) = broadcast::channel(4);
-        let (closing, _) = watch::channel(false);
-        let hub = Hub(Arc::new(Inner {
-            tx,
-            notify: None,
-            max_streams: 2,
-            open: AtomicUsize::new(0),
-            sent: AtomicU64::new(0),
-            closing,
-            _listener: None,
-        }));
-        let a = hub.subscribe().unwrap();
-        let _b = hub.subscribe().unwrap();
-        assert!(hub.subscribe().is_none());
-        drop(a);
-        assert_eq!(hub.open_streams(), 1);
-        assert!(hub.subscribe().is_some());
     }
 }

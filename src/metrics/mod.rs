@@ -110,6 +110,8 @@ struct Recorded {
     events: crate::events::Hub,
     events_open: IntGauge,
     events_sent: IntCounter,
+    event_reloads: IntCounter,
+    event_lags: IntCounter,
 }
 
 /// The mailer's counts, copied in at each scrape.
@@ -269,6 +271,16 @@ impl Metrics {
                 "gatehouse_events_sent_total",
                 "Events (session, signout) sent on live-update streams.",
             ),
+            event_reloads: counter(
+                &r,
+                "gatehouse_event_reloads_total",
+                "Sessions read again for live-update streams (one per session and burst of changes, however many streams).",
+            ),
+            event_lags: counter(
+                &r,
+                "gatehouse_event_lags_total",
+                "Times a session's watcher fell behind the change broadcast and read its session again.",
+            ),
             events,
             id: requests::next_registry_id(),
             registry: r,
@@ -384,6 +396,8 @@ impl Metrics {
         catch_up(&m.mail.dropped, mail.dropped);
         m.events_open.set(m.events.open_streams() as i64);
         catch_up(&m.events_sent, m.events.events_sent());
+        catch_up(&m.event_reloads, m.events.reloads());
+        catch_up(&m.event_lags, m.events.lags());
         prometheus::TextEncoder::new()
             .encode_to_string(&m.registry.gather())
             .unwrap_or_else(|e| {

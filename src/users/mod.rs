@@ -1,7 +1,7 @@
 //! The user model, what a user may change of themselves, and the one function
 //! that turns a row into the session view ([`SessionUser`]).
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -46,12 +46,20 @@ pub struct SessionUser {
     pub theme: String,
     pub language: String,
     pub plan: String,
+    /// When `plan` turns to `free` by itself (no write happens then, so no
+    /// change is told: a live stream arms a timer for it). Not in the JSON.
+    #[serde(skip)]
+    pub plan_ends_at: Option<DateTime<Utc>>,
 }
 
 impl SessionUser {
     /// The one place a `users` row becomes the session view.
     pub fn from_row(row: UserRow, now: NaiveDateTime) -> Self {
         let permissions = effective_permissions(&row.role, &row.permissions);
+        let plan_ends_at = row
+            .plan_expires_at
+            .filter(|end| *end > now)
+            .map(|end| end.and_utc());
         let plan = plan_in_force(row.plan, row.plan_expires_at, now);
         SessionUser {
             id: row.id,
@@ -64,6 +72,7 @@ impl SessionUser {
             theme: row.theme,
             language: row.language,
             plan,
+            plan_ends_at,
         }
     }
 
@@ -458,8 +467,23 @@ mod tests {
             email_verified_at: None,
         };
         assert_eq!(SessionUser::from_row(row(None), now).plan, "premium");
+        assert_eq!(SessionUser::from_row(row(None), now).plan_ends_at, None);
         let past = now - chrono::Duration::seconds(1);
-        assert_eq!(SessionUser::from_row(row(Some(past)), now).plan, "free");
+        let expired = SessionUser::from_row(row(Some(past)), now);
+        assert_eq!(
+            (expired.plan.as_str(), expired.plan_ends_at),
+            ("free", None)
+        );
+        let soon = now + chrono::Duration::seconds(60);
+        let ending = SessionUser::from_row(row(Some(soon)), now);
+        assert_eq!(ending.plan, "premium");
+        assert_eq!(ending.plan_ends_at, Some(soon.and_utc()));
+        assert!(
+            serde_json::to_value(&ending)
+                .unwrap()
+                .get("plan_ends_at")
+                .is_none()
+        );
         let user = SessionUser::from_row(row(None), now);
         assert_eq!(user.permissions, vec!["read"]);
         assert_eq!(serde_json::to_value(&user).unwrap()["id"], "7");

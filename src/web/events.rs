@@ -2,26 +2,26 @@
 //! events (SPEC "Live updates").
 //!
 //! The stream opens with `event: session` (the JSON of `GET /api/auth/session`).
-//! Then it waits on the hub ([`crate::events`]): a change that concerns this
-//! session or its user makes it read the session again (the one join, by id,
-//! on a blocking thread) and send `event: session` with what it found, or
-//! `event: signout` with the reason when the session no longer reads, and
-//! close. A timer ends it with `expired` at the session's expiry, and a
-//! comment line goes out every `EVENTS_KEEPALIVE`. A stream holds no database
-//! connection between changes and never polls.
+//! Then it follows its session's view on the hub ([`crate::events`]): the
+//! session's one watcher reads the session again when a change concerns it
+//! (once for every stream of the session), and the stream sends
+//! `event: session` with what it found, or `event: signout` with the reason
+//! when the session no longer reads, and closes. The watcher's timer ends it
+//! with `expired` at the session's expiry and sends the fresh session when the
+//! plan ends by itself. A comment line goes out every `EVENTS_KEEPALIVE`. A
+//! stream holds no database connection and never polls.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, Utc};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::events::{Reason, Subscription};
+use crate::events::{Reason, Subscription, View};
+use crate::session::LoadedSession;
 use crate::session::extract::MaybeUser;
 
 /// How long a client waits before reconnecting after the stream ended
@@ -40,7 +40,14 @@ pub async fn stream(
     let Some(signed_in) = viewer.0 else {
         return Err(AppError::Unauthorized);
     };
-    let Some(subscription) = state.events.subscribe() else {
+    let seed = LoadedSession {
+        session_id: signed_in.session_id,
+        user: signed_in.user,
+        expires_at: signed_in.expires_at,
+        extended: false,
+        impersonator_id: signed_in.impersonator_id,
+    };
+    let Some(subscription) = state.events.subscribe(seed) else {
         return Ok(HttpResponse::ServiceUnavailable()
             .insert_header((actix_web::http::header::RETRY_AFTER, "5"))
             .json(serde_json::json!({
@@ -48,25 +55,16 @@ pub async fn stream(
                 "message": "Too many live update streams are open; try again in a moment.",
             })));
     };
-    let first = format!(
-        "retry: {RETRY_MS}\n{}",
-        session_event(&super::api::session_body(
-            &signed_in.user,
-            signed_in.expires_at
-        ))
-    );
+    // The watcher's view when the session already has one (another tab),
+    // else what this request read.
+    let (first, done) = event_of(&subscription.first);
     subscription.hub().count_sent();
     let live = Live {
-        state: state.clone(),
         subscription,
-        session_id: signed_in.session_id,
-        user_id: signed_in.user.id,
-        impersonator_id: signed_in.impersonator_id,
-        expires_at: signed_in.expires_at,
         keepalive: state.config.running.events_keepalive,
         next_ping: Instant::now() + state.config.running.events_keepalive,
-        first: Some(first),
-        done: false,
+        first: Some(format!("retry: {RETRY_MS}\n{first}")),
+        done,
     };
     let body = futures_util::stream::unfold(live, |live| live.next());
     Ok(HttpResponse::Ok()
@@ -87,14 +85,20 @@ fn signout_event(reason: Reason) -> String {
     )
 }
 
+/// The event that tells `view`; whether the stream ends after it.
+fn event_of(view: &View) -> (String, bool) {
+    match view {
+        View::Standing(s) => (
+            session_event(&super::api::session_body(&s.user, s.expires_at)),
+            false,
+        ),
+        View::Ended(reason) => (signout_event(*reason), true),
+    }
+}
+
 /// One stream's state between events.
 struct Live {
-    state: web::Data<AppState>,
     subscription: Subscription,
-    session_id: i64,
-    user_id: i64,
-    impersonator_id: Option<i64>,
-    expires_at: DateTime<Utc>,
     keepalive: Duration,
     next_ping: Instant,
     first: Option<String>,
@@ -105,14 +109,8 @@ struct Live {
 enum Wake {
     Ping,
     Close,
-    /// Read the session again; the reason to give if it no longer reads.
-    Recheck(Option<Reason>),
-}
-
-/// What the session read as.
-enum Fresh {
-    Session(String),
-    Ended(Reason),
+    /// The session's view changed.
+    View(View),
 }
 
 impl Live {
@@ -124,84 +122,36 @@ impl Live {
         if self.done {
             return None;
         }
-        let wake = self.wait().await;
-        let chunk = match wake {
+        let chunk = match self.wait().await {
             Wake::Close => return None,
             Wake::Ping => ": ping\n\n".to_owned(),
-            Wake::Recheck(hint) => match self.reload(hint).await {
-                Some(Fresh::Session(json)) => session_event(&json),
-                Some(Fresh::Ended(reason)) => {
-                    self.done = true;
-                    signout_event(reason)
-                }
-                // The database did not answer: end the stream; the client
-                // reconnects and is told what stands then.
-                None => return None,
-            },
+            Wake::View(view) => {
+                let (event, done) = event_of(&view);
+                self.done = done;
+                self.subscription.hub().count_sent();
+                event
+            }
         };
-        if !matches!(wake, Wake::Ping) {
-            self.subscription.hub().count_sent();
-        }
         self.next_ping = Instant::now() + self.keepalive;
         Some((Ok(Bytes::from(chunk)), self))
     }
 
-    /// Waits for a change that concerns this session, the expiry, the next
-    /// ping or shutdown.
+    /// Waits for the session's next view, the next ping or shutdown.
     async fn wait(&mut self) -> Wake {
-        let expiry = expiry_instant(self.expires_at);
-        loop {
-            if *self.subscription.closing.borrow() {
-                return Wake::Close;
-            }
-            tokio::select! {
-                _ = self.subscription.closing.changed() => return Wake::Close,
-                _ = tokio::time::sleep_until(self.next_ping) => return Wake::Ping,
-                _ = tokio::time::sleep_until(expiry) => return Wake::Recheck(None),
-                change = self.subscription.changes.recv() => match change {
-                    Ok(c) => {
-                        if let Some(hint) =
-                            c.concerns(self.session_id, self.user_id, self.impersonator_id)
-                        {
-                            return Wake::Recheck(hint);
-                        }
-                    }
-                    // Fell behind: something of ours may be among the missed.
-                    Err(RecvError::Lagged(_)) => return Wake::Recheck(None),
-                    Err(RecvError::Closed) => return Wake::Close,
-                },
-            }
+        if *self.subscription.closing.borrow() {
+            return Wake::Close;
+        }
+        let Subscription { views, closing, .. } = &mut self.subscription;
+        tokio::select! {
+            _ = closing.changed() => Wake::Close,
+            _ = tokio::time::sleep_until(self.next_ping) => Wake::Ping,
+            changed = views.changed() => match changed {
+                Ok(()) => Wake::View(views.borrow_and_update().clone()),
+                // The watcher ended without a view to give (the database did
+                // not answer): end; the client reconnects and is told what
+                // stands then.
+                Err(_) => Wake::Close,
+            },
         }
     }
-
-    /// Reads the session again; `None` when the database did not answer.
-    async fn reload(&mut self, hint: Option<Reason>) -> Option<Fresh> {
-        let id = self.session_id;
-        let found = self
-            .state
-            .db
-            .run(move |conn| Ok(crate::session::reload(conn, id)?))
-            .await
-            .ok()?;
-        Some(match found {
-            Some(s) => {
-                self.expires_at = s.expires_at;
-                self.user_id = s.user.id;
-                self.impersonator_id = s.impersonator_id;
-                Fresh::Session(super::api::session_body(&s.user, s.expires_at))
-            }
-            None if Utc::now() >= self.expires_at => Fresh::Ended(Reason::Expired),
-            None => Fresh::Ended(hint.unwrap_or(Reason::Revoked)),
-        })
-    }
-}
-
-/// When the session's expiry comes, on the runtime's clock (just after it, so
-/// the session reads as expired then).
-fn expiry_instant(expires_at: DateTime<Utc>) -> Instant {
-    let left = (expires_at - Utc::now())
-        .to_std()
-        .unwrap_or(Duration::ZERO)
-        .min(Duration::from_secs(366 * 86_400));
-    Instant::now() + left + Duration::from_millis(50)
 }

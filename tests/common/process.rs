@@ -149,3 +149,45 @@ impl Drop for ServerProcess {
         }
     }
 }
+
+/// A server process on `db` that writes its mail as files under
+/// `<db dir>/outbox` and logs at debug level, with Ada signed up through the
+/// form: how the stories that look for tokens in the database and in the log
+/// begin. Answers the server and the outbox.
+pub fn mailing_server_with_ada(
+    db: &ProcessDb,
+    env: &[(&str, &str)],
+) -> (ServerProcess, std::path::PathBuf) {
+    let outbox = db.dir.path().join("outbox");
+    let mut all = vec![
+        ("GATEHOUSE_MAIL_DIR", outbox.to_str().unwrap()),
+        ("RUST_LOG", "debug"),
+    ];
+    all.extend_from_slice(env);
+    let server = ServerProcess::start(db, &all);
+    let page = super::Browser::new(&server.base).submit(
+        "/signup",
+        &[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("password", super::PASSWORD),
+        ],
+    );
+    assert_eq!(page.status, 303, "{}", page.body);
+    (server, outbox)
+}
+
+/// Every row of `email_tokens` in `db`, as (hash, the other columns as text).
+pub fn email_token_rows(db: &ProcessDb) -> Vec<(Vec<u8>, String)> {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::email_tokens as et;
+    let store = gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&db.url).unwrap(), 1)
+        .unwrap();
+    et::table
+        .select((et::token_hash, et::purpose, et::user_id, et::email))
+        .load::<(Vec<u8>, String, i64, String)>(&mut store.get().unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|(h, p, u, e)| (h, format!("{p} {u} {e}")))
+        .collect()
+}

@@ -168,3 +168,19 @@ pub fn user_with_stream(app: &TestApp, email: &str) -> (Browser, Browser, Stream
     assert_eq!(stream.session()["user"]["name"], "Ada");
     (here, other, stream)
 }
+
+/// A counter or gauge of the app's `/metrics` (started with
+/// `GATEHOUSE_METRICS_ADDR=127.0.0.1:0`).
+pub fn metric(app: &TestApp, name: &str) -> f64 {
+    let base = app.metrics_base.as_ref().expect("a metrics listener");
+    let text = reqwest::blocking::get(format!("{base}/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
