@@ -152,7 +152,8 @@ impl Chromium {
     pub fn wait_for_focus(&self, css: &str) {
         let started = Instant::now();
         loop {
-            let script = "return !!document.activeElement && document.activeElement.matches(arguments[0]);";
+            let script =
+                "return !!document.activeElement && document.activeElement.matches(arguments[0]);";
             if self.execute(script, vec![Value::from(css)]) == Value::Bool(true) {
                 return;
             }
