@@ -14,6 +14,7 @@ on_both_backends!(
     a_wrong_current_password_is_the_current_password_fields_error,
     a_weak_new_password_is_the_new_password_fields_error,
     a_bad_avatar_url_is_the_image_fields_error_and_keeps_what_was_typed,
+    a_taken_address_in_the_email_change_is_its_email_fields_error,
     an_error_that_is_no_fields_marks_no_field,
 );
 
@@ -225,4 +226,38 @@ fn an_error_that_is_no_fields_marks_no_field(backend: Backend) {
     assert_not_marked(&page, "/signin", "password");
     let email = field(&page, "/signin", "email");
     assert_eq!(attr(email, "value").as_deref(), Some("ada@example.com"));
+}
+
+fn a_taken_address_in_the_email_change_is_its_email_fields_error(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    app.signed_up("Grace", "grace@example.com");
+    let ada = app.signed_up("Ada", "ada@example.com");
+    let page = ada.submit(
+        "/settings/email",
+        &[
+            ("email", "grace@example.com"),
+            ("current_password", PASSWORD),
+        ],
+    );
+    assert_eq!(page.status, 409, "{}", page.body);
+    assert_tied(&page, "/settings/email", "email");
+    assert_not_marked(&page, "/settings/email", "current_password");
+    let typed = field(&page, "/settings/email", "email");
+    assert_eq!(attr(typed, "value").as_deref(), Some("grace@example.com"));
+
+    // A wrong password: the email form's password field, not the password form's.
+    let page = ada.submit(
+        "/settings/email",
+        &[
+            ("email", "ada.new@example.com"),
+            ("current_password", "not it"),
+        ],
+    );
+    assert_eq!(page.status, 401, "{}", page.body);
+    let message = assert_tied(&page, "/settings/email", "current_password");
+    assert_eq!(message, "Your current password is not right.");
+    assert_not_marked(&page, "/settings/password", "current_password");
+    assert_eq!(ada.session_json()["user"]["email"], "ada@example.com");
 }
