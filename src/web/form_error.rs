@@ -71,9 +71,9 @@ mod tests {
         assert_eq!(taken.on("email"), Some("Taken."));
         let weak = FormError::at("email", &AppError::invalid("password", "Too short."));
         assert_eq!(weak.field, Some("password"), "the error's own field wins");
-        let busy = Some(FormError::of(&AppError::Busy));
-        assert_eq!(busy.on("email"), None);
-        assert_eq!(busy.unwrap().to_string(), AppError::Busy.message());
+        let busy = FormError::of(&AppError::Busy);
+        assert_eq!(busy.to_string(), AppError::Busy.message());
+        assert_eq!(Some(busy).on("email"), None);
         assert_eq!(None::<FormError>.on("email"), None);
     }
 }
