@@ -9,6 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::email::{MailSentPage, refuse_impersonation, send_counted};
+use super::form_error::{FieldError as _, FormError};
 use super::{Head, callback, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
@@ -30,11 +31,11 @@ struct LinkPage {
     dead: bool,
     email: String,
     callback: String,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 impl LinkPage {
-    fn form(head: Head, email: String, callback: String, error: Option<String>) -> Self {
+    fn form(head: Head, email: String, callback: String, error: Option<FormError>) -> Self {
         LinkPage {
             head,
             token: None,
@@ -154,7 +155,7 @@ pub async fn submit(
                 let e = AppError::Refused(refusal);
                 render_with_retry(
                     &e,
-                    &LinkPage::form(head, String::new(), callback, Some(e.message())),
+                    &LinkPage::form(head, String::new(), callback, Some(FormError::of(&e))),
                 )
             }
         };
@@ -169,7 +170,7 @@ pub async fn submit(
         ),
         Err(e @ (AppError::Invalid { .. } | AppError::RateLimited { .. })) => render_with_retry(
             &e,
-            &LinkPage::form(head, form.email, callback, Some(e.message())),
+            &LinkPage::form(head, form.email, callback, Some(FormError::of(&e))),
         ),
         Err(e) => Err(e.into()),
     }

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form_error::{FieldError as _, FormError};
 use super::{Head, callback, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::audit::{self, action};
@@ -42,7 +43,7 @@ struct SignInPage {
     head: Head,
     email: String,
     callback: String,
-    error: Option<String>,
+    error: Option<FormError>,
     /// `(id, name)` of each enabled OAuth provider, one button each.
     providers: Vec<(&'static str, String)>,
     /// The right password of an unverified address (`EMAIL_VERIFICATION=required`):
@@ -168,7 +169,7 @@ pub async fn signin_submit(
                 head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
                 email: form.email,
                 callback,
-                error: Some(e.message()),
+                error: Some(FormError::of(&e)),
                 unverified: matches!(
                     e,
                     AppError::Refused(crate::auth::gate::Refusal::EmailUnverified)
@@ -187,7 +188,7 @@ struct SignUpPage {
     name: String,
     email: String,
     callback: String,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 pub async fn signup_page(
@@ -304,7 +305,11 @@ pub async fn signup_submit(
                 name: form.name,
                 email: form.email,
                 callback,
-                error: Some(e.message()),
+                // A taken address is the email field's.
+                error: Some(match e {
+                    AppError::Conflict(_) => FormError::at("email", &e),
+                    _ => FormError::of(&e),
+                }),
             },
         ),
         Err(e) => Err(e.into()),

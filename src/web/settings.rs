@@ -19,6 +19,8 @@ use crate::users::{self, LANGUAGES, SelfUpdate, THEMES};
 struct Notice {
     form: &'static str,
     text: String,
+    /// The field the error belongs to, when one is wrong.
+    field: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -84,10 +86,27 @@ impl SettingsPage {
         self.theme == t
     }
 
+    /// The error's message when it belongs to `field` of `form`.
+    fn invalid(&self, form: &str, field: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|n| n.form == form && n.field == Some(field))
+            .map(|n| n.text.as_str())
+    }
+
+    /// The error on `form`, tied to the field it names; a wrong current
+    /// password is `current_password`'s, a taken address `email`'s.
     fn with_error(mut self, form: &'static str, e: &AppError) -> Self {
+        let field = match e {
+            AppError::Invalid { field, .. } => Some(*field),
+            AppError::BadCredentials => Some("current_password"),
+            AppError::Conflict(_) => Some("email"),
+            _ => None,
+        };
         self.error = Some(Notice {
             form,
             text: e.message(),
+            field,
         });
         self
     }
@@ -169,6 +188,7 @@ pub async fn page(
     .map(|(form, text)| Notice {
         form,
         text: text.into(),
+        field: None,
     });
     render(StatusCode::OK, &page)
 }
@@ -277,10 +297,13 @@ pub async fn preferences(
     })();
     match apply(&state, &req, user.0.audit_parties(), change).await? {
         Ok(()) => Ok(see_other("/settings?saved=preferences")),
-        Err(e) => render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &SettingsPage::new(&user.0, csrf.0).with_error("preferences", &e),
-        ),
+        Err(e) => {
+            let mut page = SettingsPage::new(&user.0, csrf.0).with_error("preferences", &e);
+            // The typed language stays; a theme that is not one of the
+            // choices cannot be shown by the select.
+            page.language = form.language.clone();
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
     }
 }
 
@@ -345,11 +368,8 @@ pub async fn password(
             | AppError::RateLimited { .. }),
         ) => {
             let mut page = SettingsPage::new(&user.0, csrf.0).with_error("password", &e);
-            if matches!(e, AppError::BadCredentials) {
-                page.error = Some(Notice {
-                    form: "password",
-                    text: "Your current password is not right.".into(),
-                });
+            if let (AppError::BadCredentials, Some(notice)) = (&e, page.error.as_mut()) {
+                notice.text = "Your current password is not right.".into();
             }
             render_with_retry(&e, &page)
         }

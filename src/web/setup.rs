@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form_error::{FieldError as _, FormError};
 use super::{Head, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
@@ -20,7 +21,7 @@ struct SetupPage {
     token: String,
     name: String,
     email: String,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 #[derive(Deserialize)]
@@ -117,7 +118,11 @@ pub async fn submit(
                     token: form.token,
                     name: form.name,
                     email: form.email,
-                    error: Some(e.message()),
+                    // A taken address is the email field's.
+                    error: Some(match e {
+                        AppError::Conflict(_) => FormError::at("email", &e),
+                        _ => FormError::of(&e),
+                    }),
                 },
             )
         }
