@@ -8,6 +8,7 @@
 pub(crate) static MEMORY_HEAVY_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 pub mod admin;
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -205,7 +206,7 @@ pub fn build_app(
 }
 
 /// What every answer carries, unless the handler set the header itself (the
-/// stylesheet's `Cache-Control`); and the `Content-Security-Policy`.
+/// static assets' `Cache-Control`); and the `Content-Security-Policy`.
 const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("cache-control", "no-store"),
     ("x-content-type-options", "nosniff"),

@@ -119,8 +119,8 @@ impl Lang {
     }
 
     /// A message built elsewhere (errors, notices), in this language.
-    pub fn msg(&self, m: &Msg) -> String {
-        match m {
+    pub fn msg(&self, m: impl AsRef<Msg>) -> String {
+        match m.as_ref() {
             Msg::Text(t) => t.clone(),
             Msg::Key(key, args) => {
                 let args: HashMap<Cow<'static, str>, FluentValue> = args

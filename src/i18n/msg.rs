@@ -67,6 +67,12 @@ impl Msg {
     }
 }
 
+impl AsRef<Msg> for Msg {
+    fn as_ref(&self) -> &Msg {
+        self
+    }
+}
+
 impl From<String> for Msg {
     fn from(s: String) -> Self {
         Msg::Text(s)

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form_error::{FieldError as _, FormError};
 use super::{Head, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
@@ -24,7 +25,7 @@ struct ForgotPage {
     email: String,
     /// The request went through: say so (the same words for any address).
     sent: bool,
-    error: Option<Msg>,
+    error: Option<FormError>,
 }
 
 #[derive(Template)]
@@ -33,7 +34,7 @@ struct ResetPage {
     head: Head,
     /// `None`: the link is unknown, used or expired.
     token: Option<String>,
-    error: Option<Msg>,
+    error: Option<FormError>,
 }
 
 #[derive(Template)]
@@ -144,7 +145,7 @@ pub async fn forgot_submit(
             render(StatusCode::OK, &page)
         }
         Err(e @ (AppError::Invalid { .. } | AppError::RateLimited { .. })) => {
-            page.error = Some(e.msg());
+            page.error = Some(FormError::of(&e));
             render_with_retry(&e, &page)
         }
         Err(e) => Err(e.into()),
@@ -291,7 +292,7 @@ pub async fn reset_submit(
                 &ResetPage {
                     head,
                     token: Some(token),
-                    error: Some(e.msg()),
+                    error: Some(FormError::of(&e)),
                 },
             )
         }

@@ -9,13 +9,13 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::email::{MailSentPage, refuse_impersonation, send_counted};
+use super::form_error::{FieldError as _, FormError};
 use super::{Head, callback, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::auth::gate::Refusal;
 use crate::email::signin_link::{self, NotSignedIn};
 use crate::error::{AppError, PageError};
-use crate::i18n::Msg;
 use crate::session::PlainToken;
 use crate::session::extract::{MaybeUser, PageViewer, begin_issued_session, device_of};
 
@@ -31,11 +31,11 @@ struct LinkPage {
     dead: bool,
     email: String,
     callback: String,
-    error: Option<Msg>,
+    error: Option<FormError>,
 }
 
 impl LinkPage {
-    fn form(head: Head, email: String, callback: String, error: Option<Msg>) -> Self {
+    fn form(head: Head, email: String, callback: String, error: Option<FormError>) -> Self {
         LinkPage {
             head,
             token: None,
@@ -156,7 +156,7 @@ pub async fn submit(
                 let e = AppError::Refused(refusal);
                 render_with_retry(
                     &e,
-                    &LinkPage::form(head, String::new(), callback, Some(e.msg())),
+                    &LinkPage::form(head, String::new(), callback, Some(FormError::of(&e))),
                 )
             }
         };
@@ -171,7 +171,7 @@ pub async fn submit(
         ),
         Err(e @ (AppError::Invalid { .. } | AppError::RateLimited { .. })) => render_with_retry(
             &e,
-            &LinkPage::form(head, form.email, callback, Some(e.msg())),
+            &LinkPage::form(head, form.email, callback, Some(FormError::of(&e))),
         ),
         Err(e) => Err(e.into()),
     }

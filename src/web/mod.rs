@@ -3,11 +3,13 @@
 pub mod admin_api;
 pub mod admin_pages;
 pub mod api;
+pub mod assets;
 pub mod callback;
 pub mod email;
 pub mod email_change;
 pub mod email_link;
 pub mod events;
+pub mod form_error;
 pub mod input;
 pub mod lang;
 pub mod oauth;
@@ -106,25 +108,6 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-const STYLESHEET: &str = include_str!("../../templates/app.css");
-const LIVE_SCRIPT: &str = include_str!("../../templates/live.js");
-
-/// `/static/live.js`: the live updates of a signed-in page (no inline script:
-/// the pages' CSP is `default-src 'self'`).
-async fn live_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(LIVE_SCRIPT)
-}
-
-async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header(("Cache-Control", "public, max-age=3600"))
-        .body(STYLESHEET)
-}
-
 fn form_error(
     err: actix_web::error::UrlencodedError,
     _: &actix_web::HttpRequest,
@@ -163,8 +146,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .limit(input::SCANNED_BODY_BYTES)
             .error_handler(json_error),
     )
-    .route("/static/app.css", web::get().to(stylesheet))
-    .route("/static/live.js", web::get().to(live_script))
+    .configure(assets::routes)
     .route("/", web::get().to(pages::home))
     .route("/signin", web::get().to(pages::signin_page))
     .route("/signin", web::post().to(pages::signin_submit))

@@ -6,13 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form_error::{FieldError as _, FormError};
 use super::{Head, callback, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::audit::{self, action};
 use crate::auth::attempts::{self, Attempt};
 use crate::auth::csrf::CsrfToken;
 use crate::error::{AppError, PageError};
-use crate::i18n::Msg;
 use crate::session::extract::{
     MaybeUser, PageViewer, begin_session_audited, device_of, end_session,
 };
@@ -43,7 +43,7 @@ struct SignInPage {
     head: Head,
     email: String,
     callback: String,
-    error: Option<Msg>,
+    error: Option<FormError>,
     /// `(id, name)` of each enabled OAuth provider, one button each.
     providers: Vec<(&'static str, String)>,
     /// The right password of an unverified address (`EMAIL_VERIFICATION=required`):
@@ -171,7 +171,7 @@ pub async fn signin_submit(
                 head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
                 email: form.email,
                 callback,
-                error: Some(e.msg()),
+                error: Some(FormError::of(&e)),
                 unverified: matches!(
                     e,
                     AppError::Refused(crate::auth::gate::Refusal::EmailUnverified)
@@ -190,7 +190,7 @@ struct SignUpPage {
     name: String,
     email: String,
     callback: String,
-    error: Option<Msg>,
+    error: Option<FormError>,
 }
 
 pub async fn signup_page(
@@ -308,7 +308,11 @@ pub async fn signup_submit(
                 name: form.name,
                 email: form.email,
                 callback,
-                error: Some(e.msg()),
+                // A taken address is the email field's.
+                error: Some(match e {
+                    AppError::Conflict(_) => FormError::at("email", &e),
+                    _ => FormError::of(&e),
+                }),
             },
         ),
         Err(e) => Err(e.into()),

@@ -19,6 +19,8 @@ use crate::users::{self, LANGUAGES, SelfUpdate, THEMES};
 struct Notice {
     form: &'static str,
     text: Msg,
+    /// The field the error belongs to, when one is wrong.
+    field: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -84,15 +86,32 @@ impl SettingsPage {
         self.theme == t
     }
 
+    /// The error's message when it belongs to `field` of `form`.
+    fn invalid(&self, form: &str, field: &str) -> Option<&Msg> {
+        self.error
+            .as_ref()
+            .filter(|n| n.form == form && n.field == Some(field))
+            .map(|n| &n.text)
+    }
+
     /// A theme's name in the reader's language (the option's value stays).
     fn theme_label(&self, t: &str) -> String {
         self.head.t.get(&format!("theme-{t}"))
     }
 
+    /// The error on `form`, tied to the field it names; a wrong current
+    /// password is `current_password`'s, a taken address `email`'s.
     fn with_error(mut self, form: &'static str, e: &AppError) -> Self {
+        let field = match e {
+            AppError::Invalid { field, .. } => Some(*field),
+            AppError::BadCredentials => Some("current_password"),
+            AppError::Conflict(_) => Some("email"),
+            _ => None,
+        };
         self.error = Some(Notice {
             form,
             text: e.msg(),
+            field,
         });
         self
     }
@@ -166,6 +185,7 @@ pub async fn page(
     .map(|(form, key)| Notice {
         form,
         text: Msg::key(key),
+        field: None,
     });
     render(StatusCode::OK, &page)
 }
@@ -275,10 +295,13 @@ pub async fn preferences(
     })();
     match apply(&state, &req, user.0.audit_parties(), change).await? {
         Ok(()) => Ok(see_other("/settings?saved=preferences")),
-        Err(e) => render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &SettingsPage::new(&user.0, csrf.0, &req).with_error("preferences", &e),
-        ),
+        Err(e) => {
+            let mut page = SettingsPage::new(&user.0, csrf.0, &req).with_error("preferences", &e);
+            // The typed language stays; a theme that is not one of the
+            // choices cannot be shown by the select.
+            page.language = form.language.clone();
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
     }
 }
 
@@ -343,11 +366,8 @@ pub async fn password(
             | AppError::RateLimited { .. }),
         ) => {
             let mut page = SettingsPage::new(&user.0, csrf.0, &req).with_error("password", &e);
-            if matches!(e, AppError::BadCredentials) {
-                page.error = Some(Notice {
-                    form: "password",
-                    text: Msg::key("wrong-current-password"),
-                });
+            if let (AppError::BadCredentials, Some(notice)) = (&e, page.error.as_mut()) {
+                notice.text = Msg::key("wrong-current-password");
             }
             render_with_retry(&e, &page)
         }

@@ -6,12 +6,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form_error::{FieldError as _, FormError};
 use super::{Head, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::auth::{Registration, bootstrap};
 use crate::error::{AppError, PageError};
-use crate::i18n::Msg;
 use crate::session::extract::{PageViewer, begin_session, device_of};
 
 #[derive(Template)]
@@ -21,7 +21,7 @@ struct SetupPage {
     token: String,
     name: String,
     email: String,
-    error: Option<Msg>,
+    error: Option<FormError>,
 }
 
 #[derive(Deserialize)]
@@ -119,7 +119,11 @@ pub async fn submit(
                     token: form.token,
                     name: form.name,
                     email: form.email,
-                    error: Some(e.msg()),
+                    // A taken address is the email field's.
+                    error: Some(match e {
+                        AppError::Conflict(_) => FormError::at("email", &e),
+                        _ => FormError::of(&e),
+                    }),
                 },
             )
         }
