@@ -102,7 +102,7 @@ impl AppError {
 
     /// The human text, safe to show to anyone, in English (JSON bodies, logs).
     pub fn message(&self) -> String {
-        Lang::En.msg(&self.msg())
+        Lang::En.msg(self.msg())
     }
 
     /// The human text as a catalogue message, for pages in the reader's language.

@@ -97,8 +97,8 @@ pub fn compose(
     let text = format!(
         "{hello}\n\n{what}\n\n{link}\n\n{until}\n\n{not_you}\n\n-- \n{name}\n",
         hello = lang.get("mail-hello"),
-        what = lang.msg(&what.with("site", &name)),
-        until = lang.msg(&Msg::key("mail-works-until").time("until", expires_at)),
+        what = lang.msg(what.with("site", &name)),
+        until = lang.msg(Msg::key("mail-works-until").time("until", expires_at)),
         not_you = lang.get("mail-not-you"),
     );
     Outgoing {

@@ -128,7 +128,7 @@ fn arguments_plurals_and_fallback() {
         Msg::key("error-rate-limited").nested("wait", Msg::key("wait-hours").number("count", 2));
     assert_eq!(Lang::En.msg(&m), "Too many attempts. Try again in 2 hours.");
     assert_eq!(m.to_string(), "Too many attempts. Try again in 2 hours.");
-    assert_eq!(Lang::De.msg(&Msg::from("as is")), "as is");
+    assert_eq!(Lang::De.msg(Msg::from("as is")), "as is");
     // A key no language has is shown as the key, never a panic.
     assert_eq!(Lang::De.get("no-such-key"), "no-such-key");
 }
