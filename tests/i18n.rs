@@ -247,6 +247,13 @@ fn form_errors_are_translated_and_json_stays_english(backend: Backend) {
         "{}",
         bad.body
     );
+    // Under its field too.
+    assert!(
+        bad.body
+            .contains("id=\"email-error\">Введите правильный адрес электронной почты"),
+        "{}",
+        bad.body
+    );
     // A short password on the settings form, in German.
     let ada = app.signed_in("ada@example.com");
     set_language(&ada, "de");
