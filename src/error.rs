@@ -10,10 +10,12 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use serde::Serialize;
 
+use crate::i18n::{Lang, Msg};
+
 #[derive(Debug)]
 pub enum AppError {
     /// 400: the request could not be read.
-    BadRequest(String),
+    BadRequest(Msg),
     /// 401: not signed in.
     Unauthorized,
     /// Not signed in on a page that needs it: 401 as JSON, a 303 to
@@ -27,13 +29,13 @@ pub enum AppError {
     Csrf,
     NotFound,
     /// 409: the email is taken, or another conflict.
-    Conflict(String),
+    Conflict(Msg),
     /// 413: the body is larger than we accept.
     PayloadTooLarge,
     /// 422: a field is invalid.
     Invalid {
         field: &'static str,
-        message: String,
+        message: Msg,
     },
     /// 503: the database does not answer.
     Unavailable,
@@ -59,7 +61,7 @@ struct ErrorBody<'a> {
 }
 
 impl AppError {
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: &'static str, message: impl Into<Msg>) -> Self {
         AppError::Invalid {
             field,
             message: message.into(),
@@ -98,31 +100,29 @@ impl AppError {
         }
     }
 
-    /// The human text, safe to show to anyone.
+    /// The human text, safe to show to anyone, in English (JSON bodies, logs).
     pub fn message(&self) -> String {
+        Lang::En.msg(self.msg())
+    }
+
+    /// The human text as a catalogue message, for pages in the reader's language.
+    pub fn msg(&self) -> Msg {
         match self {
-            AppError::BadRequest(m) => m.clone(),
-            AppError::Unauthorized | AppError::SignInRequired(_) => "Sign in to continue.".into(),
-            AppError::BadCredentials => "Wrong email or password.".into(),
-            AppError::Forbidden => "You do not have access to this.".into(),
-            AppError::Csrf => {
-                "The form has expired or did not come from this site. Reload the page and try again."
-                    .into()
-            }
-            AppError::NotFound => "Not found.".into(),
-            AppError::Conflict(m) => m.clone(),
-            AppError::PayloadTooLarge => "The request is too large.".into(),
+            AppError::BadRequest(m) | AppError::Conflict(m) => m.clone(),
             AppError::Invalid { message, .. } => message.clone(),
-            AppError::Unavailable => {
-                "The service is temporarily unavailable. Try again in a moment.".into()
+            AppError::Unauthorized | AppError::SignInRequired(_) => Msg::key("error-sign-in"),
+            AppError::BadCredentials => Msg::key("error-bad-credentials"),
+            AppError::Forbidden => Msg::key("error-forbidden"),
+            AppError::Csrf => Msg::key("error-csrf"),
+            AppError::NotFound => Msg::key("error-not-found"),
+            AppError::PayloadTooLarge => Msg::key("error-too-large"),
+            AppError::Unavailable => Msg::key("error-unavailable"),
+            AppError::Busy => Msg::key("error-busy"),
+            AppError::Refused(r) => r.msg(),
+            AppError::RateLimited { retry_after } => {
+                Msg::key("error-rate-limited").nested("wait", crate::ratelimit::human(*retry_after))
             }
-            AppError::Busy => "Too many sign-ins at once. Try again in a moment.".into(),
-            AppError::Refused(r) => r.message(),
-            AppError::RateLimited { retry_after } => format!(
-                "Too many attempts. Try again in {}.",
-                crate::ratelimit::human(*retry_after)
-            ),
-            AppError::Internal(_) => "Something went wrong on our side.".into(),
+            AppError::Internal(_) => Msg::key("error-internal"),
         }
     }
 }
@@ -188,7 +188,7 @@ impl AppError {
         match e {
             Error::NotFound => AppError::NotFound,
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                AppError::Conflict("That already exists.".into())
+                AppError::Conflict(Msg::key("error-exists"))
             }
             // A lost connection, a locked or read-only SQLite file, a server shutting down:
             // the database is not answering as it should, which the client sees as 503.
@@ -261,11 +261,43 @@ impl fmt::Display for PageError {
 
 #[derive(Template)]
 #[template(path = "error.html")]
-struct ErrorPage<'a> {
-    status: u16,
-    title: &'a str,
-    message: &'a str,
+pub struct ErrorPage {
+    pub t: Lang,
+    pub status: u16,
+    pub title: String,
+    pub message: String,
 }
+
+impl ErrorPage {
+    /// The page of `e` with `status`, in `t`.
+    pub fn of(message: &Msg, status: StatusCode, t: Lang) -> Self {
+        let key = match status.as_u16() {
+            400 => "status-400",
+            401 => "status-401",
+            403 => "status-403",
+            404 => "status-404",
+            409 => "status-409",
+            413 => "status-413",
+            422 => "status-422",
+            429 => "status-429",
+            500 => "status-500",
+            502 => "status-502",
+            503 => "status-503",
+            _ => "status-other",
+        };
+        ErrorPage {
+            t,
+            status: status.as_u16(),
+            title: t.get(key),
+            message: t.msg(message),
+        }
+    }
+}
+
+/// Marks an error page's response, so `web::lang` can render it again in the
+/// reader's language (an error's response is built without the request).
+#[derive(Clone, Debug)]
+pub struct RenderedErrorPage(pub Msg);
 
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
@@ -289,19 +321,18 @@ impl ResponseError for PageError {
             log::error!("internal error: {detail}");
         }
         let status = self.status_code();
-        let message = self.0.message();
-        let page = ErrorPage {
-            status: status.as_u16(),
-            title: status.canonical_reason().unwrap_or("Error"),
-            message: &message,
-        };
+        let page = ErrorPage::of(&self.0.msg(), status, Lang::En);
         let mut res = HttpResponse::build(status);
         if let Some(seconds) = self.0.retry_after() {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
         }
-        match page.render() {
+        let mut res = match page.render() {
             Ok(body) => res.content_type("text/html; charset=utf-8").body(body),
-            Err(_) => res.content_type("text/plain; charset=utf-8").body(message),
-        }
+            Err(_) => res
+                .content_type("text/plain; charset=utf-8")
+                .body(page.message),
+        };
+        res.extensions_mut().insert(RenderedErrorPage(self.0.msg()));
+        res
     }
 }

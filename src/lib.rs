@@ -17,6 +17,7 @@ pub mod email;
 pub mod error;
 pub mod events;
 pub mod healthcheck;
+pub mod i18n;
 pub mod logging;
 pub mod mail;
 pub mod metrics;
@@ -196,6 +197,8 @@ pub fn build_app(
         .wrap(from_fn(session::cookie::store_failures_unavailable))
         .wrap(from_fn(web::input::refuse_nul))
         .wrap(from_fn(auth::csrf::csrf_guard))
+        // Error pages in the reader's language (also the CSRF guard's).
+        .wrap(from_fn(web::lang::localize_error_pages))
         .wrap(from_fn(security_headers))
         // Timing, metrics, the access log (never a query string: it may
         // carry a setup token) and `X-Request-Id`.

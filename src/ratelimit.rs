@@ -92,14 +92,14 @@ pub fn parse_rule(raw: &str) -> Result<Option<Rule>, String> {
     Ok(Some(Rule { limit, window }))
 }
 
-/// "1 minute", "14 minutes", "30 seconds", for messages.
-pub fn human(secs: u64) -> String {
-    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
-    match secs {
-        0..=59 => plural(secs.max(1), "second"),
-        60..=3599 => plural(secs.div_ceil(60), "minute"),
-        _ => plural(secs.div_ceil(3600), "hour"),
-    }
+/// "1 minute", "14 minutes", "30 seconds", as a message in any language.
+pub fn human(secs: u64) -> crate::i18n::Msg {
+    let (key, n) = match secs {
+        0..=59 => ("wait-seconds", secs.max(1)),
+        60..=3599 => ("wait-minutes", secs.div_ceil(60)),
+        _ => ("wait-hours", secs.div_ceil(3600)),
+    };
+    crate::i18n::Msg::key(key).number("count", i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 fn window(rule: &Rule) -> chrono::Duration {
@@ -309,9 +309,9 @@ mod tests {
         assert!(parse_rule("5").is_err());
         assert!(parse_rule("0/1m").is_err());
         assert!(parse_rule("x/1m").is_err());
-        assert_eq!(human(1), "1 second");
-        assert_eq!(human(61), "2 minutes");
-        assert_eq!(human(900), "15 minutes");
+        assert_eq!(human(1).to_string(), "1 second");
+        assert_eq!(human(61).to_string(), "2 minutes");
+        assert_eq!(human(900).to_string(), "15 minutes");
     }
 
     #[test]

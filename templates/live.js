@@ -34,6 +34,14 @@
     box.hidden = false;
   }
 
+  // A notice in the page's language: the page carries each sentence
+  // (data-role, data-plan on #live-notice) with a {value} to fill in.
+  function said(what, value) {
+    var box = document.getElementById("live-notice");
+    var sentence = (box && box.getAttribute("data-" + what)) || what + ": {value}";
+    return sentence.split("{value}").join(value);
+  }
+
   function onSession(event) {
     if (leaving) return;
     var session;
@@ -44,13 +52,19 @@
     if (name && typeof user.name === "string") name.textContent = user.name;
     setAvatar(user.image || null);
     var root = document.documentElement;
-    if (user.language) root.setAttribute("lang", user.language);
+    // The page's words are in the language it was rendered in: another
+    // language needs the page again (<html lang> is the user's preference).
+    if (user.language && user.language !== root.getAttribute("lang")) {
+      leave();
+      window.location.reload();
+      return;
+    }
     if (user.theme) root.setAttribute("data-theme", user.theme);
     if (known) {
       if (known.role !== user.role) {
-        notify("Your role is now " + user.role + ". Some pages may have changed; reload to see them.");
+        notify(said("role", user.role));
       } else if (known.plan !== user.plan) {
-        notify("Your plan is now " + user.plan + ".");
+        notify(said("plan", user.plan));
       }
     }
     known = { role: user.role, plan: user.plan };

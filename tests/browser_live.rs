@@ -2,7 +2,8 @@
 //! an open tab changes by itself when another device or an admin changes its
 //! user, and lands on `/signin` with a sentence when its session ends. Each
 //! story marks the page with a script variable first and checks it is still
-//! there, so the change came without a reload.
+//! there, so the change came without a reload (but for a new language,
+//! whose words need the page again).
 
 mod common;
 #[path = "common/webdriver.rs"]
@@ -65,16 +66,23 @@ fn an_edit_on_another_device_changes_the_open_tab(backend: Backend) {
         "src",
         "https://images.example.com/grace.png",
     );
-    // Theme and language switch live too.
+    // The theme switches live too.
+    let page = phone.json(Method::POST, "/api/auth/session", &json!({"theme": "dark"}));
+    assert_eq!(page.status, 200, "{}", page.body);
+    c.wait_for_attr("html", "data-theme", "dark");
+    assert!(still_marked(&c), "the page was reloaded");
+    // Another language needs the page's words again: the tab reloads itself,
+    // in German.
     let page = phone.json(
         Method::POST,
         "/api/auth/session",
-        &json!({"theme": "dark", "language": "de"}),
+        &json!({"language": "de"}),
     );
     assert_eq!(page.status, 200, "{}", page.body);
-    c.wait_for_attr("html", "data-theme", "dark");
     c.wait_for_attr("html", "lang", "de");
-    assert!(still_marked(&c), "the page was reloaded");
+    c.wait_for_text("header.site a[href='/settings']", "Einstellungen");
+    assert!(!still_marked(&c), "the page kept its English words");
+    assert_eq!(c.text("#user-name"), "Grace Hopper");
     let console = c.console();
     assert!(
         !console

@@ -135,7 +135,7 @@ async fn token_from_form(req: &mut ServiceRequest) -> Result<Option<String>, App
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk
-            .map_err(|_| AppError::BadRequest("The request body could not be read.".into()))?;
+            .map_err(|_| AppError::BadRequest(crate::i18n::Msg::key("error-body-unreadable")))?;
         if body.len() + chunk.len() > MAX_FORM_BYTES {
             return Err(AppError::PayloadTooLarge);
         }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::users;
+use crate::i18n::Msg;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -22,28 +23,34 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn message(&self) -> String {
+    /// Why, to show the user (a ban's end in the reader's locale).
+    pub fn msg(&self) -> Msg {
         match self {
             Refusal::Banned { reason, until } => {
-                let mut m = String::from("This account is banned");
-                match until {
-                    Some(t) => m.push_str(&format!(" until {} UTC", t.format("%Y-%m-%d %H:%M"))),
-                    None => m.push_str(" with no end date"),
+                let reason = reason.as_deref().filter(|r| !r.is_empty());
+                let m = match (until, reason) {
+                    (Some(_), Some(_)) => Msg::key("refused-banned-until-reason"),
+                    (Some(_), None) => Msg::key("refused-banned-until"),
+                    (None, Some(_)) => Msg::key("refused-banned-reason"),
+                    (None, None) => Msg::key("refused-banned"),
+                };
+                let m = match until {
+                    Some(t) => m.time("until", *t),
+                    None => m,
+                };
+                match reason {
+                    Some(r) => m.with("reason", r),
+                    None => m,
                 }
-                match reason.as_deref().filter(|r| !r.is_empty()) {
-                    Some(r) => m.push_str(&format!(". Reason: {r}")),
-                    None => m.push('.'),
-                }
-                m
             }
-            Refusal::Domain => {
-                "Sign-in is limited to email addresses of this organisation's domains.".into()
-            }
-            Refusal::EmailUnverified => {
-                "Confirm your email address first: open the link we sent you, or ask for a new one."
-                    .into()
-            }
+            Refusal::Domain => Msg::key("refused-domain"),
+            Refusal::EmailUnverified => Msg::key("refused-unverified"),
         }
+    }
+
+    /// [`Refusal::msg`] in English.
+    pub fn message(&self) -> String {
+        self.msg().to_string()
     }
 }
 

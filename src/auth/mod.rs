@@ -130,7 +130,7 @@ pub fn change_password(
     if !check_current_password(db, user_id, current)? {
         return Err(AppError::invalid(
             "current_password",
-            "This account has no password yet.",
+            crate::i18n::Msg::key("invalid-no-password"),
         ));
     }
     users::check_password_strength(new).map_err(|m| AppError::invalid("new_password", m))?;

@@ -151,9 +151,9 @@ impl Config {
         ) {
             (Some(email), Some(password)) => {
                 let email = crate::users::normalize_email(&email)
-                    .map_err(|p| bad("GATEHOUSE_ADMIN_EMAIL", p))?;
+                    .map_err(|p| bad("GATEHOUSE_ADMIN_EMAIL", p.to_string()))?;
                 crate::users::check_password_strength(&password)
-                    .map_err(|p| bad("GATEHOUSE_ADMIN_PASSWORD", p))?;
+                    .map_err(|p| bad("GATEHOUSE_ADMIN_PASSWORD", p.to_string()))?;
                 Some(AdminBootstrap {
                     email,
                     password: Secret(password.into_bytes()),

@@ -15,6 +15,7 @@ use crate::audit::{self, Event, action};
 use crate::db::DbConn;
 use crate::db::schema::users;
 use crate::error::AppError;
+use crate::i18n::{Lang, Msg};
 use crate::mail::Outgoing;
 use crate::session::{Device, PlainToken};
 
@@ -29,7 +30,7 @@ pub struct Requested {
 
 /// The refusal for an address another account holds (`409`).
 pub fn taken() -> AppError {
-    AppError::Conflict("That address belongs to another account. Nothing changed.".into())
+    AppError::Conflict(Msg::key("conflict-email-other-account"))
 }
 
 /// The account holding `email`, other than `user_id`.
@@ -56,15 +57,13 @@ pub fn request(
 ) -> Result<Requested, AppError> {
     let user_id = parties.1;
     conn.transaction(|conn| {
-        let current: String = users::table
+        let (current, language): (String, String) = users::table
             .find(user_id)
-            .select(users::email)
+            .select((users::email, users::language))
             .first(conn)?;
+        let lang = Lang::negotiate(Some(&language), None);
         if current == new_email {
-            return Err(AppError::invalid(
-                "email",
-                "That is already your address. Enter the new one.",
-            ));
+            return Err(AppError::invalid("email", Msg::key("invalid-same-email")));
         }
         if holder(conn, new_email, user_id)?.is_some() {
             return Err(taken());
@@ -81,43 +80,41 @@ pub fn request(
         ));
         let confirmation = compose(
             site,
+            lang,
             new_email,
-            "Confirm your new email address",
-            &format!(
-                "Someone asked to make this the email address of the account {current} at {}. \
-                 To confirm, open this link while signed in to that account:",
-                site.name()
-            ),
+            "mail-change-subject",
+            Msg::key("mail-change-what").with("current", &current),
             &link,
             issued.expires_at,
         );
         Ok(Requested {
             confirmation,
-            notice: notice(site, &current, new_email),
+            notice: notice(site, lang, &current, new_email),
         })
     })
 }
 
 /// The mail to the old address: no link that changes anything.
-fn notice(site: &Site, old: &str, new: &str) -> Outgoing {
-    let name = site.name();
+fn notice(site: &Site, lang: Lang, old: &str, new: &str) -> Outgoing {
+    let name = site.name(lang);
+    let asked = Msg::key("mail-notice-asked")
+        .with("site", &name)
+        .with("old", old)
+        .with("new", new);
+    let not_you = Msg::key("mail-notice-not-you")
+        .with("settings", site.link("/settings"))
+        .with("forgot", site.link("/forgot-password"))
+        .with("sessions", site.link("/settings/sessions"));
     let text = format!(
-        "Hello,\n\n\
-         Someone asked to change the email address of your account at {name} \
-         from {old} to {new}.\n\n\
-         Nothing changes unless the link we sent to {new} is opened within 24 hours \
-         by someone signed in to your account.\n\n\
-         If this was not you, someone may know your password. Change it in Settings \
-         ({settings}), or ask for a reset link ({forgot}) if you cannot sign in, \
-         and sign out the devices you do not know ({sessions}).\n\n\
-         -- \n{name}\n",
-        settings = site.link("/settings"),
-        forgot = site.link("/forgot-password"),
-        sessions = site.link("/settings/sessions"),
+        "{hello}\n\n{asked}\n\n{nothing}\n\n{not_you}\n\n-- \n{name}\n",
+        hello = lang.get("mail-hello"),
+        asked = lang.msg(&asked),
+        nothing = lang.arg("mail-notice-nothing", "new", new),
+        not_you = lang.msg(&not_you),
     );
     Outgoing {
         to: old.to_owned(),
-        subject: format!("A change of your email address was asked ({name})"),
+        subject: super::subject_line(lang, "mail-notice-subject", &name),
         text,
     }
 }
@@ -199,7 +196,7 @@ mod tests {
     #[test]
     fn the_notice_names_both_addresses_and_carries_no_token() {
         let site = Site::new(&url::Url::parse("https://auth.example.com").unwrap());
-        let m = notice(&site, "old@example.com", "new@example.com");
+        let m = notice(&site, Lang::En, "old@example.com", "new@example.com");
         assert_eq!(m.to, "old@example.com");
         for part in [
             "old@example.com",

@@ -14,6 +14,7 @@ use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
 use crate::db::DbConn;
+use crate::i18n::{Lang, Msg};
 use crate::mail::Outgoing;
 use crate::ratelimit::{self, Rule};
 use crate::session::Device;
@@ -65,11 +66,12 @@ impl Site {
         Site { url: url.clone() }
     }
 
-    /// The name mails use: "gatehouse at HOST".
-    pub fn name(&self) -> String {
-        format!(
-            "gatehouse at {}",
-            self.url.host_str().unwrap_or("localhost")
+    /// The name mails use: "gatehouse at HOST", in `lang`.
+    pub fn name(&self, lang: Lang) -> String {
+        lang.arg(
+            "mail-site",
+            "host",
+            self.url.host_str().unwrap_or("localhost"),
         )
     }
 
@@ -79,47 +81,73 @@ impl Site {
     }
 }
 
-/// One plain-text mail: the site's name, what happened, the link, when it
-/// expires, and what to do if it was not you.
+/// One plain-text mail in the recipient's language: the site's name, what
+/// happened (`what`, given `$site`), the link, when it expires in the
+/// recipient's locale, and what to do if it was not you.
 pub fn compose(
     site: &Site,
+    lang: Lang,
     to: &str,
-    subject: &str,
-    what: &str,
+    subject: &'static str,
+    what: Msg,
     link: &str,
     expires_at: NaiveDateTime,
 ) -> Outgoing {
-    let name = site.name();
+    let name = site.name(lang);
     let text = format!(
-        "Hello,\n\n{what}\n\n{link}\n\nThe link works once, until {} UTC.\n\n\
-         If this was not you, ignore this mail: nothing changes unless the link is opened.\n\n\
-         -- \n{name}\n",
-        expires_at.format("%Y-%m-%d %H:%M"),
+        "{hello}\n\n{what}\n\n{link}\n\n{until}\n\n{not_you}\n\n-- \n{name}\n",
+        hello = lang.get("mail-hello"),
+        what = lang.msg(what.with("site", &name)),
+        until = lang.msg(Msg::key("mail-works-until").time("until", expires_at)),
+        not_you = lang.get("mail-not-you"),
     );
     Outgoing {
         to: to.to_owned(),
-        subject: format!("{subject} ({name})"),
+        subject: subject_line(lang, subject, &name),
         text,
     }
+}
+
+/// "Subject (gatehouse at HOST)".
+pub fn subject_line(lang: Lang, subject: &'static str, site_name: &str) -> String {
+    lang.arg2(
+        "mail-subject",
+        "subject",
+        lang.get(subject),
+        "site",
+        site_name,
+    )
+}
+
+/// The language of mails to `user_id`: their preference, else English.
+pub fn language_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Lang> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    let preference: String = users::table
+        .find(user_id)
+        .select(users::language)
+        .first(conn)?;
+    Ok(Lang::negotiate(Some(&preference), None))
 }
 
 /// For a request that must not tell a stranger whether `email` has an
 /// account: issues a token of `purpose` for the account with this
 /// (normalised) address and records `action` with the account as target. For
 /// an unknown address, the same statements but the token's insert (a
-/// token-sized hash instead), the event with no target, and `None`.
+/// token-sized hash instead), the event with no target, and `None`. With
+/// the token comes the language of the account's mails.
 pub fn issue_for_address(
     conn: &mut DbConn,
     purpose: tokens::Purpose,
     email: &str,
     action: &'static str,
     device: &Device,
-) -> QueryResult<Option<tokens::Issued>> {
+) -> QueryResult<Option<(tokens::Issued, Lang)>> {
     use crate::db::schema::users;
     use diesel::prelude::*;
-    let found: Option<i64> = users::table
+    let found: Option<(i64, String)> = users::table
         .filter(users::email.eq(email))
-        .select(users::id)
+        .select((users::id, users::language))
         .first(conn)
         .optional()?;
     let event = |target| crate::audit::Event {
@@ -129,14 +157,14 @@ pub fn issue_for_address(
         device: Some(device),
         details: serde_json::json!({}),
     };
-    let Some(user_id) = found else {
+    let Some((user_id, language)) = found else {
         let _ = crate::session::PlainToken::generate().hash();
         crate::audit::record(conn, event(None))?;
         return Ok(None);
     };
     let issued = tokens::issue(conn, purpose, user_id, email)?;
     crate::audit::record(conn, event(Some(user_id)))?;
-    Ok(Some(issued))
+    Ok(Some((issued, Lang::negotiate(Some(&language), None))))
 }
 
 /// Counts one mail to `address` from this client under `RATE_LIMIT_EMAIL`
@@ -192,16 +220,50 @@ mod tests {
             .unwrap()
             .and_hms_opt(12, 0, 0)
             .unwrap();
-        let m = compose(&site, "a@x.org", "Reset", "Do it:", "https://l", at);
-        assert_eq!(m.to, "a@x.org");
-        assert!(m.subject.contains("auth.example.com"));
-        for part in [
-            "Do it:",
+        let what = Msg::key("mail-reset-what");
+        let m = compose(
+            &site,
+            Lang::En,
+            "a@x.org",
+            "mail-reset-subject",
+            what.clone(),
             "https://l",
-            "2026-11-30 12:00 UTC",
+            at,
+        );
+        assert_eq!(m.to, "a@x.org");
+        assert_eq!(
+            m.subject,
+            "Reset your password (gatehouse at auth.example.com)"
+        );
+        for part in [
+            "account at gatehouse at auth.example.com. To choose",
+            "https://l",
+            "November 30, 2026, 12:00 UTC",
             "If this was not you",
         ] {
             assert!(m.text.contains(part), "{part}: {}", m.text);
+        }
+        let de = compose(
+            &site,
+            Lang::De,
+            "a@x.org",
+            "mail-reset-subject",
+            what,
+            "https://l",
+            at,
+        );
+        assert!(
+            de.subject.starts_with("Setzen Sie Ihr Passwort zurück"),
+            "{}",
+            de.subject
+        );
+        for part in [
+            "Hallo,",
+            "https://l",
+            "30.11.2026, 12:00 UTC",
+            "Wenn Sie das nicht waren",
+        ] {
+            assert!(de.text.contains(part), "{part}: {}", de.text);
         }
     }
 }

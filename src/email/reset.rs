@@ -11,6 +11,7 @@ use crate::audit::{self, Event, action};
 use crate::db::DbConn;
 use crate::db::schema::users;
 use crate::error::AppError;
+use crate::i18n::Msg;
 use crate::mail::Outgoing;
 use crate::session::{Device, ExpiryPolicy, PlainToken};
 
@@ -24,7 +25,7 @@ pub fn request(
     device: &Device,
 ) -> QueryResult<Option<Outgoing>> {
     conn.transaction(|conn| {
-        let Some(issued) = super::issue_for_address(
+        let Some((issued, lang)) = super::issue_for_address(
             conn,
             Purpose::ResetPassword,
             email,
@@ -34,18 +35,13 @@ pub fn request(
         else {
             return Ok(None);
         };
-        let link = site.link(&format!(
-            "/reset-password?token={}",
-            issued.token.expose()
-        ));
+        let link = site.link(&format!("/reset-password?token={}", issued.token.expose()));
         Ok(Some(compose(
             site,
+            lang,
             email,
-            "Reset your password",
-            &format!(
-                "Someone asked to reset the password of your account at {}. To choose a new password, open this link:",
-                site.name()
-            ),
+            "mail-reset-subject",
+            Msg::key("mail-reset-what"),
             &link,
             issued.expires_at,
         )))

@@ -14,6 +14,7 @@ use crate::auth::gate::{self, Refusal};
 use crate::db::DbConn;
 use crate::db::schema::users;
 use crate::error::AppError;
+use crate::i18n::Msg;
 use crate::mail::Outgoing;
 use crate::session::{Device, ExpiryPolicy, PlainToken};
 
@@ -29,7 +30,7 @@ pub fn request(
     device: &Device,
 ) -> QueryResult<Option<Outgoing>> {
     conn.transaction(|conn| {
-        let Some(issued) = super::issue_for_address(
+        let Some((issued, lang)) = super::issue_for_address(
             conn,
             Purpose::SignIn,
             email,
@@ -41,12 +42,10 @@ pub fn request(
         };
         Ok(Some(compose(
             site,
+            lang,
             email,
-            "Sign in",
-            &format!(
-                "Someone asked to sign in to your account at {} with this address. To sign in, open this link (it works for 15 minutes) and press the button on its page:",
-                site.name()
-            ),
+            "mail-signin-subject",
+            Msg::key("mail-signin-what"),
             &link(site, issued.token, callback),
             issued.expires_at,
         )))

@@ -11,6 +11,7 @@ use super::{Site, compose};
 use crate::audit::{self, Event, action};
 use crate::db::DbConn;
 use crate::db::schema::users;
+use crate::i18n::{Lang, Msg};
 use crate::mail::Outgoing;
 use crate::session::Device;
 
@@ -38,10 +39,11 @@ pub fn mail_for(
 ) -> QueryResult<Option<Outgoing>> {
     let user_id = parties.1;
     conn.transaction(|conn| {
-        let (email, verified): (String, Option<chrono::NaiveDateTime>) = users::table
-            .find(user_id)
-            .select((users::email, users::email_verified_at))
-            .first(conn)?;
+        let (email, verified, language): (String, Option<chrono::NaiveDateTime>, String) =
+            users::table
+                .find(user_id)
+                .select((users::email, users::email_verified_at, users::language))
+                .first(conn)?;
         if verified.is_some() {
             return Ok(None);
         }
@@ -53,12 +55,10 @@ pub fn mail_for(
         let link = site.link(&format!("/verify-email?token={}", issued.token.expose()));
         Ok(Some(compose(
             site,
+            Lang::negotiate(Some(&language), None),
             &email,
-            "Verify your email address",
-            &format!(
-                "Please confirm that this address belongs to your account at {} by opening this link:",
-                site.name()
-            ),
+            "mail-verify-subject",
+            Msg::key("mail-verify-what"),
             &link,
             issued.expires_at,
         )))

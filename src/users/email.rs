@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
+
+use crate::i18n::Msg;
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 use unicode_security::MixedScript;
@@ -26,15 +28,13 @@ pub const MAX_EMAIL_LEN: usize = 254;
 /// - a local part that mixes scripts (Latin `a` beside Cyrillic `а`) is
 ///   refused (UTS 39 single-script test; Common characters such as digits and
 ///   `.` go with any script, and Han with Japanese kana is one script).
-pub fn normalize_email(raw: &str) -> Result<String, String> {
+pub fn normalize_email(raw: &str) -> Result<String, Msg> {
     let typed = raw.trim();
     if typed.is_empty() {
-        return Err("Enter your email address.".into());
+        return Err(Msg::key("invalid-email-empty"));
     }
     if typed.chars().any(is_refused_char) {
-        return Err(
-            "An email address cannot contain spaces, invisible or control characters.".into(),
-        );
+        return Err(Msg::key("invalid-email-chars"));
     }
     let folded: String = typed
         .nfkc()
@@ -44,30 +44,23 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
         .collect();
     // NFKC may make new characters (compatibility forms of spaces): check again.
     if folded.chars().any(is_refused_char) {
-        return Err(
-            "An email address cannot contain spaces, invisible or control characters.".into(),
-        );
+        return Err(Msg::key("invalid-email-chars"));
     }
-    let invalid = || "Enter a valid email address.".to_string();
+    let invalid = || Msg::key("invalid-email");
     let (local, domain) = folded.rsplit_once('@').ok_or_else(invalid)?;
     if local.is_empty() || local.contains('@') || domain.is_empty() {
         return Err(invalid());
     }
     if !local.is_single_script() {
-        return Err(
-            "An email address cannot mix alphabets (such as Latin and Cyrillic) before the @."
-                .into(),
-        );
+        return Err(Msg::key("invalid-email-scripts"));
     }
     let domain = idna::domain_to_ascii_strict(domain).map_err(|_| invalid())?;
     if !is_dotted(&domain) {
-        return Err("Enter a valid email address (the part after @ needs a dot).".into());
+        return Err(Msg::key("invalid-email-dot"));
     }
     let email = format!("{local}@{domain}");
     if email.len() > MAX_EMAIL_LEN {
-        return Err(format!(
-            "An email address has at most {MAX_EMAIL_LEN} characters."
-        ));
+        return Err(Msg::key("invalid-email-long").with("max", MAX_EMAIL_LEN));
     }
     Ok(email)
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::DbConn;
 use crate::db::schema::users;
 use crate::error::AppError;
+use crate::i18n::Msg;
 
 pub mod email;
 pub use email::{MAX_EMAIL_LEN, normalize_email};
@@ -167,9 +168,10 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub const MAX_IMAGE_LEN: usize = 2048;
 pub const THEMES: [&str; 3] = ["light", "dark", "system"];
 /// Offered in the settings form; any well-formed language tag is accepted.
-pub const LANGUAGES: [(&str, &str); 8] = [
+pub const LANGUAGES: [(&str, &str); 9] = [
     ("en", "English"),
     ("de", "Deutsch"),
+    ("ru", "Русский"),
     ("es", "Español"),
     ("fr", "Français"),
     ("it", "Italiano"),
@@ -178,64 +180,58 @@ pub const LANGUAGES: [(&str, &str); 8] = [
     ("zh", "中文"),
 ];
 
-pub fn validate_name(raw: &str) -> Result<String, String> {
+pub fn validate_name(raw: &str) -> Result<String, Msg> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err("Enter a name.".into());
+        return Err(Msg::key("invalid-name-empty"));
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!("A name has at most {MAX_NAME_CHARS} characters."));
+        return Err(Msg::key("invalid-name-long").with("max", MAX_NAME_CHARS));
     }
     if name.chars().any(char::is_control) {
-        return Err("A name cannot contain control characters.".into());
+        return Err(Msg::key("invalid-name-control"));
     }
     Ok(name.to_owned())
 }
 
-pub fn check_password_strength(password: &str) -> Result<(), String> {
+pub fn check_password_strength(password: &str) -> Result<(), Msg> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "A password has at least {MIN_PASSWORD_CHARS} characters."
-        ));
+        return Err(Msg::key("invalid-password-short").with("min", MIN_PASSWORD_CHARS));
     }
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(format!(
-            "A password has at most {MAX_PASSWORD_BYTES} bytes."
-        ));
+        return Err(Msg::key("invalid-password-long").with("max", MAX_PASSWORD_BYTES));
     }
     Ok(())
 }
 
 /// An avatar URL: empty clears it; otherwise an absolute `http`/`https` URL.
-pub fn validate_image(raw: &str) -> Result<Option<String>, String> {
+pub fn validate_image(raw: &str) -> Result<Option<String>, Msg> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
     }
     if raw.len() > MAX_IMAGE_LEN {
-        return Err(format!(
-            "An avatar URL has at most {MAX_IMAGE_LEN} characters."
-        ));
+        return Err(Msg::key("invalid-image-long").with("max", MAX_IMAGE_LEN));
     }
     match url::Url::parse(raw) {
         Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => {
             Ok(Some(u.to_string()))
         }
-        _ => Err("The avatar must be an http:// or https:// URL.".into()),
+        _ => Err(Msg::key("invalid-image-scheme")),
     }
 }
 
-pub fn validate_theme(raw: &str) -> Result<String, String> {
+pub fn validate_theme(raw: &str) -> Result<String, Msg> {
     let t = raw.trim();
     if THEMES.contains(&t) {
         Ok(t.to_owned())
     } else {
-        Err("Choose light, dark or system.".into())
+        Err(Msg::key("invalid-theme"))
     }
 }
 
 /// A BCP 47-like tag: `en`, `pt-BR`, `zh-Hant`.
-pub fn validate_language(raw: &str) -> Result<String, String> {
+pub fn validate_language(raw: &str) -> Result<String, Msg> {
     let tag = raw.trim();
     let mut parts = tag.split('-');
     let primary_ok = parts
@@ -246,7 +242,7 @@ pub fn validate_language(raw: &str) -> Result<String, String> {
     if primary_ok && rest_ok && tag.len() <= 35 {
         Ok(tag.to_owned())
     } else {
-        Err("Choose a language such as en or pt-BR.".into())
+        Err(Msg::key("invalid-language"))
     }
 }
 
@@ -290,9 +286,7 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser<'_>) -> Result<i64, AppError
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
         )) => {
-            return Err(AppError::Conflict(
-                "An account with this email already exists.".into(),
-            ));
+            return Err(AppError::Conflict(Msg::key("conflict-email-taken")));
         }
         Err(e) => return Err(e.into()),
     }

@@ -32,7 +32,7 @@ pub fn parse_id(raw: &str) -> Result<i64, AppError> {
 pub fn parse_time(field: &'static str, raw: &str) -> Result<NaiveDateTime, AppError> {
     chrono::DateTime::parse_from_rfc3339(raw.trim())
         .map(|t| t.naive_utc())
-        .map_err(|_| AppError::invalid(field, "Use an RFC 3339 time like 2026-12-31T23:59:00Z."))
+        .map_err(|_| AppError::invalid(field, crate::i18n::Msg::key("error-rfc3339")))
 }
 
 #[derive(Deserialize)]

@@ -17,6 +17,7 @@ use crate::auth::guard::AdminPage;
 use crate::db::DbConn;
 use crate::error::{AppError, PageError};
 use crate::events::{Change, Reason};
+use crate::i18n::Msg;
 use crate::session::Device;
 use crate::session::extract::device_of;
 use crate::session::manage::{self, SessionView};
@@ -42,6 +43,7 @@ impl UsersPage {
 }
 
 pub async fn users(
+    req: HttpRequest,
     admin: AdminPage,
     csrf: CsrfToken,
     query: web::Query<ListQuery>,
@@ -57,7 +59,7 @@ pub async fn users(
     render(
         StatusCode::OK,
         &UsersPage {
-            head: Head::new(Some(&admin.0), Some(csrf.0)),
+            head: Head::new(Some(&admin.0), Some(csrf.0), &req),
             users: rows.into_iter().map(AdminUser::from).collect(),
             q,
             sort: match sort {
@@ -82,10 +84,11 @@ struct UserPage {
     roles: &'static [&'static str],
     plans: &'static [&'static str],
     notice: Option<String>,
-    error: Option<String>,
+    error: Option<Msg>,
 }
 
 async fn user_page(
+    req: &HttpRequest,
     admin: &AdminPage,
     csrf: String,
     state: &AppState,
@@ -116,7 +119,7 @@ async fn user_page(
     render(
         status,
         &UserPage {
-            head: Head::new(Some(&admin.0), Some(csrf)),
+            head: Head::new(Some(&admin.0), Some(csrf), req),
             grants: user.permissions.join(", "),
             user,
             sessions: sessions.iter().map(|s| s.view(None)).collect(),
@@ -124,7 +127,7 @@ async fn user_page(
             roles: &ROLES,
             plans: &PLANS,
             notice,
-            error: error.map(|e| e.message()),
+            error: error.map(|e| e.msg()),
         },
     )
 }
@@ -135,6 +138,7 @@ pub struct Saved {
 }
 
 pub async fn user(
+    req: HttpRequest,
     admin: AdminPage,
     csrf: CsrfToken,
     path: web::Path<String>,
@@ -142,13 +146,14 @@ pub async fn user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&path)?;
-    let notice = query.saved.as_ref().map(|s| format!("Saved: {s}."));
-    user_page(&admin, csrf.0, &state, id, notice, None).await
+    let notice = query.saved.clone();
+    user_page(&req, &admin, csrf.0, &state, id, notice, None).await
 }
 
 /// The user's page after a change: a redirect when it worked, the page with
 /// the error (and its status) when it did not.
 async fn after(
+    req: &HttpRequest,
     admin: &AdminPage,
     csrf: String,
     state: &AppState,
@@ -159,7 +164,7 @@ async fn after(
     match outcome {
         Ok(()) => Ok(see_other(&format!("/admin/users/{id}?saved={what}"))),
         Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. } | AppError::BadRequest(_))) => {
-            user_page(admin, csrf, state, id, None, Some(e)).await
+            user_page(req, admin, csrf, state, id, None, Some(e)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -194,7 +199,7 @@ async fn act<P: Send + 'static>(
         state.events.publish(announce(id)).await;
     }
     let csrf = CsrfToken::of(req)?;
-    after(&admin, csrf.0, state, id, what, outcome).await
+    after(req, &admin, csrf.0, state, id, what, outcome).await
 }
 
 #[derive(Deserialize)]
@@ -350,7 +355,7 @@ pub async fn revoke_one(
     if outcome.is_ok() {
         state.events.session_ended(sid, Reason::Revoked).await;
     }
-    after(&admin, csrf.0, &state, back, "session", outcome).await
+    after(&req, &admin, csrf.0, &state, back, "session", outcome).await
 }
 
 #[derive(Template)]
@@ -381,6 +386,7 @@ impl AuditPage {
 }
 
 pub async fn audit_log(
+    req: HttpRequest,
     admin: AdminPage,
     csrf: CsrfToken,
     query: web::Query<AuditQuery>,
@@ -395,7 +401,7 @@ pub async fn audit_log(
     render(
         StatusCode::OK,
         &AuditPage {
-            head: Head::new(Some(&admin.0), Some(csrf.0)),
+            head: Head::new(Some(&admin.0), Some(csrf.0), &req),
             events: rows.into_iter().map(audit::View::from).collect(),
             user: text(&query.user),
             action: text(&query.action),
@@ -430,7 +436,18 @@ pub async fn impersonate(
             crate::session::extract::begin_session_as(&session, target, &device, Some(actor))?;
             Ok(see_other("/"))
         }
-        Err(e) => after(&admin, csrf.0, &state, target, "impersonation", Err(e)).await,
+        Err(e) => {
+            after(
+                &req,
+                &admin,
+                csrf.0,
+                &state,
+                target,
+                "impersonation",
+                Err(e),
+            )
+            .await
+        }
     }
 }
 

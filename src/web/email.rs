@@ -14,6 +14,7 @@ use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::email::{self, Site, reset, verify};
 use crate::error::{AppError, PageError};
+use crate::i18n::Msg;
 use crate::session::extract::{MaybeUser, PageViewer, SignedIn, begin_issued_session, device_of};
 use crate::session::{Device, PlainToken};
 
@@ -101,11 +102,15 @@ async fn request_reset(state: &AppState, req: &HttpRequest, raw: &str) -> Result
     send_counted(state, address, device_of(req), reset::request).await
 }
 
-pub async fn forgot_page(viewer: PageViewer, csrf: CsrfToken) -> Result<HttpResponse, PageError> {
+pub async fn forgot_page(
+    req: HttpRequest,
+    viewer: PageViewer,
+    csrf: CsrfToken,
+) -> Result<HttpResponse, PageError> {
     render(
         StatusCode::OK,
         &ForgotPage {
-            head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+            head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
             email: String::new(),
             sent: false,
             error: None,
@@ -129,7 +134,7 @@ pub async fn forgot_submit(
     refuse_impersonation(&req, viewer.0.as_ref(), "forgot_password").await?;
     let outcome = request_reset(&state, &req, &form.email).await;
     let mut page = ForgotPage {
-        head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+        head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
         email: form.email.clone(),
         sent: false,
         error: None,
@@ -189,12 +194,13 @@ fn invalid_link_page(head: Head) -> Result<HttpResponse, PageError> {
 }
 
 pub async fn reset_page(
+    req: HttpRequest,
     viewer: PageViewer,
     csrf: CsrfToken,
     query: web::Query<TokenQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let head = Head::new(viewer.0.as_ref(), Some(csrf.0));
+    let head = Head::new(viewer.0.as_ref(), Some(csrf.0), &req);
     match live_reset_token(&state, &query.token).await? {
         Some(_) => render(
             StatusCode::OK,
@@ -273,7 +279,7 @@ pub async fn reset_submit(
     refuse_impersonation(&req, viewer.0.as_ref(), "reset_password").await?;
     let form = form.into_inner();
     let token = form.token.clone();
-    let head = Head::new(viewer.0.as_ref(), Some(csrf.0));
+    let head = Head::new(viewer.0.as_ref(), Some(csrf.0), &req);
     match do_reset(&state, &req, form).await {
         Ok(done) => {
             begin_issued_session(&session, done.session)?;
@@ -307,9 +313,7 @@ pub async fn reset_json(
     let done = match do_reset(&state, &req, body.into_inner()).await {
         Ok(done) => done,
         Err(ResetRefused::Link) => {
-            return Err(AppError::BadRequest(
-                "This link is invalid, used or expired. Ask for a new one.".into(),
-            ));
+            return Err(AppError::BadRequest(Msg::key("link-dead-reset")));
         }
         Err(ResetRefused::Other(e)) => return Err(e),
     };
@@ -351,10 +355,9 @@ pub async fn verify_link(
     }
     match verified {
         Some(_) => Ok(see_other("/")),
-        None => Err(PageError(AppError::BadRequest(
-            "This verification link is invalid, used or expired. Ask for a new one from Settings."
-                .into(),
-        ))),
+        None => Err(PageError(AppError::BadRequest(Msg::key(
+            "link-dead-verify",
+        )))),
     }
 }
 
@@ -371,7 +374,7 @@ pub async fn resend(
     if !state.config.email_verification.is_on() {
         return Err(AppError::NotFound.into());
     }
-    let head = Head::new(viewer.0.as_ref(), Some(csrf.0));
+    let head = Head::new(viewer.0.as_ref(), Some(csrf.0), &req);
     let device = device_of(&req);
     let outcome = match &viewer.0 {
         Some(user) => {
@@ -402,7 +405,7 @@ pub async fn resend(
             StatusCode::OK,
             &MailSentPage {
                 head,
-                message: "If that address has an account waiting for confirmation, a new link is on its way. Open it, then sign in.",
+                message: "mail-sent-resend",
             },
         ),
         Err(e) => Err(e.into()),
@@ -447,7 +450,7 @@ pub async fn signed_up_unverified(
         StatusCode::OK,
         &MailSentPage {
             head,
-            message: "Your account is ready. Open the link we sent to your address to confirm it, then sign in.",
+            message: "mail-sent-signed-up",
         },
     )
 }

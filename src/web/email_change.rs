@@ -18,6 +18,7 @@ use crate::auth::guard::refuse_while_impersonating;
 use crate::email::change::{self, Refused};
 use crate::email::{self, Site};
 use crate::error::{AppError, PageError};
+use crate::i18n::Msg;
 use crate::session::PlainToken;
 use crate::session::extract::{PageUser, SignedIn, device_of};
 
@@ -126,7 +127,7 @@ pub async fn request(
         Err(r) => r,
     };
     let text = match refusal.error {
-        AppError::BadCredentials => Some("Your current password is not right."),
+        AppError::BadCredentials => Some(Msg::key("wrong-current-password")),
         AppError::Invalid { .. }
         | AppError::Conflict(_)
         | AppError::Busy
@@ -134,6 +135,7 @@ pub async fn request(
         e => return Err(e.into()),
     };
     settings::email_change_refused(
+        &req,
         &user.0,
         csrf.0,
         &typed,
@@ -177,14 +179,14 @@ pub async fn confirm(
     }
     match outcome {
         Ok(_) => Ok(see_other("/settings?saved=email")),
-        Err(Refused::DeadLink) => Err(PageError(AppError::BadRequest(
-            "This link is invalid, used or expired. Ask for a new one from Settings.".into(),
-        ))),
+        Err(Refused::DeadLink) => Err(PageError(AppError::BadRequest(Msg::key(
+            "link-dead-settings",
+        )))),
         Err(Refused::NotYours) => render(
             StatusCode::FORBIDDEN,
             &LinkRefusedPage {
-                head: Head::new(Some(&user.0), Some(csrf.0)),
-                message: "This link was sent for another account. Sign out, then open it again signed in to the account that asked for the change.",
+                head: Head::new(Some(&user.0), Some(csrf.0), &req),
+                message: "link-not-yours",
             },
         ),
         Err(Refused::Taken) => Err(PageError(change::taken())),

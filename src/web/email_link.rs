@@ -98,12 +98,13 @@ pub struct LinkQuery {
 /// `GET /signin/email?token=…&callbackUrl=…`: the page with the button, after
 /// a look at the token; nothing is spent or changed here.
 pub async fn link_page(
+    req: HttpRequest,
     viewer: PageViewer,
     csrf: CsrfToken,
     query: web::Query<LinkQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let head = Head::new(viewer.0.as_ref(), Some(csrf.0));
+    let head = Head::new(viewer.0.as_ref(), Some(csrf.0), &req);
     if live_token(&state, &query.token).await?.is_none() {
         return dead_link_page(head);
     }
@@ -140,7 +141,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
-    let head = Head::new(viewer.0.as_ref(), Some(csrf.0));
+    let head = Head::new(viewer.0.as_ref(), Some(csrf.0), &req);
     refuse_impersonation(&req, viewer.0.as_ref(), "signin_email").await?;
     if let Some(token) = form.token {
         let outcome = spend(&state, &req, &token).await;
@@ -165,7 +166,7 @@ pub async fn submit(
             StatusCode::OK,
             &MailSentPage {
                 head,
-                message: "If that address has an account, a sign-in link is on its way. It works once, for 15 minutes.",
+                message: "mail-sent-signin-link",
             },
         ),
         Err(e @ (AppError::Invalid { .. } | AppError::RateLimited { .. })) => render_with_retry(

@@ -6,9 +6,11 @@
 use std::fmt;
 
 use crate::error::AppError;
+use crate::i18n::Msg;
 
 pub struct FormError {
-    pub message: String,
+    /// Put in the reader's language by the template (`head.t.msg`).
+    pub message: Msg,
     /// The form field name (`email`, `new_password`), when one field is wrong.
     pub field: Option<&'static str>,
 }
@@ -17,7 +19,7 @@ impl FormError {
     /// The error's message, tied to the field an `Invalid` error names.
     pub fn of(e: &AppError) -> Self {
         FormError {
-            message: e.message(),
+            message: e.msg(),
             field: match e {
                 AppError::Invalid { field, .. } => Some(*field),
                 _ => None,
@@ -35,23 +37,30 @@ impl FormError {
     }
 }
 
+impl AsRef<Msg> for FormError {
+    fn as_ref(&self) -> &Msg {
+        &self.message
+    }
+}
+
+/// English.
 impl fmt::Display for FormError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        self.message.fmt(f)
     }
 }
 
 /// For the templates: `{% if let Some(m) = error.on("email") %}`.
 pub trait FieldError {
     /// The message when `field` is the wrong one.
-    fn on(&self, field: &str) -> Option<&str>;
+    fn on(&self, field: &str) -> Option<&Msg>;
 }
 
 impl FieldError for Option<FormError> {
-    fn on(&self, field: &str) -> Option<&str> {
+    fn on(&self, field: &str) -> Option<&Msg> {
         self.as_ref()
             .filter(|e| e.field == Some(field))
-            .map(|e| e.message.as_str())
+            .map(|e| &e.message)
     }
 }
 
@@ -65,10 +74,10 @@ mod tests {
             "email",
             "Not an address.",
         )));
-        assert_eq!(e.on("email"), Some("Not an address."));
+        assert_eq!(e.on("email"), Some(&Msg::from("Not an address.")));
         assert_eq!(e.on("name"), None);
         let taken = Some(FormError::at("email", &AppError::Conflict("Taken.".into())));
-        assert_eq!(taken.on("email"), Some("Taken."));
+        assert_eq!(taken.on("email"), Some(&Msg::from("Taken.")));
         let weak = FormError::at("email", &AppError::invalid("password", "Too short."));
         assert_eq!(weak.field, Some("password"), "the error's own field wins");
         let busy = FormError::of(&AppError::Busy);

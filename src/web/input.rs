@@ -21,7 +21,8 @@ use crate::error::{AppError, PageError};
 /// The form and JSON extractors' cap (`web::routes`).
 pub const SCANNED_BODY_BYTES: usize = 16 * 1024;
 
-const MESSAGE: &str = "The request contains a NUL character, which no field accepts.";
+/// The catalogue key of the refusal.
+const MESSAGE: &str = "error-nul";
 
 /// Whether `bytes`, read as a urlencoded string, decodes to a NUL anywhere.
 fn urlencoded_has_nul(bytes: &[u8]) -> bool {
@@ -102,7 +103,7 @@ pub async fn refuse_nul(
         }
     }
     if nul {
-        let e = AppError::BadRequest(MESSAGE.into());
+        let e = AppError::BadRequest(crate::i18n::Msg::key(MESSAGE));
         // Answered here (not raised) so the outer header middleware still runs.
         let res = if req.path().starts_with("/api/") {
             e.error_response()

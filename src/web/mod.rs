@@ -11,6 +11,7 @@ pub mod email_link;
 pub mod events;
 pub mod form_error;
 pub mod input;
+pub mod lang;
 pub mod oauth;
 pub mod pages;
 pub mod sessions;
@@ -18,10 +19,11 @@ pub mod settings;
 pub mod setup;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::error::{AppError, PageError};
+use crate::i18n::{Lang, Msg};
 use crate::session::extract::SignedIn;
 use crate::users::SessionUser;
 
@@ -30,7 +32,11 @@ pub struct Head {
     pub user: Option<SessionUser>,
     /// The token for `<meta name="csrf-token">` and every form on the page.
     pub csrf: Option<String>,
+    /// `<html lang>`: the user's preference as stored (SPEC), or for an
+    /// anonymous visitor the negotiated language.
     pub lang: String,
+    /// The catalogue in this reader's language.
+    pub t: Lang,
     pub theme: String,
     /// An admin is acting as this user: the page shows a banner with a way back.
     pub impersonating: bool,
@@ -39,9 +45,11 @@ pub struct Head {
 }
 
 impl Head {
-    pub fn new(viewer: Option<&SignedIn>, csrf: Option<String>) -> Self {
+    pub fn new(viewer: Option<&SignedIn>, csrf: Option<String>, req: &HttpRequest) -> Self {
+        let t = lang::of(viewer, req);
         match viewer {
             Some(s) => Head {
+                t,
                 impersonating: s.impersonator_id.is_some(),
                 verification_pending: s.verification_pending && s.impersonator_id.is_none(),
                 lang: s.user.language.clone(),
@@ -54,7 +62,8 @@ impl Head {
                 verification_pending: false,
                 user: None,
                 csrf,
-                lang: "en".into(),
+                t,
+                lang: t.code().into(),
                 theme: "system".into(),
             },
         }
@@ -106,7 +115,7 @@ fn form_error(
     use actix_web::error::UrlencodedError as E;
     let e = match err {
         E::Overflow { .. } | E::UnknownLength => AppError::PayloadTooLarge,
-        _ => AppError::BadRequest("The form could not be read.".into()),
+        _ => AppError::BadRequest(Msg::key("error-form-unreadable")),
     };
     PageError(e).into()
 }
@@ -120,7 +129,7 @@ fn json_error(
         E::Overflow { .. } | E::OverflowKnownLength { .. } => AppError::PayloadTooLarge.into(),
         E::ContentType => AppError::BadRequest("Send the body as application/json.".into()).into(),
         E::Deserialize(e) if e.is_data() => {
-            AppError::BadRequest(format!("The JSON body does not fit: {e}")).into()
+            AppError::BadRequest(format!("The JSON body does not fit: {e}").into()).into()
         }
         _ => AppError::BadRequest("The body is not valid JSON.".into()).into(),
     }

@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::audit::{self, Event, action};
 use crate::auth::gate;
 use crate::error::{AppError, PageError};
+use crate::i18n::Msg;
 use crate::oauth::accounts::{self, Outcome};
 use crate::oauth::flow::FlowError;
 use crate::oauth::refresh::{self, TokenError};
@@ -64,19 +65,20 @@ pub async fn providers(state: web::Data<AppState>) -> HttpResponse {
 struct OAuthErrorPage {
     head: Head,
     title: &'static str,
-    message: String,
+    message: Msg,
 }
 
 fn failure(
+    req: &HttpRequest,
     viewer: &MaybeUser,
     status: StatusCode,
     title: &'static str,
-    message: impl Into<String>,
+    message: impl Into<Msg>,
 ) -> Result<HttpResponse, PageError> {
     render(
         status,
         &OAuthErrorPage {
-            head: Head::new(viewer.0.as_ref(), None),
+            head: Head::new(viewer.0.as_ref(), None, req),
             title,
             message: message.into(),
         },
@@ -141,10 +143,11 @@ pub async fn start(
         Err(e) => {
             log::warn!("oauth {id}: cannot start: {}", e.detail());
             return failure(
+                &req,
                 &viewer,
                 StatusCode::BAD_GATEWAY,
-                "Provider unavailable",
-                "We could not reach the sign-in provider. Please try again in a moment.",
+                "oauth-title-unavailable",
+                Msg::key("oauth-unreachable"),
             );
         }
     };
@@ -202,18 +205,20 @@ pub async fn finish(
     };
     let Some(q) = query.map(|q| q.into_inner()) else {
         return failure(
+            &req,
             &viewer,
             StatusCode::BAD_REQUEST,
-            "Sign-in failed",
-            "The provider's answer could not be read.",
+            "oauth-title-failed",
+            Msg::key("oauth-unreadable"),
         );
     };
     let Some(state_value) = q.state.filter(|s| !s.is_empty() && s.len() <= 512) else {
         return failure(
+            &req,
             &viewer,
             StatusCode::BAD_REQUEST,
-            "Sign-in failed",
-            "The provider's answer has no state. Please start again.",
+            "oauth-title-failed",
+            Msg::key("oauth-no-state"),
         );
     };
     let binding = binding_of(&req, &state);
@@ -234,33 +239,40 @@ pub async fn finish(
         Ok(p) => p,
         Err(why) => {
             let message = match why {
-                Rejected::Expired => {
-                    "This sign-in took too long and has expired. Please start again."
-                }
-                Rejected::OtherBrowser => {
-                    "This sign-in was started in another browser. Please start again here."
-                }
-                Rejected::Unknown => {
-                    "This sign-in link is not valid or was already used. Please start again."
-                }
+                Rejected::Expired => "oauth-expired",
+                Rejected::OtherBrowser => "oauth-other-browser",
+                Rejected::Unknown => "oauth-unknown-state",
             };
-            return failure(&viewer, StatusCode::BAD_REQUEST, "Sign-in failed", message);
+            return failure(
+                &req,
+                &viewer,
+                StatusCode::BAD_REQUEST,
+                "oauth-title-failed",
+                Msg::key(message),
+            );
         }
     };
     if let Some(error) = q.error {
         let message = if error == "access_denied" {
-            "You cancelled the sign-in at the provider, so you were not signed in."
+            "oauth-cancelled"
         } else {
-            "The provider did not sign you in. Please try again."
+            "oauth-provider-error"
         };
-        return failure(&viewer, StatusCode::FORBIDDEN, "Not signed in", message);
+        return failure(
+            &req,
+            &viewer,
+            StatusCode::FORBIDDEN,
+            "oauth-title-not-signed-in",
+            Msg::key(message),
+        );
     }
     let Some(code) = q.code.filter(|c| !c.is_empty() && c.len() <= 2048) else {
         return failure(
+            &req,
             &viewer,
             StatusCode::BAD_REQUEST,
-            "Sign-in failed",
-            "The provider's answer has no code. Please start again.",
+            "oauth-title-failed",
+            Msg::key("oauth-no-code"),
         );
     };
     let (st, p) = (state.clone(), provider.clone());
@@ -271,22 +283,25 @@ pub async fn finish(
             log::warn!("oauth {id}: sign-in failed: {}", e.detail());
             return match e {
                 FlowError::Provider(_) => failure(
+                    &req,
                     &viewer,
                     StatusCode::BAD_GATEWAY,
-                    "Provider unavailable",
-                    "The sign-in provider did not answer properly. Please try again in a moment.",
+                    "oauth-title-unavailable",
+                    Msg::key("oauth-bad-answer"),
                 ),
                 FlowError::Refused(_) => failure(
+                    &req,
                     &viewer,
                     StatusCode::BAD_REQUEST,
-                    "Sign-in failed",
-                    "The provider refused this sign-in. Please start again.",
+                    "oauth-title-failed",
+                    Msg::key("oauth-refused"),
                 ),
                 FlowError::IdToken(_) => failure(
+                    &req,
                     &viewer,
                     StatusCode::BAD_REQUEST,
-                    "Sign-in failed",
-                    "The provider's identity token could not be verified, so you were not signed in.",
+                    "oauth-title-failed",
+                    Msg::key("oauth-id-token"),
                 ),
             };
         }
@@ -308,10 +323,11 @@ pub async fn finish(
         && !gate::domain_allowed(email, &domains)
     {
         return failure(
+            &req,
             &viewer,
             StatusCode::FORBIDDEN,
-            "Not signed in",
-            gate::Refusal::Domain.message(),
+            "oauth-title-not-signed-in",
+            gate::Refusal::Domain.msg(),
         );
     }
     let (st, pid) = (state.clone(), id.clone());
@@ -340,10 +356,11 @@ pub async fn finish(
     let name = provider.name.clone();
     match decided {
         (_, Some(refusal)) => failure(
+            &req,
             &viewer,
             StatusCode::FORBIDDEN,
-            "Not signed in",
-            refusal.message(),
+            "oauth-title-not-signed-in",
+            refusal.msg(),
         ),
         (Outcome::User(uid), None) => {
             let device = device_of(&req);
@@ -368,46 +385,46 @@ pub async fn finish(
             Ok(res)
         }
         (Outcome::NoEmail, _) => failure(
+            &req,
             &viewer,
             StatusCode::FORBIDDEN,
-            "Not signed in",
-            format!(
-                "{name} did not share a verified email address, which a new account needs. Verify an email address at {name}, or sign up with a password."
-            ),
+            "oauth-title-not-signed-in",
+            Msg::key("oauth-no-email").with("provider", &name),
         ),
         (Outcome::EmailUnverified, _) => failure(
+            &req,
             &viewer,
             StatusCode::FORBIDDEN,
-            "Email not verified",
-            format!(
-                "{name} says the email address on this account is not verified, so it cannot create an account or sign in to one here. Verify the address at {name} and try again, or sign up with a password."
-            ),
+            "oauth-title-unverified",
+            Msg::key("oauth-email-unverified").with("provider", &name),
         ),
         (Outcome::EmailInUse, _) => failure(
+            &req,
             &viewer,
             StatusCode::CONFLICT,
-            "Account already exists",
-            format!(
-                "An account with this email address already exists. Sign in the way you usually do, then link {name} under Settings."
-            ),
+            "oauth-title-exists",
+            Msg::key("oauth-email-in-use").with("provider", &name),
         ),
         (Outcome::LinkedElsewhere, _) => failure(
+            &req,
             &viewer,
             StatusCode::CONFLICT,
-            "Already linked",
-            format!("This {name} account is already linked to another user."),
+            "oauth-title-linked",
+            Msg::key("oauth-linked-elsewhere").with("provider", &name),
         ),
         (Outcome::AlreadyLinked, _) => failure(
+            &req,
             &viewer,
             StatusCode::CONFLICT,
-            "Already linked",
-            format!("Your account is already linked to another {name} account. Unlink it first."),
+            "oauth-title-linked",
+            Msg::key("oauth-already-linked").with("provider", &name),
         ),
         (Outcome::LinkSessionChanged, _) => failure(
+            &req,
             &viewer,
             StatusCode::FORBIDDEN,
-            "Not linked",
-            "You are no longer signed in as the user who started linking. Sign in and link again from Settings.",
+            "oauth-title-not-linked",
+            Msg::key("oauth-link-session-changed"),
         ),
     }
 }
@@ -492,10 +509,11 @@ pub async fn unlink(
         Some(false) => {
             let viewer = MaybeUser(Some(user.0));
             failure(
+                &req,
                 &viewer,
                 StatusCode::CONFLICT,
-                "Cannot unlink",
-                "This is your only way to sign in. Set a password or link another provider first.",
+                "oauth-title-cannot-unlink",
+                Msg::key("oauth-only-way"),
             )
         }
     }

@@ -32,7 +32,7 @@ pub async fn home(viewer: PageViewer, req: HttpRequest) -> Result<HttpResponse, 
     render(
         StatusCode::OK,
         &HomePage {
-            head: Head::new(viewer.0.as_ref(), csrf),
+            head: Head::new(viewer.0.as_ref(), csrf, &req),
         },
     )
 }
@@ -54,16 +54,17 @@ struct SignInPage {
     ended: Option<&'static str>,
 }
 
-/// The sentence the sign-in page shows for `?reason=` (SPEC "Live updates").
+/// The catalogue key of the sentence the sign-in page shows for `?reason=`
+/// (SPEC "Live updates").
 fn ended_sentence(reason: Option<&str>) -> Option<&'static str> {
     use crate::events::Reason;
     Some(match Reason::parse(reason?)? {
-        Reason::SignedOut => "You signed out on another page or device.",
-        Reason::Revoked => "This session was ended from another device or by an administrator.",
-        Reason::Banned => "This account has been suspended.",
-        Reason::PasswordChanged => "The password was changed; sign in with the new one.",
-        Reason::Expired => "Your session expired; please sign in again.",
-        Reason::Deleted => "This account has been deleted.",
+        Reason::SignedOut => "signin-ended-signed-out",
+        Reason::Revoked => "signin-ended-revoked",
+        Reason::Banned => "signin-ended-banned",
+        Reason::PasswordChanged => "signin-ended-password",
+        Reason::Expired => "signin-ended-expired",
+        Reason::Deleted => "signin-ended-deleted",
     })
 }
 
@@ -85,6 +86,7 @@ pub struct CallbackQuery {
 }
 
 pub async fn signin_page(
+    req: HttpRequest,
     viewer: PageViewer,
     query: web::Query<CallbackQuery>,
     csrf: CsrfToken,
@@ -95,7 +97,7 @@ pub async fn signin_page(
         StatusCode::OK,
         &SignInPage {
             providers: provider_buttons(&state),
-            head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+            head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
             email: String::new(),
             callback,
             error: None,
@@ -166,7 +168,7 @@ pub async fn signin_submit(
             &e,
             &SignInPage {
                 providers: provider_buttons(&state),
-                head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
                 email: form.email,
                 callback,
                 error: Some(FormError::of(&e)),
@@ -192,6 +194,7 @@ struct SignUpPage {
 }
 
 pub async fn signup_page(
+    req: HttpRequest,
     viewer: PageViewer,
     query: web::Query<CallbackQuery>,
     csrf: CsrfToken,
@@ -200,7 +203,7 @@ pub async fn signup_page(
     render(
         StatusCode::OK,
         &SignUpPage {
-            head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+            head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
             name: String::new(),
             email: String::new(),
             callback: callback::sanitize(query.callback_url.as_deref(), &state.config.public_url),
@@ -273,7 +276,7 @@ pub async fn signup_submit(
     } else {
         Err(AppError::invalid(
             "email",
-            crate::auth::gate::Refusal::Domain.message(),
+            crate::auth::gate::Refusal::Domain.msg(),
         ))
     };
     match outcome {
@@ -281,7 +284,7 @@ pub async fn signup_submit(
             super::email::after_sign_up(&state, user_id, device.clone()).await;
             if state.config.email_verification == crate::email::Verification::Required {
                 // No session before the address is confirmed.
-                let head = Head::new(viewer.0.as_ref(), Some(csrf.0));
+                let head = Head::new(viewer.0.as_ref(), Some(csrf.0), &req);
                 return super::email::signed_up_unverified(&state, head, user_id, device).await;
             }
             begin_session_audited(
@@ -301,7 +304,7 @@ pub async fn signup_submit(
         ) => render_with_retry(
             &e,
             &SignUpPage {
-                head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
                 name: form.name,
                 email: form.email,
                 callback,

@@ -22,7 +22,8 @@ struct SessionsPage {
     head: Head,
     sessions: Vec<SessionView>,
     events: Vec<audit::View>,
-    notice: Option<String>,
+    /// A catalogue key.
+    notice: Option<&'static str>,
 }
 
 async fn load(state: &AppState, user_id: i64, current: i64) -> Result<Vec<SessionView>, AppError> {
@@ -39,6 +40,7 @@ pub struct Notice {
 }
 
 pub async fn page(
+    req: HttpRequest,
     user: PageUser,
     csrf: CsrfToken,
     query: web::Query<Notice>,
@@ -62,14 +64,14 @@ pub async fn page(
     let sessions = rows.iter().map(|r| r.view(Some(current))).collect();
     let events = events.into_iter().map(audit::View::from).collect();
     let notice = match query.revoked.as_deref() {
-        Some("one") => Some("The session was signed out.".to_string()),
-        Some("others") => Some("Every other session was signed out.".to_string()),
+        Some("one") => Some("sessions-revoked-one"),
+        Some("others") => Some("sessions-revoked-others"),
         _ => None,
     };
     render(
         StatusCode::OK,
         &SessionsPage {
-            head: Head::new(Some(&user.0), Some(csrf.0)),
+            head: Head::new(Some(&user.0), Some(csrf.0), &req),
             sessions,
             events,
             notice,

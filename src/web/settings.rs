@@ -11,14 +11,14 @@ use super::{Head, render, render_with_retry, see_other};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::error::{AppError, PageError};
+use crate::i18n::Msg;
 use crate::session::extract::{PageUser, SignedIn, device_of};
 use crate::users::{self, LANGUAGES, SelfUpdate, THEMES};
 
 /// Which form an error or a confirmation belongs to.
-#[derive(Default)]
 struct Notice {
     form: &'static str,
-    text: String,
+    text: Msg,
     /// The field the error belongs to, when one is wrong.
     field: Option<&'static str>,
 }
@@ -53,14 +53,14 @@ struct LinkedView {
 }
 
 impl SettingsPage {
-    fn new(signed_in: &SignedIn, csrf: String) -> Self {
+    fn new(signed_in: &SignedIn, csrf: String, req: &HttpRequest) -> Self {
         let u = &signed_in.user;
         SettingsPage {
             name: u.name.clone(),
             image: u.image.clone().unwrap_or_default(),
             theme: u.theme.clone(),
             language: u.language.clone(),
-            head: Head::new(Some(signed_in), Some(csrf)),
+            head: Head::new(Some(signed_in), Some(csrf), req),
             themes: &THEMES,
             languages: &LANGUAGES,
             error: None,
@@ -87,11 +87,16 @@ impl SettingsPage {
     }
 
     /// The error's message when it belongs to `field` of `form`.
-    fn invalid(&self, form: &str, field: &str) -> Option<&str> {
+    fn invalid(&self, form: &str, field: &str) -> Option<&Msg> {
         self.error
             .as_ref()
             .filter(|n| n.form == form && n.field == Some(field))
-            .map(|n| n.text.as_str())
+            .map(|n| &n.text)
+    }
+
+    /// A theme's name in the reader's language (the option's value stays).
+    fn theme_label(&self, t: &str) -> String {
+        self.head.t.get(&format!("theme-{t}"))
     }
 
     /// The error on `form`, tied to the field it names; a wrong current
@@ -105,7 +110,7 @@ impl SettingsPage {
         };
         self.error = Some(Notice {
             form,
-            text: e.message(),
+            text: e.msg(),
             field,
         });
         self
@@ -118,12 +123,13 @@ pub struct SavedQuery {
 }
 
 pub async fn page(
+    req: HttpRequest,
     user: PageUser,
     csrf: CsrfToken,
     query: web::Query<SavedQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let mut page = SettingsPage::new(&user.0, csrf.0);
+    let mut page = SettingsPage::new(&user.0, csrf.0, &req);
     let user_id = user.0.user.id;
     // With no provider configured there is nothing to link: the page stays at
     // the one statement of every signed-in view. With one, a user may have
@@ -165,29 +171,20 @@ pub async fn page(
         })
         .collect();
     page.saved = match query.saved.as_deref() {
-        Some("profile") => Some(("profile", "Profile saved.")),
-        Some("preferences") => Some(("preferences", "Preferences saved.")),
-        Some("password") => Some((
-            "password",
-            "Password changed. Your other devices were signed out.",
-        )),
-        Some("linked") => Some(("accounts", "Provider linked.")),
-        Some("verification") => Some((
-            "email",
-            "A confirmation link is on its way to your address.",
-        )),
-        Some("verified") => Some(("email", "Your address is confirmed.")),
-        Some("email-change") => Some((
-            "email",
-            "We sent a link to your new address. Your address changes when you open it (within 24 hours); until then it stays as it is.",
-        )),
-        Some("email") => Some(("email", "Your email address is changed.")),
-        Some("unlinked") => Some(("accounts", "Provider unlinked.")),
+        Some("profile") => Some(("profile", "saved-profile")),
+        Some("preferences") => Some(("preferences", "saved-preferences")),
+        Some("password") => Some(("password", "saved-password")),
+        Some("linked") => Some(("accounts", "saved-linked")),
+        Some("verification") => Some(("email", "saved-verification")),
+        Some("verified") => Some(("email", "saved-verified")),
+        Some("email-change") => Some(("email", "saved-email-change")),
+        Some("email") => Some(("email", "saved-email")),
+        Some("unlinked") => Some(("accounts", "saved-unlinked")),
         _ => None,
     }
-    .map(|(form, text)| Notice {
+    .map(|(form, key)| Notice {
         form,
-        text: text.into(),
+        text: Msg::key(key),
         field: None,
     });
     render(StatusCode::OK, &page)
@@ -196,16 +193,17 @@ pub async fn page(
 /// The settings page again with an error on the email change form, keeping
 /// the typed address, with the error's status (and `Retry-After`).
 pub(super) fn email_change_refused(
+    req: &HttpRequest,
     signed_in: &SignedIn,
     csrf: String,
     typed: &str,
     has_password: Option<bool>,
     e: &AppError,
-    text: Option<&str>,
+    text: Option<Msg>,
 ) -> Result<HttpResponse, PageError> {
-    let mut page = SettingsPage::new(signed_in, csrf).with_error("email", e);
+    let mut page = SettingsPage::new(signed_in, csrf, req).with_error("email", e);
     if let (Some(text), Some(notice)) = (text, page.error.as_mut()) {
-        notice.text = text.into();
+        notice.text = text;
     }
     page.new_email = typed.to_owned();
     page.has_password = has_password;
@@ -260,7 +258,7 @@ pub async fn profile(
     match apply(&state, &req, user.0.audit_parties(), change).await? {
         Ok(()) => Ok(see_other("/settings?saved=profile")),
         Err(e) => {
-            let mut page = SettingsPage::new(&user.0, csrf.0).with_error("profile", &e);
+            let mut page = SettingsPage::new(&user.0, csrf.0, &req).with_error("profile", &e);
             page.name = form.name.clone();
             page.image = form.image.clone();
             render(StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -298,7 +296,7 @@ pub async fn preferences(
     match apply(&state, &req, user.0.audit_parties(), change).await? {
         Ok(()) => Ok(see_other("/settings?saved=preferences")),
         Err(e) => {
-            let mut page = SettingsPage::new(&user.0, csrf.0).with_error("preferences", &e);
+            let mut page = SettingsPage::new(&user.0, csrf.0, &req).with_error("preferences", &e);
             // The typed language stays; a theme that is not one of the
             // choices cannot be shown by the select.
             page.language = form.language.clone();
@@ -367,9 +365,9 @@ pub async fn password(
             | AppError::Busy
             | AppError::RateLimited { .. }),
         ) => {
-            let mut page = SettingsPage::new(&user.0, csrf.0).with_error("password", &e);
+            let mut page = SettingsPage::new(&user.0, csrf.0, &req).with_error("password", &e);
             if let (AppError::BadCredentials, Some(notice)) = (&e, page.error.as_mut()) {
-                notice.text = "Your current password is not right.".into();
+                notice.text = Msg::key("wrong-current-password");
             }
             render_with_retry(&e, &page)
         }

@@ -35,6 +35,7 @@ fn expired() -> PageError {
 }
 
 pub async fn page(
+    req: HttpRequest,
     viewer: PageViewer,
     csrf: CsrfToken,
     query: web::Query<TokenQuery>,
@@ -51,7 +52,7 @@ pub async fn page(
     render(
         StatusCode::OK,
         &SetupPage {
-            head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+            head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
             token: query.token.clone(),
             name: String::new(),
             email: String::new(),
@@ -114,7 +115,7 @@ pub async fn submit(
             render_with_retry(
                 &e,
                 &SetupPage {
-                    head: Head::new(viewer.0.as_ref(), Some(csrf.0)),
+                    head: Head::new(viewer.0.as_ref(), Some(csrf.0), &req),
                     token: form.token,
                     name: form.name,
                     email: form.email,
