@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::sse::{Next, Stream, WAIT, user_with_stream};
+use common::sse::{Next, Stream, WAIT, other_session_id, user_with_stream};
 use common::{Backend, PASSWORD, ROOT_ADMIN, TestApp};
 use reqwest::Method;
 use serde_json::json;
@@ -143,16 +143,7 @@ fn a_revoke_ends_the_stream_with_revoked(backend: Backend) {
         return;
     };
     let (_here, other, mut stream) = user_with_stream(&app, "ada@example.com");
-    let list = other.get("/api/auth/sessions").json();
-    let mine = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["current"] == false)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mine = other_session_id(&other);
     let page = other.json(
         Method::DELETE,
         &format!("/api/auth/sessions/{mine}"),

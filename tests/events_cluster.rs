@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::process::{ProcessDb, ServerProcess};
-use common::sse::{Next, Stream, WAIT, user_with_stream};
+use common::sse::{Next, Stream, WAIT, metric, user_with_stream};
 use common::{Backend, Browser, PASSWORD, ROOT_ADMIN, TestApp};
 use reqwest::Method;
 use serde_json::json;
@@ -142,28 +142,12 @@ fn open_streams_and_events_sent_are_metrics(backend: Backend) {
     ) else {
         return;
     };
-    let metrics = app.metrics_base.clone().expect("metrics listener");
-    let scrape = || {
-        reqwest::blocking::get(format!("{metrics}/metrics"))
-            .unwrap()
-            .text()
-            .unwrap()
-    };
-    let value = |text: &str, name: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name} ")))
-            .unwrap_or_else(|| panic!("no {name} in {text}"))
-            .trim()
-            .parse()
-            .unwrap()
-    };
     let (_here, other, mut stream) = user_with_stream(&app, "ada@example.com");
-    let text = scrape();
-    assert_eq!(value(&text, "gatehouse_event_streams_open"), 1.0);
-    assert_eq!(value(&text, "gatehouse_events_sent_total"), 1.0);
+    assert_eq!(metric(&app, "gatehouse_event_streams_open"), 1.0);
+    assert_eq!(metric(&app, "gatehouse_events_sent_total"), 1.0);
     other.submit("/settings/profile", &[("name", "Ada L"), ("image", "")]);
     stream.session();
-    assert_eq!(value(&scrape(), "gatehouse_events_sent_total"), 2.0);
+    assert_eq!(metric(&app, "gatehouse_events_sent_total"), 2.0);
     // A client that goes away frees its place (seen at the latest at the
     // next keep-alive write).
     let addr = app.base.trim_start_matches("http://").to_owned();
@@ -178,12 +162,12 @@ fn open_streams_and_events_sent_are_metrics(backend: Backend) {
     let n = std::io::Read::read(&mut raw, &mut buf).unwrap();
     assert!(n > 0);
     let deadline = Instant::now() + WAIT;
-    while value(&scrape(), "gatehouse_event_streams_open") != 2.0 {
+    while metric(&app, "gatehouse_event_streams_open") != 2.0 {
         assert!(Instant::now() < deadline, "the raw stream is not counted");
         std::thread::sleep(Duration::from_millis(50));
     }
     drop(raw);
-    while value(&scrape(), "gatehouse_event_streams_open") != 1.0 {
+    while metric(&app, "gatehouse_event_streams_open") != 1.0 {
         assert!(
             Instant::now() < deadline + Duration::from_secs(10),
             "the closed stream still counts"

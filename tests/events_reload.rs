@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::sse::{Next, Stream, WAIT, metric, user_with_stream};
+use common::sse::{Next, Stream, WAIT, metric, other_session_id, user_with_stream};
 use common::{Backend, Browser, ROOT_ADMIN, TestApp};
 use reqwest::Method;
 use serde_json::json;
@@ -39,19 +39,6 @@ fn tabs(browser: &Browser, n: usize) -> Vec<Stream> {
             s
         })
         .collect()
-}
-
-/// The id of the session of `other`'s user that is not `other`'s own.
-fn other_session_id(other: &Browser) -> String {
-    let list = other.get("/api/auth/sessions").json();
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["current"] == false)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 fn five_tabs_of_one_session_cost_one_read(backend: Backend) {

@@ -184,3 +184,16 @@ pub fn metric(app: &TestApp, name: &str) -> f64 {
         .parse()
         .unwrap()
 }
+
+/// The id of the session of `other`'s user that is not `other`'s own.
+pub fn other_session_id(other: &Browser) -> String {
+    let list = other.get("/api/auth/sessions").json();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
