@@ -141,8 +141,11 @@ impl Database {
             // What autovacuum does soon anyway after a bulk insert (statistics, and
             // the vacuum that PostgreSQL 13+ starts on inserts alone); done now so
             // neither runs in the middle of a measurement.
+            // The CHECKPOINT writes out the insert's dirty pages now: left to the
+            // checkpointer, that write-out runs during the next measurement.
             Backend::Postgres => {
                 self.query("VACUUM ANALYZE")?;
+                self.query("CHECKPOINT")?;
             }
             // A bulk insert leaves every new page in the WAL, and each read then
             // searches the WAL index for its pages; a running server's own

@@ -13,6 +13,7 @@ pub mod form_error;
 pub mod input;
 pub mod lang;
 pub mod oauth;
+pub mod oauth_accounts;
 pub mod pages;
 pub mod sessions;
 pub mod settings;
@@ -171,7 +172,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route(
         "/settings/accounts/{provider}/unlink",
-        web::post().to(oauth::unlink),
+        web::post().to(oauth_accounts::unlink),
     )
     .route("/admin", web::get().to(admin_pages::users))
     .route("/admin/audit", web::get().to(admin_pages::audit_log))
@@ -242,7 +243,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         crate::metrics::requests::count_provider_sign_in,
                     )),
             )
-            .route("/accounts/{provider}/token", web::get().to(oauth::token)),
+            .route(
+                "/accounts/{provider}/token",
+                web::get().to(oauth_accounts::token),
+            ),
     )
     .service(
         web::scope("/api/admin")
