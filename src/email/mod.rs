@@ -119,17 +119,6 @@ pub fn subject_line(lang: Lang, subject: &'static str, site_name: &str) -> Strin
     )
 }
 
-/// The language of mails to `user_id`: their preference, else English.
-pub fn language_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Lang> {
-    use crate::db::schema::users;
-    use diesel::prelude::*;
-    let preference: String = users::table
-        .find(user_id)
-        .select(users::language)
-        .first(conn)?;
-    Ok(Lang::negotiate(Some(&preference), None))
-}
-
 /// For a request that must not tell a stranger whether `email` has an
 /// account: issues a token of `purpose` for the account with this
 /// (normalised) address and records `action` with the account as target. For

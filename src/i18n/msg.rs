@@ -57,14 +57,6 @@ impl Msg {
             text => text,
         }
     }
-
-    /// The key, if it has one.
-    pub fn key_name(&self) -> Option<&'static str> {
-        match self {
-            Msg::Key(k, _) => Some(k),
-            Msg::Text(_) => None,
-        }
-    }
 }
 
 impl AsRef<Msg> for Msg {
