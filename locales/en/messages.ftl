@@ -118,3 +118,6 @@ oauth-linked-elsewhere = This { $provider } account is already linked to another
 oauth-already-linked = Your account is already linked to another { $provider } account. Unlink it first.
 oauth-link-session-changed = You are no longer signed in as the user who started linking. Sign in and link again from Settings.
 oauth-only-way = This is your only way to sign in. Set a password or link another provider first.
+
+## Two factors
+two-factor-wrong-code = That code is not right, or it was already used. Wait for the next code and try again.
