@@ -37,20 +37,27 @@ pub struct Swept {
     pub rate_limits: usize,
     /// Expired links from `email_tokens` (reset, verification, …).
     pub email_tokens: usize,
+    /// Sign-ins that waited for a second factor past their five minutes.
+    pub pending_signins: usize,
 }
 
 impl Swept {
     pub fn total(&self) -> usize {
-        self.sessions + self.oauth_states + self.rate_limits + self.email_tokens
+        self.sessions
+            + self.oauth_states
+            + self.rate_limits
+            + self.email_tokens
+            + self.pending_signins
     }
 
     /// `(kind, rows)` pairs, for logs and metrics.
-    pub fn by_kind(&self) -> [(&'static str, usize); 4] {
+    pub fn by_kind(&self) -> [(&'static str, usize); 5] {
         [
             ("sessions", self.sessions),
             ("oauth_states", self.oauth_states),
             ("rate_limits", self.rate_limits),
             ("email_tokens", self.email_tokens),
+            ("pending_signins", self.pending_signins),
         ]
     }
 }
@@ -130,11 +137,20 @@ fn sweep_tables(
         now,
         batch,
     )?;
+    let pending_signins = delete_due(
+        conn,
+        "pending_signins",
+        "token_hash",
+        "expires_at <=",
+        now,
+        batch,
+    )?;
     Ok(Swept {
         sessions,
         oauth_states,
         rate_limits,
         email_tokens,
+        pending_signins,
     })
 }
 
@@ -234,11 +250,12 @@ impl Drop for Sweeper {
 fn report(outcome: Result<Outcome, String>) {
     match outcome {
         Ok(Outcome::Swept(swept)) if swept.total() > 0 => log::info!(
-            "sweeper deleted {} expired session(s), {} unfinished OAuth sign-in(s), {} old rate-limit counter(s), {} expired mailed link(s)",
+            "sweeper deleted {} expired session(s), {} unfinished OAuth sign-in(s), {} old rate-limit counter(s), {} expired mailed link(s), {} unfinished two-factor sign-in(s)",
             swept.sessions,
             swept.oauth_states,
             swept.rate_limits,
-            swept.email_tokens
+            swept.email_tokens,
+            swept.pending_signins
         ),
         Ok(Outcome::Swept(_)) => log::debug!("sweeper: nothing to delete"),
         Ok(Outcome::Skipped) => log::debug!("sweeper: another instance is sweeping"),

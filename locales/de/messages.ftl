@@ -118,6 +118,9 @@ oauth-already-linked = Ihr Konto ist schon mit einem anderen { $provider }-Konto
 oauth-link-session-changed = Sie sind nicht mehr als der Benutzer angemeldet, der die Verknüpfung begonnen hat. Melden Sie sich an und verknüpfen Sie erneut in den Einstellungen.
 oauth-only-way = Dies ist Ihr einziger Weg, sich anzumelden. Setzen Sie zuerst ein Passwort oder verknüpfen Sie einen anderen Dienst.
 
+## Two factors
+two-factor-wrong-code = Dieser Code stimmt nicht oder wurde schon benutzt. Warten Sie auf den nächsten Code und versuchen Sie es erneut.
+
 # Password policy (issue 12): why a new password is refused, then what helps.
 # The warnings and suggestions are zxcvbn's, one key each.
 password-feedback-join = { $first } { $rest }

@@ -119,6 +119,9 @@ oauth-already-linked = Your account is already linked to another { $provider } a
 oauth-link-session-changed = You are no longer signed in as the user who started linking. Sign in and link again from Settings.
 oauth-only-way = This is your only way to sign in. Set a password or link another provider first.
 
+## Two factors
+two-factor-wrong-code = That code is not right, or it was already used. Wait for the next code and try again.
+
 # Password policy (issue 12): why a new password is refused, then what helps.
 # The warnings and suggestions are zxcvbn's, one key each.
 password-feedback-join = { $first } { $rest }

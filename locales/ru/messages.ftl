@@ -121,6 +121,9 @@ oauth-already-linked = К вашей учётной записи уже прив
 oauth-link-session-changed = Вы больше не вошли как пользователь, начавший привязку. Войдите и привяжите снова в настройках.
 oauth-only-way = Это ваш единственный способ входа. Сначала задайте пароль или привяжите другую службу.
 
+## Two factors
+two-factor-wrong-code = Код неверен или уже использован. Дождитесь следующего кода и попробуйте снова.
+
 # Password policy (issue 12): why a new password is refused, then what helps.
 # The warnings and suggestions are zxcvbn's, one key each.
 password-feedback-join = { $first } { $rest }
