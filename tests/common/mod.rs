@@ -7,6 +7,7 @@
 pub mod fake_provider;
 pub mod mailbox;
 pub mod process;
+pub mod sign_in_link;
 pub mod smtp;
 pub mod sse;
 
