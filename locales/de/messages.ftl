@@ -117,3 +117,12 @@ oauth-linked-elsewhere = Dieses { $provider }-Konto ist schon mit einem anderen 
 oauth-already-linked = Ihr Konto ist schon mit einem anderen { $provider }-Konto verknüpft. Trennen Sie es zuerst.
 oauth-link-session-changed = Sie sind nicht mehr als der Benutzer angemeldet, der die Verknüpfung begonnen hat. Melden Sie sich an und verknüpfen Sie erneut in den Einstellungen.
 oauth-only-way = Dies ist Ihr einziger Weg, sich anzumelden. Setzen Sie zuerst ein Passwort oder verknüpfen Sie einen anderen Dienst.
+
+# Passkeys (issue 12)
+passkey-name-long = Der Name eines Passkeys darf höchstens { $max } Zeichen lang sein.
+passkey-name-control = Der Name eines Passkeys darf keine Steuerzeichen enthalten.
+passkey-no-challenge = Diese Passkey-Anfrage ist abgelaufen oder wurde schon verwendet. Bitte versuchen Sie es noch einmal.
+passkey-invalid = Die Antwort des Passkeys konnte nicht geprüft werden. Bitte versuchen Sie es noch einmal.
+passkey-unknown = Dieser Passkey ist hier nicht registriert (vielleicht wurde er entfernt). Bitte melden Sie sich anders an.
+passkey-counter = Dieser Passkey wurde abgelehnt: Sein Signaturzähler ist zurückgegangen, was auf eine Kopie hindeuten kann. Bitte melden Sie sich anders an und prüfen Sie Ihre Passkeys.
+passkey-already-registered = Dieser Passkey ist bereits registriert.

@@ -183,3 +183,23 @@ error-back-home = Zurück zur Startseite
 
 live-role = Ihre Rolle ist jetzt { $role }. Manche Seiten haben sich vielleicht geändert; laden Sie neu, um sie zu sehen.
 live-plan = Ihr Tarif ist jetzt { $plan }.
+
+# Passkeys (issue 12)
+passkey-signin = Mit einem Passkey anmelden
+passkey-signin-working = Warte auf Ihren Passkey…
+passkey-unsupported = Dieser Browser unterstützt keine Passkeys. Bitte melden Sie sich anders an oder verwenden Sie einen Browser, der sie unterstützt.
+passkey-cancelled = Es wurde kein Passkey verwendet. Sie können es noch einmal versuchen.
+passkey-failed = Der Passkey hat nicht funktioniert. Bitte versuchen Sie es noch einmal.
+passkey-rate-limited = Zu viele fehlgeschlagene Anmeldungen von dieser Adresse. Bitte warten Sie eine Weile und versuchen Sie es dann noch einmal.
+passkey-refused = Dieses Konto darf sich nicht anmelden.
+passkeys-title = Passkeys
+passkeys-intro = Mit einem Passkey melden Sie sich über die Displaysperre Ihres Geräts oder einen Sicherheitsschlüssel an: ohne Passwort und ohne zweiten Faktor.
+passkeys-none = Sie haben noch keine Passkeys.
+passkeys-col-name = Name
+passkeys-created = Hinzugefügt
+passkeys-last-used = Zuletzt verwendet
+passkeys-never = nie
+passkeys-remove = Entfernen
+passkeys-name = Name (optional)
+passkeys-add = Passkey hinzufügen
+passkeys-add-working = Folgen Sie den Schritten Ihres Browsers, um den Passkey zu erstellen…

@@ -118,3 +118,12 @@ oauth-linked-elsewhere = This { $provider } account is already linked to another
 oauth-already-linked = Your account is already linked to another { $provider } account. Unlink it first.
 oauth-link-session-changed = You are no longer signed in as the user who started linking. Sign in and link again from Settings.
 oauth-only-way = This is your only way to sign in. Set a password or link another provider first.
+
+# Passkeys (issue 12)
+passkey-name-long = A passkey's name can have at most { $max } characters.
+passkey-name-control = A passkey's name cannot contain control characters.
+passkey-no-challenge = This passkey request expired or was already used. Please try again.
+passkey-invalid = The passkey's answer could not be verified. Please try again.
+passkey-unknown = This passkey is not registered here (it may have been removed). Please sign in another way.
+passkey-counter = This passkey was refused: its signature counter went back, which can mean it was copied. Please sign in another way and check your passkeys.
+passkey-already-registered = This passkey is registered already.

@@ -184,3 +184,23 @@ error-back-home = Back to the home page
 
 live-role = Your role is now { $role }. Some pages may have changed; reload to see them.
 live-plan = Your plan is now { $plan }.
+
+# Passkeys (issue 12)
+passkey-signin = Sign in with a passkey
+passkey-signin-working = Waiting for your passkey…
+passkey-unsupported = This browser does not support passkeys. Please sign in another way, or use a browser that supports them.
+passkey-cancelled = No passkey was used. You can try again.
+passkey-failed = The passkey did not work. Please try again.
+passkey-rate-limited = Too many failed sign-ins from this address. Please wait a while and try again.
+passkey-refused = This account may not sign in.
+passkeys-title = Passkeys
+passkeys-intro = A passkey signs you in with your device's screen lock or a security key: no password, no second factor.
+passkeys-none = You have no passkeys yet.
+passkeys-col-name = Name
+passkeys-created = Added
+passkeys-last-used = Last used
+passkeys-never = never
+passkeys-remove = Remove
+passkeys-name = Name (optional)
+passkeys-add = Add a passkey
+passkeys-add-working = Follow your browser's steps to create the passkey…

@@ -10,6 +10,7 @@ use url::Url;
 use crate::db::DatabaseUrl;
 
 pub mod running;
+pub mod webauthn;
 pub use running::{LogFormat, Running};
 
 /// Key material given by the operator; `Debug` prints nothing of it.
@@ -75,6 +76,8 @@ pub struct Config {
     pub email_verification: crate::email::Verification,
     /// The "Running in production" variables (metrics, shutdown, sweeper, logs).
     pub running: Running,
+    /// Passkeys' relying party, from `GATEHOUSE_URL` (off for an IP address).
+    pub passkeys: webauthn::RelyingParty,
     /// Counts every statement when set (tests and diagnostics; not a variable).
     pub statement_log: Option<std::sync::Arc<crate::db::StatementLog>>,
 }
@@ -305,6 +308,7 @@ impl Config {
         }
 
         Ok(Config {
+            passkeys: webauthn::RelyingParty::from_public_url(&public_url),
             mail,
             email_verification,
             running,

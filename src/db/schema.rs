@@ -109,7 +109,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        credential_id -> Binary,
+        user_handle -> Binary,
+        name -> Text,
+        passkey -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webauthn_challenges (binding_hash) {
+        binding_hash -> Binary,
+        purpose -> Text,
+        user_id -> Nullable<BigInt>,
+        state -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(passkeys -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(accounts -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(

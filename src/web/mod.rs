@@ -15,6 +15,7 @@ pub mod lang;
 pub mod oauth;
 pub mod oauth_accounts;
 pub mod pages;
+pub mod passkeys;
 pub mod sessions;
 pub mod settings;
 pub mod setup;
@@ -218,6 +219,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/setup", web::get().to(setup::page))
     .route("/setup", web::post().to(setup::submit))
     .route("/healthz", web::get().to(api::healthz))
+    // Before the `/api/auth` scope, which would answer 404 for its paths.
+    .configure(passkeys::routes)
     .service(
         web::scope("/api/auth")
             .wrap(actix_web::middleware::from_fn(crate::ratelimit::api_budget))

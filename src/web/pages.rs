@@ -52,6 +52,9 @@ struct SignInPage {
     /// Why the last session ended, when a live page was sent here
     /// (`?reason=` from `/static/live.js`).
     ended: Option<&'static str>,
+    /// Passkeys are on: the page offers a passkey button (shown by
+    /// `/static/passkeys.js`).
+    passkeys: bool,
 }
 
 /// The catalogue key of the sentence the sign-in page shows for `?reason=`
@@ -103,6 +106,7 @@ pub async fn signin_page(
             error: None,
             unverified: false,
             ended: ended_sentence(query.reason.as_deref()),
+            passkeys: state.passkeys.is_on(),
         },
     )
 }
@@ -177,6 +181,7 @@ pub async fn signin_submit(
                     AppError::Refused(crate::auth::gate::Refusal::EmailUnverified)
                 ),
                 ended: None,
+                passkeys: state.passkeys.is_on(),
             },
         ),
         Err(e) => Err(e.into()),
