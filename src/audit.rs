@@ -43,8 +43,22 @@ pub mod action {
     pub const EMAIL_CHANGED: &str = "email_changed";
     /// A sign-in link was asked for (target: the account, none for an unknown address).
     pub const SIGN_IN_LINK_SENT: &str = "sign_in_link_sent";
+    pub const TWO_FACTOR_ENABLED: &str = "two_factor_enabled";
+    pub const TWO_FACTOR_DISABLED: &str = "two_factor_disabled";
+    /// A wrong second-factor code at sign-in.
+    pub const TWO_FACTOR_FAILED: &str = "two_factor_failed";
+    /// An admin turned a user's two factors off (actor: the admin).
+    pub const TWO_FACTOR_RESET: &str = "two_factor_reset";
+    pub const RECOVERY_CODE_USED: &str = "recovery_code_used";
+    pub const RECOVERY_CODES_GENERATED: &str = "recovery_codes_generated";
+    pub const PASSKEY_ADDED: &str = "passkey_added";
+    pub const PASSKEY_REMOVED: &str = "passkey_removed";
+    /// The session was re-confirmed at `/reauth`.
+    pub const REAUTHENTICATED: &str = "reauthenticated";
+    /// The user deleted their account (the event keeps the id).
+    pub const ACCOUNT_DELETED: &str = "account_deleted";
 
-    pub const ALL: [&str; 26] = [
+    pub const ALL: [&str; 36] = [
         SIGN_UP,
         SIGN_IN,
         SIGN_IN_FAILED,
@@ -71,10 +85,20 @@ pub mod action {
         EMAIL_CHANGE_REQUESTED,
         EMAIL_CHANGED,
         SIGN_IN_LINK_SENT,
+        TWO_FACTOR_ENABLED,
+        TWO_FACTOR_DISABLED,
+        TWO_FACTOR_FAILED,
+        TWO_FACTOR_RESET,
+        RECOVERY_CODE_USED,
+        RECOVERY_CODES_GENERATED,
+        PASSKEY_ADDED,
+        PASSKEY_REMOVED,
+        REAUTHENTICATED,
+        ACCOUNT_DELETED,
     ];
 
     /// The events a user sees under Settings as their security history.
-    pub const SECURITY: [&str; 18] = [
+    pub const SECURITY: [&str; 27] = [
         SIGN_IN,
         SIGN_IN_FAILED,
         SIGN_OUT,
@@ -93,6 +117,15 @@ pub mod action {
         EMAIL_CHANGE_REQUESTED,
         EMAIL_CHANGED,
         SIGN_IN_LINK_SENT,
+        TWO_FACTOR_ENABLED,
+        TWO_FACTOR_DISABLED,
+        TWO_FACTOR_FAILED,
+        TWO_FACTOR_RESET,
+        RECOVERY_CODE_USED,
+        RECOVERY_CODES_GENERATED,
+        PASSKEY_ADDED,
+        PASSKEY_REMOVED,
+        REAUTHENTICATED,
     ];
 }
 

@@ -91,7 +91,8 @@ fn plant(conn: &mut DbConn, expired: usize) {
         update_age: Duration::from_secs(60),
     };
     for _ in 0..=expired {
-        gatehouse::session::create_session(conn, user, &Default::default(), &policy, None).unwrap();
+        gatehouse::session::create_session(conn, user, &Default::default(), &policy, None, 1)
+            .unwrap();
     }
     let past = Utc::now().naive_utc() - chrono::Duration::hours(1);
     let live: i64 = sessions::table

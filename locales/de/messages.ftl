@@ -118,7 +118,10 @@ oauth-already-linked = Ihr Konto ist schon mit einem anderen { $provider }-Konto
 oauth-link-session-changed = Sie sind nicht mehr als der Benutzer angemeldet, der die Verknüpfung begonnen hat. Melden Sie sich an und verknüpfen Sie erneut in den Einstellungen.
 oauth-only-way = Dies ist Ihr einziger Weg, sich anzumelden. Setzen Sie zuerst ein Passwort oder verknüpfen Sie einen anderen Dienst.
 
-# Passkeys (issue 12)
+## Two factors
+two-factor-wrong-code = Dieser Code stimmt nicht oder wurde schon benutzt. Warten Sie auf den nächsten Code und versuchen Sie es erneut.
+
+## Passkeys (issue 12)
 passkey-name-long = Der Name eines Passkeys darf höchstens { $max } Zeichen lang sein.
 passkey-name-control = Der Name eines Passkeys darf keine Steuerzeichen enthalten.
 passkey-no-challenge = Diese Passkey-Anfrage ist abgelaufen oder wurde schon verwendet. Bitte versuchen Sie es noch einmal.

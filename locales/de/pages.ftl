@@ -184,7 +184,36 @@ error-back-home = Zurück zur Startseite
 live-role = Ihre Rolle ist jetzt { $role }. Manche Seiten haben sich vielleicht geändert; laden Sie neu, um sie zu sehen.
 live-plan = Ihr Tarif ist jetzt { $plan }.
 
-# Passkeys (issue 12)
+## Two factors (TOTP, recovery codes)
+settings-security-link = Zwei-Faktor-Anmeldung und Wiederherstellungscodes
+security-title = Sicherheit der Anmeldung
+two-factor-heading = Zwei-Faktor-Anmeldung
+two-factor-on = Die Zwei-Faktor-Anmeldung ist an: Bei der Anmeldung wird ein Code aus Ihrer Authenticator-App verlangt.
+two-factor-off = Die Zwei-Faktor-Anmeldung ist aus. Schalten Sie sie ein, um nach dem Passwort einen Code aus einer Authenticator-App zu verlangen.
+two-factor-recovery-left = Unbenutzte Wiederherstellungscodes: { $count }
+two-factor-new-codes = Neue Wiederherstellungscodes erzeugen
+two-factor-turn-off = Zwei-Faktor-Anmeldung ausschalten
+two-factor-set-up = Zwei-Faktor-Anmeldung einrichten
+two-factor-disabled-notice = Die Zwei-Faktor-Anmeldung ist aus.
+two-factor-setup-title = Zwei-Faktor-Anmeldung einrichten
+two-factor-setup-scan = Scannen Sie diesen QR-Code mit einer Authenticator-App (zum Beispiel Aegis, Google Authenticator oder 1Password).
+two-factor-qr-label = QR-Code des Einrichtungslinks
+two-factor-setup-type = Oder geben Sie diesen Schlüssel in der App ein:
+two-factor-open-app = In einer Authenticator-App auf diesem Gerät öffnen
+two-factor-turn-on = Einschalten
+two-factor-cancel = Abbrechen
+field-code = Code
+two-factor-signin-title = Code eingeben
+two-factor-signin-intro = Öffnen Sie Ihre Authenticator-App und geben Sie den 6-stelligen Code für diese Seite ein.
+two-factor-code-hint = Kein Telefon zur Hand? Geben Sie stattdessen einen Ihrer Wiederherstellungscodes ein.
+two-factor-verify = Bestätigen
+two-factor-signin-gone = Diese Anmeldung ist abgelaufen oder abgeschlossen. Bitte melden Sie sich erneut an.
+recovery-codes-title = Ihre Wiederherstellungscodes
+two-factor-enabled-notice = Die Zwei-Faktor-Anmeldung ist an.
+recovery-codes-once = Bewahren Sie diese Codes sicher auf: Jeder meldet Sie einmal an, falls Sie Ihre Authenticator-App verlieren. Sie werden nur jetzt angezeigt.
+recovery-codes-done = Ich habe sie gespeichert
+
+## Passkeys (issue 12)
 passkey-signin = Mit einem Passkey anmelden
 passkey-signin-working = Warte auf Ihren Passkey…
 passkey-unsupported = Dieser Browser unterstützt keine Passkeys. Bitte melden Sie sich anders an oder verwenden Sie einen Browser, der sie unterstützt.

@@ -119,7 +119,10 @@ oauth-already-linked = Your account is already linked to another { $provider } a
 oauth-link-session-changed = You are no longer signed in as the user who started linking. Sign in and link again from Settings.
 oauth-only-way = This is your only way to sign in. Set a password or link another provider first.
 
-# Passkeys (issue 12)
+## Two factors
+two-factor-wrong-code = That code is not right, or it was already used. Wait for the next code and try again.
+
+## Passkeys (issue 12)
 passkey-name-long = A passkey's name can have at most { $max } characters.
 passkey-name-control = A passkey's name cannot contain control characters.
 passkey-no-challenge = This passkey request expired or was already used. Please try again.

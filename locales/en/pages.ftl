@@ -185,7 +185,36 @@ error-back-home = Back to the home page
 live-role = Your role is now { $role }. Some pages may have changed; reload to see them.
 live-plan = Your plan is now { $plan }.
 
-# Passkeys (issue 12)
+## Two factors (TOTP, recovery codes)
+settings-security-link = Two-factor sign-in and recovery codes
+security-title = Sign-in security
+two-factor-heading = Two-factor sign-in
+two-factor-on = Two-factor sign-in is on: signing in asks for a code from your authenticator app.
+two-factor-off = Two-factor sign-in is off. Turn it on to ask for a code from an authenticator app after your password.
+two-factor-recovery-left = Unused recovery codes: { $count }
+two-factor-new-codes = Make new recovery codes
+two-factor-turn-off = Turn two-factor sign-in off
+two-factor-set-up = Set up two-factor sign-in
+two-factor-disabled-notice = Two-factor sign-in is off.
+two-factor-setup-title = Set up two-factor sign-in
+two-factor-setup-scan = Scan this QR code with an authenticator app (for example Aegis, Google Authenticator or 1Password).
+two-factor-qr-label = QR code of the authenticator setup link
+two-factor-setup-type = Or type this key into the app:
+two-factor-open-app = Open in an authenticator app on this device
+two-factor-turn-on = Turn on
+two-factor-cancel = Cancel
+field-code = Code
+two-factor-signin-title = Enter your code
+two-factor-signin-intro = Open your authenticator app and enter the 6-digit code for this site.
+two-factor-code-hint = No phone? Enter one of your recovery codes instead.
+two-factor-verify = Verify
+two-factor-signin-gone = This sign-in has expired or is finished. Please sign in again.
+recovery-codes-title = Your recovery codes
+two-factor-enabled-notice = Two-factor sign-in is on.
+recovery-codes-once = Keep these codes somewhere safe: each one signs you in once if you lose your authenticator. They are shown only now.
+recovery-codes-done = I have saved them
+
+## Passkeys (issue 12)
 passkey-signin = Sign in with a passkey
 passkey-signin-working = Waiting for your passkey…
 passkey-unsupported = This browser does not support passkeys. Please sign in another way, or use a browser that supports them.

@@ -184,7 +184,36 @@ error-back-home = На главную
 live-role = Ваша роль теперь { $role }. Некоторые страницы могли измениться; обновите их, чтобы увидеть.
 live-plan = Ваш тариф теперь { $plan }.
 
-# Passkeys (issue 12)
+## Two factors (TOTP, recovery codes)
+settings-security-link = Двухфакторный вход и коды восстановления
+security-title = Безопасность входа
+two-factor-heading = Двухфакторный вход
+two-factor-on = Двухфакторный вход включён: при входе запрашивается код из приложения-аутентификатора.
+two-factor-off = Двухфакторный вход выключен. Включите его, чтобы после пароля запрашивался код из приложения-аутентификатора.
+two-factor-recovery-left = Неиспользованных кодов восстановления: { $count }
+two-factor-new-codes = Создать новые коды восстановления
+two-factor-turn-off = Выключить двухфакторный вход
+two-factor-set-up = Настроить двухфакторный вход
+two-factor-disabled-notice = Двухфакторный вход выключен.
+two-factor-setup-title = Настройка двухфакторного входа
+two-factor-setup-scan = Отсканируйте этот QR-код приложением-аутентификатором (например, Aegis, Google Authenticator или 1Password).
+two-factor-qr-label = QR-код ссылки для настройки
+two-factor-setup-type = Или введите этот ключ в приложении:
+two-factor-open-app = Открыть в приложении-аутентификаторе на этом устройстве
+two-factor-turn-on = Включить
+two-factor-cancel = Отмена
+field-code = Код
+two-factor-signin-title = Введите код
+two-factor-signin-intro = Откройте приложение-аутентификатор и введите 6-значный код для этого сайта.
+two-factor-code-hint = Нет телефона под рукой? Введите один из кодов восстановления.
+two-factor-verify = Подтвердить
+two-factor-signin-gone = Этот вход истёк или уже завершён. Войдите снова.
+recovery-codes-title = Ваши коды восстановления
+two-factor-enabled-notice = Двухфакторный вход включён.
+recovery-codes-once = Сохраните эти коды в надёжном месте: каждый из них один раз выполнит вход, если вы потеряете аутентификатор. Они показываются только сейчас.
+recovery-codes-done = Я их сохранил(а)
+
+## Passkeys (issue 12)
 passkey-signin = Войти с ключом доступа
 passkey-signin-working = Ожидание ключа доступа…
 passkey-unsupported = Этот браузер не поддерживает ключи доступа. Войдите другим способом или воспользуйтесь браузером, который их поддерживает.

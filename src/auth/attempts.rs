@@ -24,7 +24,8 @@ pub struct Attempt {
     /// The signed-in user (settings forms); a sign-in finds it by email.
     pub user_id: Option<i64>,
     /// `details.method` of the `sign_in_failed` event: `password`,
-    /// `current_password`.
+    /// `current_password`; `two_factor` (a code at sign-in) is recorded as
+    /// `two_factor_failed`.
     pub method: &'static str,
     pub device: Device,
 }
@@ -121,12 +122,17 @@ fn record_failure(
                 Err(_) => None,
             },
         };
+        // A wrong second-factor code has its own action.
+        let what = match attempt.method {
+            "two_factor" => action::TWO_FACTOR_FAILED,
+            _ => action::SIGN_IN_FAILED,
+        };
         audit::record(
             conn,
             Event {
                 actor_id: attempt.user_id,
                 target_id: target,
-                action: action::SIGN_IN_FAILED,
+                action: what,
                 device: Some(&attempt.device),
                 details: serde_json::json!({"method": attempt.method, "reason": reason}),
             },

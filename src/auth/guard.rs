@@ -106,6 +106,7 @@ mod tests {
                 name: "n".into(),
                 email: "e@example.com".into(),
                 email_verified: false,
+                two_factor: false,
                 image: None,
                 role: role.into(),
                 permissions: effective_permissions(role, grants),
@@ -117,6 +118,8 @@ mod tests {
             expires_at: chrono::Utc::now(),
             impersonator_id: None,
             verification_pending: false,
+            authenticated_at: chrono::Utc::now(),
+            aal: 1,
         }
     }
 

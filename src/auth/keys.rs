@@ -12,6 +12,10 @@ pub struct Keys {
     pub session_cookie: Key,
     /// Seals provider tokens at rest (`oauth::crypto`).
     pub provider_tokens: [u8; 32],
+    /// Seals TOTP secrets at rest (`twofactor::totp`).
+    pub totp_secrets: [u8; 32],
+    /// The HMAC key recovery codes are stored under (`twofactor::recovery`).
+    pub recovery_codes: [u8; 32],
 }
 
 impl fmt::Debug for Keys {
@@ -33,9 +37,17 @@ impl Keys {
         let mut provider_tokens = [0u8; 32];
         hk.expand(b"provider tokens v1", &mut provider_tokens)
             .expect("32 bytes is a valid HKDF length");
+        let mut totp_secrets = [0u8; 32];
+        hk.expand(b"totp secrets v1", &mut totp_secrets)
+            .expect("32 bytes is a valid HKDF length");
+        let mut recovery_codes = [0u8; 32];
+        hk.expand(b"recovery codes v1", &mut recovery_codes)
+            .expect("32 bytes is a valid HKDF length");
         Keys {
             csrf,
             provider_tokens,
+            totp_secrets,
+            recovery_codes,
             session_cookie: Key::from(&cookie),
         }
     }

@@ -24,9 +24,9 @@ use crate::session::{Found, SessionRow, Standing, TokenHash};
 use crate::users::UserRow;
 
 pub const SESSION_JOIN: &str = "SELECT sessions.id, sessions.expires_at, sessions.impersonator_id, \
-     users.id, users.email, users.name, users.image, users.role, users.permissions, \
+     sessions.authenticated_at, sessions.aal, users.id, users.email, users.name, users.image, users.role, users.permissions, \
      users.plan, users.plan_expires_at, users.theme, users.language, \
-     users.email_verified_at, users.banned_at, users.banned_until, \
+     users.email_verified_at, users.two_factor_at, users.banned_at, users.banned_until, \
      impersonator.role, impersonator.banned_at, impersonator.banned_until \
      FROM sessions INNER JOIN users ON users.id = sessions.user_id \
      LEFT JOIN users AS impersonator ON impersonator.id = sessions.impersonator_id \
@@ -176,31 +176,34 @@ impl AsyncPg {
 fn rows(row: Row) -> Result<Found, tokio_postgres::Error> {
     // The impersonator's role is NOT NULL: a null one means no joined row.
     let impersonator = row
-        .try_get::<_, Option<String>>(16)?
-        .map(|role| Ok::<_, tokio_postgres::Error>((role, row.try_get(17)?, row.try_get(18)?)))
+        .try_get::<_, Option<String>>(19)?
+        .map(|role| Ok::<_, tokio_postgres::Error>((role, row.try_get(20)?, row.try_get(21)?)))
         .transpose()?;
     Ok((
         SessionRow {
             id: row.try_get(0)?,
             expires_at: row.try_get(1)?,
             impersonator_id: row.try_get(2)?,
+            authenticated_at: row.try_get(3)?,
+            aal: row.try_get(4)?,
         },
         UserRow {
-            id: row.try_get(3)?,
-            email: row.try_get(4)?,
-            name: row.try_get(5)?,
-            image: row.try_get(6)?,
-            role: row.try_get(7)?,
-            permissions: row.try_get(8)?,
-            plan: row.try_get(9)?,
-            plan_expires_at: row.try_get(10)?,
-            theme: row.try_get(11)?,
-            language: row.try_get(12)?,
-            email_verified_at: row.try_get(13)?,
+            id: row.try_get(5)?,
+            email: row.try_get(6)?,
+            name: row.try_get(7)?,
+            image: row.try_get(8)?,
+            role: row.try_get(9)?,
+            permissions: row.try_get(10)?,
+            plan: row.try_get(11)?,
+            plan_expires_at: row.try_get(12)?,
+            theme: row.try_get(13)?,
+            language: row.try_get(14)?,
+            email_verified_at: row.try_get(15)?,
+            two_factor_at: row.try_get(16)?,
         },
         Standing {
-            banned_at: row.try_get(14)?,
-            banned_until: row.try_get(15)?,
+            banned_at: row.try_get(17)?,
+            banned_until: row.try_get(18)?,
             impersonator,
         },
     ))

@@ -21,6 +21,7 @@ diesel::table! {
         ban_reason -> Nullable<Text>,
         last_seen_at -> Nullable<Timestamp>,
         email_verified_at -> Nullable<Timestamp>,
+        two_factor_at -> Nullable<Timestamp>,
     }
 }
 
@@ -36,6 +37,7 @@ diesel::table! {
         user_agent -> Text,
         ip -> Text,
         impersonator_id -> Nullable<BigInt>,
+        aal -> Integer,
     }
 }
 
@@ -110,6 +112,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    totp_secrets (user_id) {
+        user_id -> BigInt,
+        secret -> Text,
+        last_used_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Binary,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pending_signins (token_hash) {
+        token_hash -> Binary,
+        user_id -> BigInt,
+        method -> Text,
+        details -> Text,
+        callback_url -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     passkeys (id) {
         id -> BigInt,
         user_id -> BigInt,
@@ -134,6 +167,9 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(passkeys -> users (user_id));
+diesel::joinable!(totp_secrets -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(pending_signins -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(accounts -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -144,5 +180,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_states,
     audit_events,
     rate_limits,
-    email_tokens
+    email_tokens,
+    totp_secrets,
+    recovery_codes,
+    pending_signins,
+    passkeys,
+    webauthn_challenges
 );

@@ -53,12 +53,12 @@ pub fn is_live(conn: &mut DbConn, token: &PlainToken) -> QueryResult<bool> {
     Ok(tokens::peek(conn, Purpose::ResetPassword, token)?.is_some())
 }
 
-/// A reset that went through: the user and the token of this browser's new
-/// session.
+/// A reset that went through: the user, and this browser's new session (or
+/// a pending sign-in when the user has two factors on).
 #[derive(Debug)]
 pub struct Reset {
     pub user_id: i64,
-    pub session: PlainToken,
+    pub begun: crate::twofactor::Begun,
 }
 
 /// Spends a reset link on `password_hash` (already hashed, off this
@@ -91,14 +91,16 @@ pub fn reset(
         // Other links that would get into the account are worthless now.
         tokens::revoke(conn, user_id, Purpose::ResetPassword)?;
         tokens::revoke(conn, user_id, Purpose::SignIn)?;
-        let session = crate::session::create_session(conn, user_id, device, policy, None)?;
         audit::record(conn, Event::by(user_id, action::PASSWORD_RESET, device))?;
-        audit::record(
+        let begun = crate::twofactor::begin_sign_in(
             conn,
-            Event::by(user_id, action::SIGN_IN, device)
-                .details(serde_json::json!({"method": "password_reset"})),
+            user_id,
+            device,
+            policy,
+            serde_json::json!({"method": "password_reset"}),
+            "/",
         )?;
-        Ok::<_, AppError>(Some(Reset { user_id, session }))
+        Ok::<_, AppError>(Some(Reset { user_id, begun }))
     })?;
     Ok(spent.flatten())
 }

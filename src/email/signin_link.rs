@@ -74,7 +74,8 @@ pub fn is_live(conn: &mut DbConn, token: &PlainToken) -> QueryResult<bool> {
 #[derive(Debug)]
 pub struct SignedIn {
     pub user_id: i64,
-    pub session: PlainToken,
+    /// The session, or a pending sign-in when the user has two factors on.
+    pub begun: crate::twofactor::Begun,
 }
 
 /// Why a link signed nobody in; in either case nothing changed.
@@ -111,6 +112,7 @@ pub fn sign_in(
     domains: &[String],
     device: &Device,
     policy: &ExpiryPolicy,
+    callback_url: &str,
 ) -> Result<Result<SignedIn, NotSignedIn>, AppError> {
     let spent = tokens::spend(conn, Purpose::SignIn, token, |conn, claim| {
         let user_id = claim.user_id;
@@ -128,13 +130,15 @@ pub fn sign_in(
             audit::record(conn, Event::by(user_id, action::EMAIL_VERIFIED, device))?;
         }
         tokens::revoke(conn, user_id, Purpose::SignIn)?;
-        let session = crate::session::create_session(conn, user_id, device, policy, None)?;
-        audit::record(
+        let begun = crate::twofactor::begin_sign_in(
             conn,
-            Event::by(user_id, action::SIGN_IN, device)
-                .details(serde_json::json!({"method": "email"})),
+            user_id,
+            device,
+            policy,
+            serde_json::json!({"method": "email"}),
+            callback_url,
         )?;
-        Ok(SignedIn { user_id, session })
+        Ok(SignedIn { user_id, begun })
     });
     match spent {
         Ok(Some(done)) => Ok(Ok(done)),

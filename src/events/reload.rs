@@ -233,6 +233,7 @@ mod tests {
                 name: name.into(),
                 email: "a@example.com".into(),
                 email_verified: false,
+                two_factor: false,
                 image: None,
                 role: "user".into(),
                 permissions: vec![],
@@ -244,6 +245,8 @@ mod tests {
             expires_at: Utc::now() + chrono::Duration::days(1),
             extended: false,
             impersonator_id: None,
+            authenticated_at: Utc::now(),
+            aal: 1,
         }
     }
 

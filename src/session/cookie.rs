@@ -23,6 +23,8 @@ pub struct CookiePolicy {
     pub csrf_name: String,
     /// Binds an OAuth flow to the browser that started it.
     pub oauth_name: String,
+    /// Binds a sign-in waiting for its second factor to the browser.
+    pub pending_name: String,
     pub secure: bool,
     pub max_age: Duration,
 }
@@ -35,6 +37,7 @@ impl CookiePolicy {
             session_name: format!("{prefix}gatehouse_session"),
             csrf_name: format!("{prefix}gatehouse_csrf"),
             oauth_name: format!("{prefix}gatehouse_oauth"),
+            pending_name: format!("{prefix}gatehouse_pending"),
             secure: https,
             max_age,
         }

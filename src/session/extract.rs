@@ -24,9 +24,26 @@ pub struct SignedIn {
     /// Pages ask this user to verify their address: it is not verified and
     /// `EMAIL_VERIFICATION` is not `off`.
     pub verification_pending: bool,
+    /// When the session was signed in, or re-confirmed at `/reauth`.
+    pub authenticated_at: DateTime<Utc>,
+    /// 1: one factor; 2: two factors or a passkey.
+    pub aal: i32,
 }
 
 impl SignedIn {
+    /// The signed-in view of a loaded session.
+    pub fn from_loaded(loaded: super::LoadedSession, verification_pending: bool) -> Self {
+        SignedIn {
+            session_id: loaded.session_id,
+            user: loaded.user,
+            expires_at: loaded.expires_at,
+            impersonator_id: loaded.impersonator_id,
+            verification_pending,
+            authenticated_at: loaded.authenticated_at,
+            aal: loaded.aal,
+        }
+    }
+
     /// Who an audit event of this request names as (actor, target): the user
     /// themselves, or while impersonating the admin acting on the user. Every
     /// handler that records what the signed-in user did takes them from here.
@@ -38,16 +55,16 @@ impl SignedIn {
 /// This request's session: `Ok(None)` is anonymous.
 pub async fn read_session(req: &HttpRequest) -> Outcome {
     match super::callback::current(req).await {
-        Lookup::Live(loaded) => Ok(Some(SignedIn {
-            session_id: loaded.session_id,
-            user: loaded.user.clone(),
-            expires_at: loaded.expires_at,
-            impersonator_id: loaded.impersonator_id,
-            verification_pending: !loaded.user.email_verified
+        Lookup::Live(loaded) => {
+            let pending = !loaded.user.email_verified
                 && req
                     .app_data::<actix_web::web::Data<crate::AppState>>()
-                    .is_some_and(|s| s.config.email_verification.is_on()),
-        })),
+                    .is_some_and(|s| s.config.email_verification.is_on());
+            Ok(Some(SignedIn::from_loaded(
+                loaded.as_ref().clone(),
+                pending,
+            )))
+        }
         Lookup::Anonymous => Ok(None),
         Lookup::Unavailable => Err(AppError::Unavailable),
     }
@@ -173,9 +190,15 @@ pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
 
 /// Starts a fresh session for `user_id` on this response: the old token (if any)
 /// is deleted and a new one issued, so a session id is never carried across a
-/// sign-in (no fixation).
-pub fn begin_session(session: &Session, user_id: i64, device: &Device) -> Result<(), AppError> {
-    begin_session_as(session, user_id, device, None)
+/// sign-in (no fixation). `aal`: the new session's assurance level (1 for a
+/// one-factor sign-in; a session that replaces one keeps that one's).
+pub fn begin_session(
+    session: &Session,
+    user_id: i64,
+    device: &Device,
+    aal: i32,
+) -> Result<(), AppError> {
+    begin_session_as(session, user_id, device, None, aal)
 }
 
 /// [`begin_session`], with an audit event written in the same transaction as
@@ -184,10 +207,11 @@ pub fn begin_session_audited(
     session: &Session,
     user_id: i64,
     device: &Device,
+    aal: i32,
     action: &'static str,
     details: serde_json::Value,
 ) -> Result<(), AppError> {
-    begin_session_as(session, user_id, device, None)?;
+    begin_session_as(session, user_id, device, None, aal)?;
     session
         .insert(
             keys::NEW_AUDIT,
@@ -205,6 +229,7 @@ pub fn begin_session_as(
     user_id: i64,
     device: &Device,
     impersonator: Option<i64>,
+    aal: i32,
 ) -> Result<(), AppError> {
     session.clear();
     session.renew();
@@ -215,6 +240,7 @@ pub fn begin_session_as(
         .insert(keys::NEW_USER_AGENT, &device.user_agent)
         .map_err(failed)?;
     session.insert(keys::NEW_IP, &device.ip).map_err(failed)?;
+    session.insert(keys::NEW_AAL, aal).map_err(failed)?;
     if let Some(admin) = impersonator {
         session
             .insert(keys::NEW_IMPERSONATOR, admin)

@@ -54,6 +54,10 @@ pub struct SessionRow {
     pub expires_at: NaiveDateTime,
     /// The admin acting as this user, when this is an impersonation session.
     pub impersonator_id: Option<i64>,
+    /// When the session was signed in, or re-confirmed at `/reauth`.
+    pub authenticated_at: NaiveDateTime,
+    /// 1: one factor; 2: two factors or a passkey.
+    pub aal: i32,
 }
 
 /// A live session and its user, as loaded for one request.
@@ -66,6 +70,10 @@ pub struct LoadedSession {
     pub extended: bool,
     /// The admin acting as this user (impersonation), if any.
     pub impersonator_id: Option<i64>,
+    /// When the session was signed in, or re-confirmed at `/reauth`.
+    pub authenticated_at: DateTime<Utc>,
+    /// Assurance level: 1 (one factor) or 2 (two factors, or a passkey).
+    pub aal: i32,
 }
 
 /// What the join reads besides the session and the user's view: the user's
@@ -150,13 +158,18 @@ pub fn find_session(conn: &mut DbConn, hash: &TokenHash) -> QueryResult<Option<F
 /// banned user's session never does (a sign-in may have raced the ban). An
 /// impersonation session needs its admin to still exist, hold the admin role
 /// and not be banned, and its user not to be an admin (the impersonator would
-/// otherwise hold `/admin` as them).
+/// otherwise hold `/admin` as them). A user with two factors on needs a
+/// two-factor session (`aal` 2), so turning them on ends the one-factor
+/// sessions on every other device; an impersonation session is the admin's
+/// doing, not a sign-in of the user, and is exempt.
 pub fn admissible(session: &SessionRow, user: &UserRow, standing: &Standing) -> bool {
     if ban_in_force(standing.banned_at, standing.banned_until) {
         return false;
     }
     if session.impersonator_id.is_none() {
-        return true;
+        // Two factors on: a one-factor session (made before they were turned
+        // on) no longer stands.
+        return user.two_factor_at.is_none() || session.aal >= 2;
     }
     match &standing.impersonator {
         Some((role, at, until)) => {
@@ -180,13 +193,27 @@ pub fn live_without_write(found: Found, policy: &ExpiryPolicy) -> Option<LoadedS
     {
         return None;
     }
-    Some(LoadedSession {
+    let expires_at = session.expires_at;
+    Some(loaded(session, user, now, expires_at, false))
+}
+
+/// The view of a session row and its user for this request.
+fn loaded(
+    session: SessionRow,
+    user: UserRow,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    extended: bool,
+) -> LoadedSession {
+    LoadedSession {
         session_id: session.id,
         user: SessionUser::from_row(user, now),
-        expires_at: session.expires_at.and_utc(),
-        extended: false,
+        expires_at: expires_at.and_utc(),
+        extended,
         impersonator_id: session.impersonator_id,
-    })
+        authenticated_at: session.authenticated_at.and_utc(),
+        aal: session.aal,
+    }
 }
 
 /// The session callback: one statement joins the session to its user. A row past
@@ -218,13 +245,7 @@ pub fn load_session_user(
             .execute(conn)?;
         touch_user(conn, user.id, now)?;
     }
-    Ok(Some(LoadedSession {
-        session_id: session.id,
-        user: SessionUser::from_row(user, now),
-        expires_at: expires_at.and_utc(),
-        extended,
-        impersonator_id: session.impersonator_id,
-    }))
+    Ok(Some(loaded(session, user, now, expires_at, extended)))
 }
 
 /// Where a new session comes from.
@@ -242,6 +263,7 @@ pub fn create_session(
     device: &Device,
     policy: &ExpiryPolicy,
     impersonator_id: Option<i64>,
+    aal: i32,
 ) -> QueryResult<PlainToken> {
     let token = PlainToken::generate();
     let now = Utc::now().naive_utc();
@@ -256,6 +278,7 @@ pub fn create_session(
             sessions::user_agent.eq(truncate(&device.user_agent, 512)),
             sessions::ip.eq(truncate(&device.ip, 64)),
             sessions::impersonator_id.eq(impersonator_id),
+            sessions::aal.eq(aal),
         ))
         .execute(conn)?;
     touch_user(conn, user_id, now)?;
@@ -346,12 +369,9 @@ pub fn reload(conn: &mut DbConn, session_id: i64) -> QueryResult<Option<LoadedSe
     let now = Utc::now().naive_utc();
     Ok(found
         .filter(|(s, u, standing)| s.expires_at > now && admissible(s, u, standing))
-        .map(|(s, u, _)| LoadedSession {
-            session_id: s.id,
-            user: SessionUser::from_row(u, now),
-            expires_at: s.expires_at.and_utc(),
-            extended: false,
-            impersonator_id: s.impersonator_id,
+        .map(|(s, u, _)| {
+            let expires_at = s.expires_at;
+            loaded(s, u, now, expires_at, false)
         }))
 }
 
@@ -383,6 +403,8 @@ mod tests {
             id: 1,
             expires_at: future,
             impersonator_id: imp,
+            authenticated_at: now,
+            aal: 1,
         };
         let user = |role: &str| UserRow {
             id: 2,
@@ -396,6 +418,7 @@ mod tests {
             theme: "system".into(),
             language: "en".into(),
             email_verified_at: None,
+            two_factor_at: None,
         };
         let standing = |ban: (Option<NaiveDateTime>, Option<NaiveDateTime>), imp| Standing {
             banned_at: ban.0,

@@ -28,6 +28,8 @@ pub mod keys {
     pub const NEW_IP: &str = "gh.new_ip";
     /// Set when an admin starts impersonating: the admin's id.
     pub const NEW_IMPERSONATOR: &str = "gh.new_impersonator";
+    /// The new session's assurance level (1 when absent).
+    pub const NEW_AAL: &str = "gh.new_aal";
     /// An audit event (`{"action", "details"}`) written in the same
     /// transaction as the new session, so a sign-in commits once.
     pub const NEW_AUDIT: &str = "gh.new_audit";
@@ -97,10 +99,12 @@ impl SessionStore for DieselSessionStore {
         let policy = self.policy;
         let impersonator: Option<i64> = read(&state, keys::NEW_IMPERSONATOR);
         let audit: Option<crate::audit::Pending> = read(&state, keys::NEW_AUDIT);
+        let aal: i32 = read(&state, keys::NEW_AAL).unwrap_or(1);
         let token = blocking(&self.db, move |conn| {
             use diesel::Connection;
             conn.transaction(|conn| {
-                let token = super::create_session(conn, user_id, &device, &policy, impersonator)?;
+                let token =
+                    super::create_session(conn, user_id, &device, &policy, impersonator, aal)?;
                 if let Some(a) = audit {
                     a.record(conn, user_id, &device)?;
                 }

@@ -28,6 +28,8 @@ pub struct UserRow {
     pub theme: String,
     pub language: String,
     pub email_verified_at: Option<NaiveDateTime>,
+    /// When the user turned a second factor on (`None`: off).
+    pub two_factor_at: Option<NaiveDateTime>,
 }
 
 /// What pages, the JSON API and handlers know of the signed-in user, made anew
@@ -40,6 +42,8 @@ pub struct SessionUser {
     pub email: String,
     /// The user has opened a link mailed to this address.
     pub email_verified: bool,
+    /// The user signs in with a second factor (TOTP).
+    pub two_factor: bool,
     pub image: Option<String>,
     pub role: String,
     pub permissions: Vec<String>,
@@ -66,6 +70,7 @@ impl SessionUser {
             name: row.name,
             email: row.email,
             email_verified: row.email_verified_at.is_some(),
+            two_factor: row.two_factor_at.is_some(),
             image: row.image,
             role: row.role,
             permissions,
@@ -465,6 +470,7 @@ mod tests {
             theme: "system".into(),
             language: "en".into(),
             email_verified_at: None,
+            two_factor_at: None,
         };
         assert_eq!(SessionUser::from_row(row(None), now).plan, "premium");
         assert_eq!(SessionUser::from_row(row(None), now).plan_ends_at, None);

@@ -324,7 +324,8 @@ pub async fn impersonate(
         .db
         .run(move |conn| admin::start_impersonation(conn, actor, target, &d))
         .await?;
-    crate::session::extract::begin_session_as(&session, target, &device, Some(actor))?;
+    // The admin's assurance carries over (and back at the stop).
+    crate::session::extract::begin_session_as(&session, target, &device, Some(actor), admin.0.aal)?;
     Ok(HttpResponse::Ok().json(AdminUser::from(row)))
 }
 
@@ -351,7 +352,7 @@ pub async fn end_impersonation(
     state.events.session_ended(sid, Reason::SignedOut).await;
     match outcome {
         Ok(()) => {
-            crate::session::extract::begin_session(session, admin, &device)?;
+            crate::session::extract::begin_session(session, admin, &device, viewer.aal)?;
             Ok((admin, target))
         }
         Err(e) => {

@@ -433,7 +433,13 @@ pub async fn impersonate(
         .await;
     match started {
         Ok(()) => {
-            crate::session::extract::begin_session_as(&session, target, &device, Some(actor))?;
+            crate::session::extract::begin_session_as(
+                &session,
+                target,
+                &device,
+                Some(actor),
+                admin.0.aal,
+            )?;
             Ok(see_other("/"))
         }
         Err(e) => {

@@ -112,13 +112,7 @@ pub async fn update_session(
         .await?;
     state.events.user_changed(parties.1).await;
     match fresh {
-        Some(s) => Ok(session_json(&SignedIn {
-            session_id: s.session_id,
-            user: s.user,
-            expires_at: s.expires_at,
-            impersonator_id: s.impersonator_id,
-            verification_pending: false,
-        })),
+        Some(s) => Ok(session_json(&SignedIn::from_loaded(s, false))),
         // Revoked between the two statements.
         None => Err(AppError::Unauthorized),
     }

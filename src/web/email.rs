@@ -281,10 +281,9 @@ pub async fn reset_submit(
     let token = form.token.clone();
     let head = Head::new(viewer.0.as_ref(), Some(csrf.0), &req);
     match do_reset(&state, &req, form).await {
-        Ok(done) => {
-            begin_issued_session(&session, done.session)?;
-            Ok(see_other("/"))
-        }
+        Ok(done) => Ok(super::two_factor_signin::proceed(
+            &state, &session, done.begun, "/",
+        )?),
         Err(ResetRefused::Link) => invalid_link_page(head),
         Err(ResetRefused::Other(e @ (AppError::Invalid { .. } | AppError::Busy))) => {
             render_with_retry(
@@ -317,21 +316,32 @@ pub async fn reset_json(
         }
         Err(ResetRefused::Other(e)) => return Err(e),
     };
-    let hash = done.session.hash();
+    let token = match done.begun {
+        crate::twofactor::Begun::Session(token) => token,
+        // Two factors on: no session until the code (`/signin/two-factor`,
+        // whose cookie this answer sets); the answer is `null`, as for no
+        // session.
+        begun @ crate::twofactor::Begun::Pending(_) => {
+            let mut res = super::two_factor_signin::proceed(&state, &session, begun, "/")?;
+            let mut json = HttpResponse::Ok().json(serde_json::Value::Null);
+            for c in res.cookies() {
+                let _ = json.add_cookie(&c.into_owned());
+            }
+            let _ = &mut res;
+            return Ok(json);
+        }
+    };
+    let hash = token.hash();
     let policy = state.expiry;
     let loaded = state
         .db
         .run(move |conn| Ok(crate::session::load_session_user(conn, &hash, &policy)?))
         .await?
         .ok_or(AppError::Unauthorized)?;
-    begin_issued_session(&session, done.session)?;
-    Ok(super::api::session_json(&SignedIn {
-        session_id: loaded.session_id,
-        user: loaded.user,
-        expires_at: loaded.expires_at,
-        impersonator_id: None,
-        verification_pending: false,
-    }))
+    begin_issued_session(&session, token)?;
+    Ok(super::api::session_json(&SignedIn::from_loaded(
+        loaded, false,
+    )))
 }
 
 /// `GET /verify-email?token=…`: marks the address verified, `303` to `/`.

@@ -10,14 +10,14 @@ use serde::Deserialize;
 
 use super::email::{MailSentPage, refuse_impersonation, send_counted};
 use super::form_error::{FieldError as _, FormError};
-use super::{Head, callback, render, render_with_retry, see_other};
+use super::{Head, callback, render, render_with_retry};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::auth::gate::Refusal;
 use crate::email::signin_link::{self, NotSignedIn};
 use crate::error::{AppError, PageError};
 use crate::session::PlainToken;
-use crate::session::extract::{MaybeUser, PageViewer, begin_issued_session, device_of};
+use crate::session::extract::{MaybeUser, PageViewer, device_of};
 
 /// `/signin/email`: the request form (again, with its error), the button a
 /// live link opens, or the page of a dead link.
@@ -144,13 +144,12 @@ pub async fn submit(
     let head = Head::new(viewer.0.as_ref(), Some(csrf.0), &req);
     refuse_impersonation(&req, viewer.0.as_ref(), "signin_email").await?;
     if let Some(token) = form.token {
-        let outcome = spend(&state, &req, &token).await;
+        let outcome = spend(&state, &req, &token, &callback).await;
         state.metrics.sign_in("email", metric_result(&outcome));
         return match outcome? {
-            Ok(done) => {
-                begin_issued_session(&session, done.session)?;
-                Ok(see_other(&callback))
-            }
+            Ok(done) => Ok(super::two_factor_signin::proceed(
+                &state, &session, done.begun, &callback,
+            )?),
             Err(NotSignedIn::DeadLink) => dead_link_page(head),
             Err(NotSignedIn::Refused(refusal)) => {
                 let e = AppError::Refused(refusal);
@@ -182,6 +181,7 @@ async fn spend(
     state: &AppState,
     req: &HttpRequest,
     raw: &str,
+    callback: &str,
 ) -> Result<Result<signin_link::SignedIn, NotSignedIn>, AppError> {
     let Some(token) = PlainToken::parse(raw) else {
         return Ok(Err(NotSignedIn::DeadLink));
@@ -191,9 +191,10 @@ async fn spend(
         device_of(req),
         state.expiry,
     );
+    let to = callback.to_owned();
     let outcome = state
         .db
-        .run(move |conn| signin_link::sign_in(conn, &token, &domains, &device, &policy))
+        .run(move |conn| signin_link::sign_in(conn, &token, &domains, &device, &policy, &to))
         .await;
     if let Ok(Ok(done)) = &outcome {
         // The link verified the address: open pages of the user say so.

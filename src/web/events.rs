@@ -46,6 +46,8 @@ pub async fn stream(
         expires_at: signed_in.expires_at,
         extended: false,
         impersonator_id: signed_in.impersonator_id,
+        authenticated_at: signed_in.authenticated_at,
+        aal: signed_in.aal,
     };
     let Some(subscription) = state.events.subscribe(seed) else {
         return Ok(HttpResponse::ServiceUnavailable()

@@ -19,6 +19,8 @@ pub mod passkeys;
 pub mod sessions;
 pub mod settings;
 pub mod setup;
+pub mod two_factor;
+pub mod two_factor_signin;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -149,6 +151,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .error_handler(json_error),
     )
     .configure(assets::routes)
+    .configure(two_factor_signin::routes)
+    .configure(two_factor::routes)
     .route("/", web::get().to(pages::home))
     .route("/signin", web::get().to(pages::signin_page))
     .route("/signin", web::post().to(pages::signin_submit))

@@ -17,7 +17,7 @@ use crate::i18n::Msg;
 use crate::oauth::accounts::{self, Outcome};
 use crate::oauth::flow::FlowError;
 use crate::oauth::state::{self, Pending, Rejected};
-use crate::session::extract::{MaybeUser, begin_session_audited, device_of};
+use crate::session::extract::{MaybeUser, device_of};
 use crate::session::token::PlainToken;
 
 #[derive(Serialize)]
@@ -369,8 +369,19 @@ pub async fn finish(
             };
             let details = serde_json::json!({"method": pid});
             if linking.is_none() {
-                // The sign-in event commits with the new session.
-                begin_session_audited(&session, uid, &device, what, details)?;
+                // The sign-in event commits with the new session (or the
+                // second step starts, for a user with two factors on).
+                let mut res = super::two_factor_signin::sign_in(
+                    &state,
+                    &session,
+                    uid,
+                    device,
+                    details,
+                    &pending.callback_url,
+                )
+                .await?;
+                let _ = res.add_cookie(&state.cookies.removal(&state.cookies.oauth_name));
+                return Ok(res);
             } else {
                 audit::after(&state.db, device, move |conn, d| {
                     audit::record(conn, Event::by(uid, what, d).details(details))

@@ -152,16 +152,15 @@ pub async fn signin_submit(
     .await;
     state.metrics.password_sign_in(&outcome);
     match outcome {
-        Ok(user_id) => {
-            begin_session_audited(
-                &session,
-                user_id,
-                &device,
-                action::SIGN_IN,
-                serde_json::json!({"method": "password"}),
-            )?;
-            Ok(see_other(&callback))
-        }
+        Ok(user_id) => Ok(super::two_factor_signin::sign_in(
+            &state,
+            &session,
+            user_id,
+            device,
+            serde_json::json!({"method": "password"}),
+            &callback,
+        )
+        .await?),
         Err(
             e @ (AppError::BadCredentials
             | AppError::Invalid { .. }
@@ -296,6 +295,7 @@ pub async fn signup_submit(
                 &session,
                 user_id,
                 &device,
+                1,
                 action::SIGN_UP,
                 serde_json::json!({}),
             )?;

@@ -354,6 +354,8 @@ pub async fn password(
                 &session,
                 user_id,
                 &device_of(&req),
+                // The new session proves what this one did.
+                user.0.aal,
                 crate::audit::action::PASSWORD_CHANGED,
                 serde_json::json!({}),
             )?;

@@ -108,7 +108,7 @@ pub async fn submit(
     match outcome {
         Ok(user_id) => {
             log::info!("first admin account created through the setup link");
-            begin_session(&session, user_id, &device_of(&req))?;
+            begin_session(&session, user_id, &device_of(&req), 1)?;
             Ok(see_other("/"))
         }
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_) | AppError::Busy)) => {

@@ -1,0 +1,468 @@
+//! Two-factor sign-in (TOTP and recovery codes), as stories on both backends.
+//! The codes are computed here from the secret the setup page shows, as an
+//! authenticator app would.
+
+mod common;
+
+use common::{Backend, Browser, PASSWORD, Page, TestApp};
+use reqwest::Method;
+use serde_json::json;
+
+on_both_backends!(
+    turning_it_on_then_signing_in_asks_for_a_code,
+    a_code_is_accepted_once,
+    a_recovery_code_signs_in_once,
+    the_pending_sign_in_is_this_browsers_and_lasts_five_minutes,
+    wrong_codes_count_toward_the_sign_in_limit,
+    a_sign_in_link_asks_for_the_second_factor_too,
+    turning_it_on_ends_one_factor_sessions_elsewhere,
+    new_recovery_codes_replace_the_old_and_turning_off_removes_them,
+    an_admin_resets_a_users_two_factors,
+    an_impersonating_admin_cannot_touch_them,
+    the_database_holds_no_secret_and_no_code,
+);
+
+const ADA: &str = "ada@example.com";
+
+fn totp(secret: &str) -> totp_rs::Totp {
+    totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_skew(1)
+        .with_step_duration(30)
+        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
+        .with_issuer(Some(String::new()))
+        .with_account_name(String::new())
+        .build()
+        .unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Waits while the current 30 s step has less than 4 s left, so a code made
+/// now is judged in the same step by the server.
+fn steady() {
+    let left = 30 - now() % 30;
+    if left < 4 {
+        std::thread::sleep(std::time::Duration::from_secs(left + 1));
+    }
+}
+
+/// The code for `steps` steps from now (-1, 0 and 1 are accepted).
+fn code(secret: &str, steps: i64) -> String {
+    let at = (now() as i64 + steps * 30) as u64;
+    totp(secret).generate(at).to_string()
+}
+
+fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let i = body
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in {body}"))
+        + start.len();
+    &body[i..i + body[i..].find(end).unwrap()]
+}
+
+/// Turns two factors on for the signed-in `b`: the secret, and the ten
+/// recovery codes. The code used is the previous step's, so the current and
+/// next steps are left for the story.
+fn turn_on(b: &Browser) -> (String, Vec<String>) {
+    let setup = b.submit("/settings/two-factor/setup", &[]);
+    assert_eq!(setup.status, 200, "{}", setup.body);
+    let secret = between(&setup.body, "id=\"totp-secret\">", "<").to_owned();
+    assert!(setup.body.contains("<svg"), "a QR code is drawn");
+    assert!(setup.body.contains("otpauth://totp/"), "{}", setup.body);
+    steady();
+    let on = b.submit(
+        "/settings/two-factor/enable",
+        &[("code", &code(&secret, -1))],
+    );
+    assert_eq!(on.status, 200, "{}", on.body);
+    let list = between(&on.body, "id=\"recovery-codes\">", "</ul>");
+    let codes: Vec<String> = list
+        .split("<code>")
+        .skip(1)
+        .map(|c| c[..c.find('<').unwrap()].to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10, "{list}");
+    (secret, codes)
+}
+
+/// Password sign-in of a two-factor user in a new browser: the code page.
+fn first_factor(app: &TestApp, callback: &str) -> (Browser, Page) {
+    let b = app.browser();
+    let page = b.submit(
+        "/signin",
+        &[
+            ("email", ADA),
+            ("password", PASSWORD),
+            ("callbackUrl", callback),
+        ],
+    );
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location().as_deref(), Some("/signin/two-factor"));
+    (b, page)
+}
+
+fn audited(app: &TestApp, action: &str) -> i64 {
+    app.count(&format!("audit_events WHERE action = '{action}'"))
+}
+
+fn turning_it_on_then_signing_in_asks_for_a_code(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    assert!(
+        b.get("/settings/security")
+            .body
+            .contains("two-factor-status")
+    );
+    assert_eq!(b.session_json()["user"]["two_factor"], false);
+
+    // A wrong code leaves it off and shows the same secret again.
+    let setup = b.submit("/settings/two-factor/setup", &[]);
+    let secret = between(&setup.body, "id=\"totp-secret\">", "<").to_owned();
+    let wrong = b.submit("/settings/two-factor/enable", &[("code", "000000")]);
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(wrong.body.contains(&secret));
+    assert!(wrong.body.contains("id=\"code-error\""));
+    assert_eq!(b.session_json()["user"]["two_factor"], false);
+    steady();
+    let on = b.submit(
+        "/settings/two-factor/enable",
+        &[("code", &code(&secret, -1))],
+    );
+    assert_eq!(on.status, 200, "{}", on.body);
+    // This browser proved both factors and stays signed in.
+    assert_eq!(b.session_json()["user"]["two_factor"], true);
+    assert_eq!(audited(&app, "two_factor_enabled"), 1);
+
+    // A password alone makes no session.
+    let (other, page) = first_factor(&app, "/settings");
+    assert!(
+        page.set_cookie("gatehouse_pending").is_some(),
+        "{:?}",
+        page.set_cookies()
+    );
+    assert!(page.set_cookie("gatehouse_session").is_none());
+    assert!(other.session_json().is_null());
+    assert_eq!(other.get("/signin/two-factor").status, 200);
+
+    let wrong = other.submit("/signin/two-factor", &[("code", "123456")]);
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert!(other.session_json().is_null());
+    assert_eq!(audited(&app, "two_factor_failed"), 1);
+
+    steady();
+    let done = other.submit("/signin/two-factor", &[("code", &code(&secret, 0))]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location().as_deref(), Some("/settings"));
+    assert_eq!(other.session_json()["user"]["email"], ADA);
+    let details: String = app.with_conn(|c| {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::audit_events as ae;
+        ae::table
+            .filter(ae::action.eq("sign_in"))
+            .order(ae::id.desc())
+            .select(ae::details)
+            .first(c)
+            .unwrap()
+    });
+    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(details["method"], "password");
+    assert_eq!(details["second_factor"], "totp");
+    assert_eq!(app.count("sessions WHERE aal = 2"), 2);
+    // The pending sign-in is spent: the page sends the browser to /signin.
+    assert_eq!(other.get("/signin/two-factor").status, 303);
+}
+
+fn a_code_is_accepted_once(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    let (secret, _) = turn_on(&b);
+    steady();
+    let used = code(&secret, 0);
+    let (first, _) = first_factor(&app, "/");
+    assert_eq!(
+        first
+            .submit("/signin/two-factor", &[("code", &used)])
+            .status,
+        303
+    );
+    let (second, _) = first_factor(&app, "/");
+    let replay = second.submit("/signin/two-factor", &[("code", &used)]);
+    assert_eq!(replay.status, 401, "a used code is refused");
+    assert!(second.session_json().is_null());
+    // An older step than the one used is refused too; the next one works.
+    let older = second.submit("/signin/two-factor", &[("code", &code(&secret, -1))]);
+    assert_eq!(older.status, 401);
+    let next = second.submit("/signin/two-factor", &[("code", &code(&secret, 1))]);
+    assert_eq!(next.status, 303, "{}", next.body);
+}
+
+fn a_recovery_code_signs_in_once(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    let (_, codes) = turn_on(&b);
+    let (phone, _) = first_factor(&app, "/");
+    // Typed in capitals and without dashes, it reads the same.
+    let typed = codes[3].replace('-', "").to_uppercase();
+    let done = phone.submit("/signin/two-factor", &[("code", &typed)]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(phone.session_json()["user"]["email"], ADA);
+    assert_eq!(audited(&app, "recovery_code_used"), 1);
+    assert!(
+        phone.get("/settings/security").body.contains(": 9"),
+        "nine codes are left"
+    );
+    let (again, _) = first_factor(&app, "/");
+    assert_eq!(
+        again
+            .submit("/signin/two-factor", &[("code", &codes[3])])
+            .status,
+        401
+    );
+    assert_eq!(
+        again
+            .submit("/signin/two-factor", &[("code", &codes[4])])
+            .status,
+        303
+    );
+}
+
+fn the_pending_sign_in_is_this_browsers_and_lasts_five_minutes(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    let (secret, _) = turn_on(&b);
+    let (_, _) = first_factor(&app, "/");
+    // A stranger without the cookie gets nothing from a right code.
+    let stranger = app.browser();
+    steady();
+    let page = stranger.submit("/signin/two-factor", &[("code", &code(&secret, 0))]);
+    assert_eq!(page.status, 401);
+    assert!(stranger.session_json().is_null());
+    assert_eq!(stranger.get("/signin/two-factor").status, 303);
+    assert_eq!(app.count("pending_signins"), 1);
+    // Past its five minutes, the pending sign-in is gone.
+    let (late, _) = first_factor(&app, "/");
+    app.sql("UPDATE pending_signins SET expires_at = created_at");
+    let page = late.submit("/signin/two-factor", &[("code", &code(&secret, 0))]);
+    assert_eq!(page.status, 401);
+    assert!(page.body.contains("/signin"));
+    assert!(late.session_json().is_null());
+    // A post without the CSRF token is refused before anything else.
+    let (fresh, _) = first_factor(&app, "/");
+    let raw = fresh.post_form_raw("/signin/two-factor", &[("code", &code(&secret, 0))]);
+    assert_eq!(raw.status, 403);
+    assert!(fresh.session_json().is_null());
+}
+
+fn wrong_codes_count_toward_the_sign_in_limit(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, &[("RATE_LIMIT_SIGNIN", "3/1m")]) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    let (secret, _) = turn_on(&b);
+    let (phone, _) = first_factor(&app, "/");
+    for _ in 0..3 {
+        assert_eq!(
+            phone
+                .submit("/signin/two-factor", &[("code", "111111")])
+                .status,
+            401
+        );
+    }
+    steady();
+    let limited = phone.submit("/signin/two-factor", &[("code", &code(&secret, 0))]);
+    assert_eq!(limited.status, 429, "{}", limited.body);
+    assert!(limited.header("retry-after").is_some());
+    assert!(phone.session_json().is_null());
+}
+
+fn a_sign_in_link_asks_for_the_second_factor_too(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    let (secret, _) = turn_on(&b);
+    let phone = app.browser();
+    let asked = phone.submit("/signin/email", &[("email", ADA), ("callbackUrl", "/")]);
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let mail = loop {
+        let mails: Vec<_> = app
+            .mailbox()
+            .to(ADA)
+            .into_iter()
+            .filter(|m| m.subject.starts_with("Sign in"))
+            .collect();
+        if let Some(m) = mails.into_iter().next() {
+            break m;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let token = mail.token();
+    let pressed = phone.submit("/signin/email", &[("token", &token), ("callbackUrl", "/")]);
+    assert_eq!(pressed.status, 303, "{}", pressed.body);
+    assert_eq!(pressed.location().as_deref(), Some("/signin/two-factor"));
+    assert!(phone.session_json().is_null());
+    steady();
+    let done = phone.submit("/signin/two-factor", &[("code", &code(&secret, 0))]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(phone.session_json()["user"]["email"], ADA);
+}
+
+fn turning_it_on_ends_one_factor_sessions_elsewhere(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    let laptop = app.signed_in(ADA);
+    assert_eq!(laptop.session_json()["user"]["email"], ADA);
+    turn_on(&b);
+    assert!(
+        laptop.session_json().is_null(),
+        "a password-only session no longer stands"
+    );
+    assert_eq!(b.session_json()["user"]["two_factor"], true);
+}
+
+fn new_recovery_codes_replace_the_old_and_turning_off_removes_them(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    let (_, old) = turn_on(&b);
+    let page = b.submit("/settings/two-factor/recovery-codes", &[]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let fresh: Vec<&str> = between(&page.body, "id=\"recovery-codes\">", "</ul>")
+        .split("<code>")
+        .skip(1)
+        .map(|c| &c[..c.find('<').unwrap()])
+        .collect();
+    assert_eq!(fresh.len(), 10);
+    assert_eq!(audited(&app, "recovery_codes_generated"), 1);
+    let (phone, _) = first_factor(&app, "/");
+    assert_eq!(
+        phone
+            .submit("/signin/two-factor", &[("code", &old[0])])
+            .status,
+        401,
+        "the old codes stop working"
+    );
+    assert_eq!(
+        phone
+            .submit("/signin/two-factor", &[("code", fresh[0])])
+            .status,
+        303
+    );
+
+    let off = b.submit("/settings/two-factor/disable", &[]);
+    assert_eq!(off.status, 303, "{}", off.body);
+    assert_eq!(b.session_json()["user"]["two_factor"], false);
+    assert_eq!(app.count("recovery_codes"), 0);
+    assert_eq!(app.count("totp_secrets"), 0);
+    assert_eq!(audited(&app, "two_factor_disabled"), 1);
+    // A password alone signs in again.
+    let laptop = app.signed_in(ADA);
+    assert_eq!(laptop.session_json()["user"]["email"], ADA);
+}
+
+fn an_admin_resets_a_users_two_factors(backend: Backend) {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    let id = b.user_id();
+    turn_on(&b);
+    // Another user may not.
+    let rita = app.signed_up("Rita", "rita@example.com");
+    let path = format!("/api/admin/users/{id}/two-factor/reset");
+    assert_eq!(rita.json(Method::POST, &path, &json!({})).status, 403);
+    assert_eq!(b.session_json()["user"]["two_factor"], true);
+
+    let admin = app.signed_in(common::ROOT_ADMIN);
+    let r = admin.json(Method::POST, &path, &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["was_on"], true);
+    assert_eq!(audited(&app, "two_factor_reset"), 1);
+    // The user's own session stays, and says two factors are off.
+    assert_eq!(b.session_json()["user"]["two_factor"], false);
+    assert_eq!(app.count("recovery_codes"), 0);
+    let laptop = app.signed_in(ADA);
+    assert_eq!(laptop.session_json()["user"]["email"], ADA);
+    // The page's button, for an unknown user: 404.
+    assert_eq!(
+        admin
+            .json(
+                Method::POST,
+                "/api/admin/users/999999/two-factor/reset",
+                &json!({})
+            )
+            .status,
+        404
+    );
+    let page = admin.submit(&format!("/admin/users/{id}/two-factor/reset"), &[]);
+    assert_eq!(page.status, 303, "{}", page.body);
+}
+
+fn an_impersonating_admin_cannot_touch_them(backend: Backend) {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    let id = b.user_id();
+    let admin = app.signed_in(common::ROOT_ADMIN);
+    let started = admin.json(
+        Method::POST,
+        &format!("/api/admin/users/{id}/impersonate"),
+        &json!({}),
+    );
+    assert_eq!(started.status, 200, "{}", started.body);
+    assert_eq!(admin.submit("/settings/two-factor/setup", &[]).status, 403);
+    assert_eq!(app.count("totp_secrets"), 0);
+}
+
+fn the_database_holds_no_secret_and_no_code(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    let (secret, codes) = turn_on(&b);
+    let (sealed, hashes): (String, Vec<Vec<u8>>) = app.with_conn(|c| {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::{recovery_codes, totp_secrets};
+        (
+            totp_secrets::table
+                .select(totp_secrets::secret)
+                .first(c)
+                .unwrap(),
+            recovery_codes::table
+                .select(recovery_codes::code_hash)
+                .load(c)
+                .unwrap(),
+        )
+    });
+    assert!(!sealed.contains(&secret));
+    assert_eq!(hashes.len(), 10);
+    for code in &codes {
+        let plain = code.replace('-', "");
+        assert!(
+            hashes
+                .iter()
+                .all(|h| !String::from_utf8_lossy(h).contains(&plain)),
+            "no code is stored"
+        );
+        assert!(!sealed.contains(&plain));
+    }
+}
