@@ -23,6 +23,7 @@ on_both_backends!(
     a_counter_that_goes_backwards_is_refused,
     another_user_or_a_stranger_cannot_remove_my_passkey,
     a_banned_user_cannot_sign_in_with_a_passkey,
+    a_two_factor_user_needs_no_second_factor_with_a_passkey,
     failed_passkey_sign_ins_count_toward_the_sign_in_limit,
     a_registration_is_bound_to_its_browser_and_user,
     passkeys_are_off_with_an_ip_address,
@@ -118,6 +119,9 @@ fn register_then_sign_in_with_no_email_typed(backend: Backend) {
         "the sign-in is audited with its method"
     );
     assert_eq!(app.count("webauthn_challenges"), 0);
+    // Both factors at once: the session is at assurance level 2.
+    assert_eq!(app.count("sessions WHERE aal = 2"), 1);
+    assert_eq!(app.count("sessions WHERE aal = 1"), 1);
     // The first browser is untouched.
     assert_eq!(ada.session_json()["user"]["email"], "ada@example.com");
 }
@@ -313,6 +317,21 @@ fn a_banned_user_cannot_sign_in_with_a_passkey(backend: Backend) {
     assert_eq!(refused.json()["error"], "banned");
     assert!(phone.session_json()["user"].is_null());
     assert_eq!(app.count("passkeys WHERE last_used_at IS NOT NULL"), 0);
+}
+
+fn a_two_factor_user_needs_no_second_factor_with_a_passkey(backend: Backend) {
+    let Some(app) = app(backend) else {
+        return;
+    };
+    let (ada, mut auth) = ada_with_a_passkey(&app);
+    app.sql("UPDATE users SET two_factor_at = CURRENT_TIMESTAMP WHERE email = 'ada@example.com'");
+    // Her one-factor session from the sign-up no longer stands.
+    assert!(ada.session_json()["user"].is_null());
+    let phone = app.browser();
+    let done = sign_in(&phone, &mut auth);
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(phone.session_json()["user"]["email"], "ada@example.com");
+    assert_eq!(app.count("pending_signins"), 0);
 }
 
 fn failed_passkey_sign_ins_count_toward_the_sign_in_limit(backend: Backend) {

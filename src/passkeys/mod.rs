@@ -123,6 +123,27 @@ fn refuse<T>(refused: Refused, user_id: Option<i64>) -> Outcome<T> {
     Ok(Err(Failure { refused, user_id }))
 }
 
+/// What rolls a ceremony's transaction back.
+enum Abort {
+    Refused(Refused),
+    Failed(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Abort::Failed(e)
+    }
+}
+
+/// A transaction's result as an [`Outcome`].
+fn settle<T>(done: Result<T, Abort>, user_id: Option<i64>) -> Outcome<T> {
+    match done {
+        Ok(t) => Ok(Ok(t)),
+        Err(Abort::Refused(refused)) => refuse(refused, user_id),
+        Err(Abort::Failed(e)) => Err(e.into()),
+    }
+}
+
 /// A passkey's name as typed: trimmed; empty picks the default.
 pub fn validate_name(raw: &str) -> Result<Option<String>, Msg> {
     let name = raw.trim();
@@ -228,7 +249,7 @@ impl Passkeys {
         };
         let json = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
         let credential_id: &[u8] = passkey.cred_id().as_ref();
-        conn.transaction(|conn| {
+        let added = conn.transaction(|conn| {
             let name = match name {
                 Some(n) => n,
                 None => format!("Passkey {}", store::count(conn, user_id)? + 1),
@@ -242,15 +263,16 @@ impl Passkeys {
                 now: Utc::now().naive_utc(),
             };
             let Some(id) = store::insert(conn, &new)? else {
-                return refuse(Refused::AlreadyRegistered, Some(user_id));
+                return Err(Abort::Refused(Refused::AlreadyRegistered));
             };
             audit::record(
                 conn,
-                Event::between(parties, "passkey_added", device)
+                Event::between(parties, action::PASSKEY_ADDED, device)
                     .details(serde_json::json!({"passkey_id": id.to_string(), "name": name})),
             )?;
-            Ok(Ok(Added { id, name }))
-        })
+            Ok(Added { id, name })
+        });
+        settle(added, Some(user_id))
     }
 
     /// Starts a sign-in: no user named, any of the site's passkeys may answer.
@@ -321,15 +343,15 @@ impl Passkeys {
             };
         passkey.update_credential(&result);
         let updated = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
-        conn.transaction(|conn| {
+        let signed_in = conn.transaction(|conn| {
             let now = Utc::now().naive_utc();
             if !store::record_use(conn, found.id, &found.passkey, &updated, now)? {
-                return refuse(Refused::UnknownPasskey, Some(user_id));
+                return Err(Abort::Refused(Refused::UnknownPasskey));
             }
             if let Err(refusal) = gate::check(conn, user_id, domains)? {
-                return refuse(Refused::Gate(refusal), Some(user_id));
+                return Err(Abort::Refused(Refused::Gate(refusal)));
             }
-            let session = crate::session::create_session(conn, user_id, device, policy, None)?;
+            let session = crate::session::create_session(conn, user_id, device, policy, None, 2)?;
             audit::record(
                 conn,
                 Event::by(user_id, action::SIGN_IN, device).details(serde_json::json!({
@@ -337,8 +359,9 @@ impl Passkeys {
                     "passkey_id": found.id.to_string(),
                 })),
             )?;
-            Ok(Ok(SignedIn { user_id, session }))
-        })
+            Ok(SignedIn { user_id, session })
+        });
+        settle(signed_in, Some(user_id))
     }
 }
 
@@ -358,7 +381,7 @@ pub fn remove(
         };
         audit::record(
             conn,
-            Event::between(parties, "passkey_removed", device)
+            Event::between(parties, action::PASSKEY_REMOVED, device)
                 .details(serde_json::json!({"passkey_id": id.to_string(), "name": name})),
         )?;
         Ok(true)

@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/api/auth/passkey")
             .wrap(actix_web::middleware::from_fn(crate::ratelimit::api_budget))
+            .wrap(actix_web::middleware::from_fn(only_when_on))
             .route("/register/options", web::post().to(register_options))
             .route("/register/verify", web::post().to(register_verify))
             .route("/signin/options", web::post().to(signin_options))
@@ -33,9 +34,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/api/auth/passkeys")
             .wrap(actix_web::middleware::from_fn(crate::ratelimit::api_budget))
+            .wrap(actix_web::middleware::from_fn(only_when_on))
             .route("", web::get().to(list_json))
             .route("/{id}", web::delete().to(remove_json)),
     );
+}
+
+/// Outermost on the JSON routes: while passkeys are off they answer 404
+/// before anything else reads the request (its body, the API budget).
+async fn only_when_on(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let on = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.passkeys.is_on());
+    if !on {
+        return Ok(req.error_response(AppError::NotFound));
+    }
+    next.call(req).await.map(|res| res.map_into_boxed_body())
 }
 
 /// The cookie that binds a ceremony to this browser.
