@@ -1,5 +1,5 @@
 //! The background sweeper (`SWEEP_INTERVAL`): deletes expired sessions, OAuth
-//! sign-ins that were never finished, mailed links past their expiry, and
+//! sign-ins and passkey ceremonies that were never finished, mailed links past their expiry, and
 //! rate-limit counters whose window is long over. Nothing a request needs is swept: every read already ignores
 //! expired rows, so the sweeper only keeps the tables small.
 //!
@@ -37,20 +37,27 @@ pub struct Swept {
     pub rate_limits: usize,
     /// Expired links from `email_tokens` (reset, verification, …).
     pub email_tokens: usize,
+    /// Passkey ceremonies never finished (`webauthn_challenges`).
+    pub webauthn_challenges: usize,
 }
 
 impl Swept {
     pub fn total(&self) -> usize {
-        self.sessions + self.oauth_states + self.rate_limits + self.email_tokens
+        self.sessions
+            + self.oauth_states
+            + self.rate_limits
+            + self.email_tokens
+            + self.webauthn_challenges
     }
 
     /// `(kind, rows)` pairs, for logs and metrics.
-    pub fn by_kind(&self) -> [(&'static str, usize); 4] {
+    pub fn by_kind(&self) -> [(&'static str, usize); 5] {
         [
             ("sessions", self.sessions),
             ("oauth_states", self.oauth_states),
             ("rate_limits", self.rate_limits),
             ("email_tokens", self.email_tokens),
+            ("webauthn_challenges", self.webauthn_challenges),
         ]
     }
 }
@@ -130,11 +137,20 @@ fn sweep_tables(
         now,
         batch,
     )?;
+    let webauthn_challenges = delete_due(
+        conn,
+        "webauthn_challenges",
+        "binding_hash",
+        "expires_at <=",
+        now,
+        batch,
+    )?;
     Ok(Swept {
         sessions,
         oauth_states,
         rate_limits,
         email_tokens,
+        webauthn_challenges,
     })
 }
 
@@ -234,11 +250,12 @@ impl Drop for Sweeper {
 fn report(outcome: Result<Outcome, String>) {
     match outcome {
         Ok(Outcome::Swept(swept)) if swept.total() > 0 => log::info!(
-            "sweeper deleted {} expired session(s), {} unfinished OAuth sign-in(s), {} old rate-limit counter(s), {} expired mailed link(s)",
+            "sweeper deleted {} expired session(s), {} unfinished OAuth sign-in(s), {} old rate-limit counter(s), {} expired mailed link(s), {} unfinished passkey ceremonies",
             swept.sessions,
             swept.oauth_states,
             swept.rate_limits,
-            swept.email_tokens
+            swept.email_tokens,
+            swept.webauthn_challenges
         ),
         Ok(Outcome::Swept(_)) => log::debug!("sweeper: nothing to delete"),
         Ok(Outcome::Skipped) => log::debug!("sweeper: another instance is sweeping"),

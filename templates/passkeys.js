@@ -107,7 +107,6 @@
   function failure(root, res) {
     var code = res && res.data && res.data.error;
     var text = code && root.getAttribute("data-error-" + code.replace(/_/g, "-"));
-    if (!text && res && res.data && res.data.message && code === "invalid") text = res.data.message;
     return text || root.getAttribute("data-failed");
   }
 

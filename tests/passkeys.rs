@@ -26,6 +26,7 @@ on_both_backends!(
     a_two_factor_user_needs_no_second_factor_with_a_passkey,
     failed_passkey_sign_ins_count_toward_the_sign_in_limit,
     a_registration_is_bound_to_its_browser_and_user,
+    an_expired_ceremony_cannot_finish_and_is_swept,
     passkeys_are_off_with_an_ip_address,
 );
 
@@ -151,11 +152,31 @@ fn several_passkeys_get_names_and_show_their_last_use(backend: Backend) {
     assert!(before[0]["last_used_at"].is_null());
     assert!(before[1]["last_used_at"].is_null());
 
+    // The security page lists both, by name, never used yet.
+    let page = ada.get("/settings/security");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let rows = passkey_rows(&page);
+    assert_eq!(rows.len(), 2, "{}", page.body);
+    assert!(rows[0].contains("Laptop") && rows[1].contains("Passkey 2"));
+    assert!(rows.iter().all(|r| !r.contains("passkey-last-used\"><time")));
+
     let done = sign_in(&app.browser(), &mut laptop);
     assert_eq!(done.status, 200, "{}", done.body);
     let after = list(&ada);
     assert!(after[0]["last_used_at"].is_string(), "{after:?}");
     assert!(after[1]["last_used_at"].is_null(), "{after:?}");
+    let rows = passkey_rows(&ada.get("/settings/security"));
+    assert!(rows[0].contains("passkey-last-used\"><time"), "{}", rows[0]);
+    assert!(!rows[1].contains("passkey-last-used\"><time"), "{}", rows[1]);
+}
+
+/// The rows of the passkey table on the security page, as HTML.
+fn passkey_rows(page: &Page) -> Vec<String> {
+    page.body
+        .split("<tr data-passkey=")
+        .skip(1)
+        .map(|r| r.split("</tr>").next().unwrap_or("").to_owned())
+        .collect()
 }
 
 fn a_replayed_assertion_is_refused(backend: Backend) {
@@ -390,6 +411,43 @@ fn a_registration_is_bound_to_its_browser_and_user(backend: Backend) {
     assert_eq!(app.count("passkeys"), 1);
 }
 
+fn an_expired_ceremony_cannot_finish_and_is_swept(backend: Backend) {
+    let Some(app) = app(backend) else {
+        return;
+    };
+    let (_ada, mut auth) = ada_with_a_passkey(&app);
+    let late = app.browser();
+    let options = signin_options(&late);
+    let signed = auth.get(&options);
+    // Another ceremony, still live.
+    signin_options(&app.browser());
+    let past = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(1);
+    app.with_conn(|conn| {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::webauthn_challenges as wc;
+        let late_hash = gatehouse::session::PlainToken::parse(
+            &late.cookie("gatehouse_passkey").expect("the binding cookie"),
+        )
+        .unwrap()
+        .hash();
+        diesel::update(wc::table.find(late_hash.as_bytes()))
+            .set(wc::expires_at.eq(past))
+            .execute(conn)
+            .unwrap()
+    });
+    let refused = verify_sign_in(&late, &signed);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.json()["error"], "no_challenge");
+    assert_eq!(app.count("webauthn_challenges"), 2);
+    let limits = gatehouse::ratelimit::Limits::default();
+    let outcome = gatehouse::sweeper::sweep_once(&app.db, &limits, 1_000).unwrap();
+    let gatehouse::sweeper::Outcome::Swept(swept) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(swept.webauthn_challenges, 1);
+    assert_eq!(app.count("webauthn_challenges"), 1);
+}
+
 fn passkeys_are_off_with_an_ip_address(backend: Backend) {
     let Some(app) = TestApp::start(backend) else {
         return;
@@ -410,9 +468,16 @@ fn passkeys_are_off_with_an_ip_address(backend: Backend) {
     let signin = app.browser().get("/signin");
     assert_eq!(signin.status, 200);
     assert!(!signin.body.contains("passkey-signin"), "{}", signin.body);
+    let security = ada.get("/settings/security");
+    assert_eq!(security.status, 200, "{}", security.body);
+    assert!(!security.body.contains("id=\"passkeys\""), "{}", security.body);
     // With a domain, the same page offers the button.
     let on = app.restart(&[("GATEHOUSE_URL", ORIGIN)]);
     let signin = on.browser().get("/signin");
     assert!(signin.body.contains("id=\"passkey-signin\""), "{}", signin.body);
     assert!(signin.body.contains("/static/passkeys."), "{}", signin.body);
+    let ada = on.signed_in("ada@example.com");
+    let security = ada.get("/settings/security");
+    assert!(security.body.contains("id=\"passkeys-none\""), "{}", security.body);
+    assert!(security.body.contains("id=\"passkey-add\""), "{}", security.body);
 }

@@ -206,11 +206,12 @@ fn a_large_sweep_goes_in_batches(backend: Backend) {
             oauth_states: 2,
             rate_limits: 2,
             email_tokens: 2,
+            webauthn_challenges: 0,
         })
     );
     // 1,000 + 1,000 + 500 sessions, then one statement for each other table.
     let writes = log.writes.load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(writes, 6, "delete statements");
+    assert_eq!(writes, 7, "delete statements");
     assert_eq!(census(&mut store.get().unwrap()), (1, 0, 0, 1, 0, 1, 0));
     assert_eq!(
         sweeper::sweep_once(&store, &limits, 1_000).unwrap(),
