@@ -213,6 +213,10 @@ fn sweep(config: &Config) -> Result<(), String> {
             println!("{} unfinished OAuth sign-in(s) deleted", swept.oauth_states);
             println!("{} old rate-limit counter(s) deleted", swept.rate_limits);
             println!("{} expired mailed link(s) deleted", swept.email_tokens);
+            println!(
+                "{} unfinished two-factor sign-in(s) deleted",
+                swept.pending_signins
+            );
         }
         Outcome::Skipped => println!("another instance is sweeping now; nothing done"),
     }

@@ -37,6 +37,8 @@ pub struct Swept {
     pub rate_limits: usize,
     /// Expired links from `email_tokens` (reset, verification, …).
     pub email_tokens: usize,
+    /// Sign-ins that waited for a second factor past their five minutes.
+    pub pending_signins: usize,
     /// Passkey ceremonies never finished (`webauthn_challenges`).
     pub webauthn_challenges: usize,
 }
@@ -47,16 +49,18 @@ impl Swept {
             + self.oauth_states
             + self.rate_limits
             + self.email_tokens
+            + self.pending_signins
             + self.webauthn_challenges
     }
 
     /// `(kind, rows)` pairs, for logs and metrics.
-    pub fn by_kind(&self) -> [(&'static str, usize); 5] {
+    pub fn by_kind(&self) -> [(&'static str, usize); 6] {
         [
             ("sessions", self.sessions),
             ("oauth_states", self.oauth_states),
             ("rate_limits", self.rate_limits),
             ("email_tokens", self.email_tokens),
+            ("pending_signins", self.pending_signins),
             ("webauthn_challenges", self.webauthn_challenges),
         ]
     }
@@ -137,6 +141,14 @@ fn sweep_tables(
         now,
         batch,
     )?;
+    let pending_signins = delete_due(
+        conn,
+        "pending_signins",
+        "token_hash",
+        "expires_at <=",
+        now,
+        batch,
+    )?;
     let webauthn_challenges = delete_due(
         conn,
         "webauthn_challenges",
@@ -150,6 +162,7 @@ fn sweep_tables(
         oauth_states,
         rate_limits,
         email_tokens,
+        pending_signins,
         webauthn_challenges,
     })
 }
@@ -250,11 +263,12 @@ impl Drop for Sweeper {
 fn report(outcome: Result<Outcome, String>) {
     match outcome {
         Ok(Outcome::Swept(swept)) if swept.total() > 0 => log::info!(
-            "sweeper deleted {} expired session(s), {} unfinished OAuth sign-in(s), {} old rate-limit counter(s), {} expired mailed link(s), {} unfinished passkey ceremonies",
+            "sweeper deleted {} expired session(s), {} unfinished OAuth sign-in(s), {} old rate-limit counter(s), {} expired mailed link(s), {} unfinished two-factor sign-in(s), {} unfinished passkey ceremonies",
             swept.sessions,
             swept.oauth_states,
             swept.rate_limits,
             swept.email_tokens,
+            swept.pending_signins,
             swept.webauthn_challenges
         ),
         Ok(Outcome::Swept(_)) => log::debug!("sweeper: nothing to delete"),

@@ -157,7 +157,8 @@ fn sessions_sweep_deletes_expired_sessions_and_says_how_many(backend: Backend) {
         "2 expired session(s) deleted\n\
          0 unfinished OAuth sign-in(s) deleted\n\
          0 old rate-limit counter(s) deleted\n\
-         0 expired mailed link(s) deleted\n"
+         0 expired mailed link(s) deleted\n\
+         0 unfinished two-factor sign-in(s) deleted\n"
     );
     let out = gatehouse(&t, &["sessions", "sweep"], "", &[]);
     assert_eq!(

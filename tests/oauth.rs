@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::fake_provider::{Failure, FakeProvider, FakeUser, Forgery};
+use common::fake_provider::{Failure, FakeProvider, FakeUser, Forgery, through_provider};
 use common::{Backend, Browser, PASSWORD, Page, TestApp};
 
 on_both_backends!(
@@ -41,16 +41,6 @@ fn app_with(
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     TestApp::start_with(backend, &refs)
-}
-
-/// Starts at gatehouse, goes through the fake provider, and answers the
-/// callback's answer.
-fn through_provider(b: &Browser, provider: &str, fields: &[(&str, &str)]) -> Page {
-    let start = b.submit(&format!("/api/auth/signin/{provider}"), fields);
-    assert_eq!(start.status, 303, "start: {}", start.body);
-    let at_provider = b.follow(&start);
-    assert_eq!(at_provider.status, 302, "provider: {}", at_provider.body);
-    b.follow(&at_provider)
 }
 
 fn octocat() -> FakeUser {

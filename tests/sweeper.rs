@@ -127,6 +127,22 @@ fn plant(conn: &mut DbConn, expired: usize) {
         .set(email_tokens::expires_at.eq(past))
         .execute(conn)
         .unwrap();
+    // Two sign-ins waiting for a second factor: one live, one past its time.
+    let waiting = gatehouse::twofactor::pending::Pending {
+        user_id: user,
+        method: "password".into(),
+        details: serde_json::json!({"method": "password"}),
+        callback_url: "/".into(),
+    };
+    let late = gatehouse::twofactor::pending::create(conn, &waiting).unwrap();
+    gatehouse::twofactor::pending::create(conn, &waiting).unwrap();
+    {
+        use gatehouse::db::schema::pending_signins as ps;
+        diesel::update(ps::table.filter(ps::token_hash.eq(late.hash().as_bytes())))
+            .set(ps::expires_at.eq(past))
+            .execute(conn)
+            .unwrap();
+    }
     let long_ago = Utc::now().naive_utc() - chrono::Duration::days(3);
     for (key, at) in [("old:1", long_ago), ("old:2", long_ago), ("fresh:1", past)] {
         diesel::insert_into(rate_limits::table)
@@ -206,12 +222,18 @@ fn a_large_sweep_goes_in_batches(backend: Backend) {
             oauth_states: 2,
             rate_limits: 2,
             email_tokens: 2,
+            pending_signins: 1,
             webauthn_challenges: 0,
         })
     );
     // 1,000 + 1,000 + 500 sessions, then one statement for each other table.
     let writes = log.writes.load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(writes, 7, "delete statements");
+    assert_eq!(writes, 8, "delete statements");
+    let waiting: i64 = gatehouse::db::schema::pending_signins::table
+        .count()
+        .get_result(&mut store.get().unwrap())
+        .unwrap();
+    assert_eq!(waiting, 1, "the live pending sign-in stays");
     assert_eq!(census(&mut store.get().unwrap()), (1, 0, 0, 1, 0, 1, 0));
     assert_eq!(
         sweeper::sweep_once(&store, &limits, 1_000).unwrap(),

@@ -15,6 +15,7 @@ on_both_backends!(
     the_pending_sign_in_is_this_browsers_and_lasts_five_minutes,
     wrong_codes_count_toward_the_sign_in_limit,
     a_sign_in_link_asks_for_the_second_factor_too,
+    a_provider_sign_in_asks_for_the_second_factor_too,
     turning_it_on_ends_one_factor_sessions_elsewhere,
     new_recovery_codes_replace_the_old_and_turning_off_removes_them,
     an_admin_resets_a_users_two_factors,
@@ -320,6 +321,36 @@ fn a_sign_in_link_asks_for_the_second_factor_too(backend: Backend) {
     let done = phone.submit("/signin/two-factor", &[("code", &code(&secret, 0))]);
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(phone.session_json()["user"]["email"], ADA);
+}
+
+fn a_provider_sign_in_asks_for_the_second_factor_too(backend: Backend) {
+    use common::fake_provider::{FakeProvider, FakeUser, through_provider};
+    let fake = FakeProvider::start();
+    let vars = fake.vars("GITHUB");
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let Some(app) = TestApp::start_with(backend, &refs) else {
+        return;
+    };
+    fake.sign_in_as(FakeUser::new("4242", "Octo Cat", "octo@example.com"));
+    let b = app.browser();
+    assert_eq!(through_provider(&b, "github", &[]).status, 303);
+    let (secret, _) = turn_on(&b);
+
+    let phone = app.browser();
+    let page = through_provider(&phone, "github", &[("callbackUrl", "/settings")]);
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location().as_deref(), Some("/signin/two-factor"));
+    assert!(phone.session_json().is_null());
+    steady();
+    let done = phone.submit("/signin/two-factor", &[("code", &code(&secret, 0))]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location().as_deref(), Some("/settings"));
+    assert_eq!(phone.session_json()["user"]["email"], "octo@example.com");
+    let details = app.count(
+        "audit_events WHERE action = 'sign_in' AND details LIKE '%\"method\":\"github\"%' \
+         AND details LIKE '%\"second_factor\":\"totp\"%'",
+    );
+    assert_eq!(details, 1);
 }
 
 fn turning_it_on_ends_one_factor_sessions_elsewhere(backend: Backend) {

@@ -114,11 +114,3 @@ pub fn spend(conn: &mut DbConn, hash: &TokenHash) -> QueryResult<Option<Pending>
         .filter(|s| s.expires_at > now)
         .map(|s| from_row((s.user_id, s.method, s.details, s.callback_url, s.expires_at))))
 }
-
-/// Deletes the pending sign-ins past their five minutes (the sweeper).
-pub fn sweep(conn: &mut DbConn) -> QueryResult<usize> {
-    diesel::delete(
-        pending_signins::table.filter(pending_signins::expires_at.le(Utc::now().naive_utc())),
-    )
-    .execute(conn)
-}

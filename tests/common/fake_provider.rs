@@ -552,3 +552,17 @@ async fn jwks(s: web::Data<Shared>) -> HttpResponse {
     let set = CoreJsonWebKeySet::new(vec![signing_key(key).as_verification_key()]);
     HttpResponse::Ok().json(set)
 }
+
+/// Starts at gatehouse, goes through the fake provider, and answers the
+/// callback's answer.
+pub fn through_provider(
+    b: &super::Browser,
+    provider: &str,
+    fields: &[(&str, &str)],
+) -> super::Page {
+    let start = b.submit(&format!("/api/auth/signin/{provider}"), fields);
+    assert_eq!(start.status, 303, "start: {}", start.body);
+    let at_provider = b.follow(&start);
+    assert_eq!(at_provider.status, 302, "provider: {}", at_provider.body);
+    b.follow(&at_provider)
+}
