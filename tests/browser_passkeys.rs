@@ -78,7 +78,9 @@ fn a_passkey_added_on_the_security_page_signs_in_with_the_button(backend: Backen
     c.wait_for_path("/");
     c.wait_for_text("#user-name", "Ada Lovelace");
     assert_eq!(
-        app.count("audit_events WHERE action = 'sign_in' AND details LIKE '%\"method\":\"passkey\"%'"),
+        app.count(
+            "audit_events WHERE action = 'sign_in' AND details LIKE '%\"method\":\"passkey\"%'"
+        ),
         1
     );
     assert_eq!(app.count("sessions WHERE aal = 2"), 1);
@@ -92,7 +94,9 @@ fn a_passkey_added_on_the_security_page_signs_in_with_the_button(backend: Backen
     );
     let console = c.console();
     assert!(
-        !console.iter().any(|l| l.contains("Content Security Policy")),
+        !console
+            .iter()
+            .any(|l| l.contains("Content Security Policy")),
         "{console:?}"
     );
 }

@@ -4,9 +4,9 @@
 //! ways an answer must be refused (replayed, another browser's challenge, a
 //! wrong origin, a removed passkey, a counter that went back).
 
-mod common;
 #[path = "common/authenticator.rs"]
 mod authenticator;
+mod common;
 
 use authenticator::SoftAuthenticator;
 use common::{Backend, Browser, Page, TestApp};
@@ -158,7 +158,10 @@ fn several_passkeys_get_names_and_show_their_last_use(backend: Backend) {
     let rows = passkey_rows(&page);
     assert_eq!(rows.len(), 2, "{}", page.body);
     assert!(rows[0].contains("Laptop") && rows[1].contains("Passkey 2"));
-    assert!(rows.iter().all(|r| !r.contains("passkey-last-used\"><time")));
+    assert!(
+        rows.iter()
+            .all(|r| !r.contains("passkey-last-used\"><time"))
+    );
 
     let done = sign_in(&app.browser(), &mut laptop);
     assert_eq!(done.status, 200, "{}", done.body);
@@ -167,7 +170,11 @@ fn several_passkeys_get_names_and_show_their_last_use(backend: Backend) {
     assert!(after[1]["last_used_at"].is_null(), "{after:?}");
     let rows = passkey_rows(&ada.get("/settings/security"));
     assert!(rows[0].contains("passkey-last-used\"><time"), "{}", rows[0]);
-    assert!(!rows[1].contains("passkey-last-used\"><time"), "{}", rows[1]);
+    assert!(
+        !rows[1].contains("passkey-last-used\"><time"),
+        "{}",
+        rows[1]
+    );
 }
 
 /// The rows of the passkey table on the security page, as HTML.
@@ -203,10 +210,7 @@ fn a_replayed_assertion_is_refused(backend: Backend) {
     assert_eq!(again.status, 400, "{}", again.body);
     assert_eq!(again.json()["error"], "no_challenge");
     assert_eq!(app.session_count(), sessions);
-    assert_eq!(
-        audited(&app, "sign_in_failed", "\"method\":\"passkey\""),
-        2
-    );
+    assert_eq!(audited(&app, "sign_in_failed", "\"method\":\"passkey\""), 2);
 }
 
 fn an_assertion_for_another_browsers_challenge_is_refused(backend: Backend) {
@@ -244,10 +248,7 @@ fn a_wrong_origin_is_refused(backend: Backend) {
     let refused = sign_in(&phone, &mut auth);
     assert_eq!(refused.status, 401, "{}", refused.body);
     assert!(phone.session_json()["user"].is_null());
-    assert_eq!(
-        audited(&app, "sign_in_failed", "invalid_assertion"),
-        1
-    );
+    assert_eq!(audited(&app, "sign_in_failed", "invalid_assertion"), 1);
     // A registration from the wrong origin is refused too.
     let mut other = SoftAuthenticator::new("http://127.0.0.1:9443");
     let added = register(&ada, &mut other, "Phish");
@@ -261,11 +262,19 @@ fn a_removed_passkey_can_no_longer_sign_in(backend: Backend) {
     };
     let (ada, mut auth) = ada_with_a_passkey(&app);
     let id = list(&ada)[0]["id"].as_str().unwrap().to_owned();
-    let removed = ada.json(Method::DELETE, &format!("/api/auth/passkeys/{id}"), &json!({}));
+    let removed = ada.json(
+        Method::DELETE,
+        &format!("/api/auth/passkeys/{id}"),
+        &json!({}),
+    );
     assert_eq!(removed.status, 204, "{}", removed.body);
     assert_eq!(app.count("passkeys"), 0);
     assert_eq!(audited(&app, "passkey_removed", "Laptop"), 1);
-    let again = ada.json(Method::DELETE, &format!("/api/auth/passkeys/{id}"), &json!({}));
+    let again = ada.json(
+        Method::DELETE,
+        &format!("/api/auth/passkeys/{id}"),
+        &json!({}),
+    );
     assert_eq!(again.status, 404, "{}", again.body);
 
     let phone = app.browser();
@@ -305,19 +314,30 @@ fn another_user_or_a_stranger_cannot_remove_my_passkey(backend: Backend) {
     let (ada, _auth) = ada_with_a_passkey(&app);
     let id = list(&ada)[0]["id"].as_str().unwrap().to_owned();
     let bob = app.signed_up("Bob", "bob@example.com");
-    let json = bob.json(Method::DELETE, &format!("/api/auth/passkeys/{id}"), &json!({}));
+    let json = bob.json(
+        Method::DELETE,
+        &format!("/api/auth/passkeys/{id}"),
+        &json!({}),
+    );
     assert_eq!(json.status, 404, "{}", json.body);
     let form = bob.submit(&format!("/settings/passkeys/{id}/remove"), &[]);
     assert_eq!(form.status, 404, "{}", form.body);
     // Bob's own list does not show it.
     assert!(list(&bob).is_empty());
     let stranger = app.browser();
-    let anon = stranger.json(Method::DELETE, &format!("/api/auth/passkeys/{id}"), &json!({}));
+    let anon = stranger.json(
+        Method::DELETE,
+        &format!("/api/auth/passkeys/{id}"),
+        &json!({}),
+    );
     assert_eq!(anon.status, 401, "{}", anon.body);
     let anon_list = stranger.get("/api/auth/passkeys");
     assert_eq!(anon_list.status, 401, "{}", anon_list.body);
     assert_eq!(app.count("passkeys"), 1);
-    assert_eq!(app.count("audit_events WHERE action = 'passkey_removed'"), 0);
+    assert_eq!(
+        app.count("audit_events WHERE action = 'passkey_removed'"),
+        0
+    );
 
     // Ada's own page button removes it.
     let mine = ada.submit(&format!("/settings/passkeys/{id}/remove"), &[]);
@@ -364,7 +384,8 @@ fn failed_passkey_sign_ins_count_toward_the_sign_in_limit(backend: Backend) {
     };
     let (_ada, mut auth) = ada_with_a_passkey(&app);
     let mut evil = SoftAuthenticator::new("http://evil.example");
-    evil.credentials.push(authenticator::Credential::copy_of(&auth.credentials[0]));
+    evil.credentials
+        .push(authenticator::Credential::copy_of(&auth.credentials[0]));
     for _ in 0..2 {
         let refused = sign_in(&app.browser(), &mut evil);
         assert_eq!(refused.status, 401, "{}", refused.body);
@@ -395,11 +416,7 @@ fn a_registration_is_bound_to_its_browser_and_user(backend: Backend) {
     // A sign-in ceremony does not finish a registration.
     let phone = app.browser();
     signin_options(&phone);
-    let anon = post(
-        &phone,
-        "/api/auth/passkey/register/options",
-        json!({}),
-    );
+    let anon = post(&phone, "/api/auth/passkey/register/options", json!({}));
     assert_eq!(anon.status, 401, "{}", anon.body);
     assert_eq!(app.count("passkeys"), 0);
     // Ada's own ceremony still completes, once.
@@ -426,7 +443,9 @@ fn an_expired_ceremony_cannot_finish_and_is_swept(backend: Backend) {
         use diesel::prelude::*;
         use gatehouse::db::schema::webauthn_challenges as wc;
         let late_hash = gatehouse::session::PlainToken::parse(
-            &late.cookie("gatehouse_passkey").expect("the binding cookie"),
+            &late
+                .cookie("gatehouse_passkey")
+                .expect("the binding cookie"),
         )
         .unwrap()
         .hash();
@@ -470,14 +489,30 @@ fn passkeys_are_off_with_an_ip_address(backend: Backend) {
     assert!(!signin.body.contains("passkey-signin"), "{}", signin.body);
     let security = ada.get("/settings/security");
     assert_eq!(security.status, 200, "{}", security.body);
-    assert!(!security.body.contains("id=\"passkeys\""), "{}", security.body);
+    assert!(
+        !security.body.contains("id=\"passkeys\""),
+        "{}",
+        security.body
+    );
     // With a domain, the same page offers the button.
     let on = app.restart(&[("GATEHOUSE_URL", ORIGIN)]);
     let signin = on.browser().get("/signin");
-    assert!(signin.body.contains("id=\"passkey-signin\""), "{}", signin.body);
+    assert!(
+        signin.body.contains("id=\"passkey-signin\""),
+        "{}",
+        signin.body
+    );
     assert!(signin.body.contains("/static/passkeys."), "{}", signin.body);
     let ada = on.signed_in("ada@example.com");
     let security = ada.get("/settings/security");
-    assert!(security.body.contains("id=\"passkeys-none\""), "{}", security.body);
-    assert!(security.body.contains("id=\"passkey-add\""), "{}", security.body);
+    assert!(
+        security.body.contains("id=\"passkeys-none\""),
+        "{}",
+        security.body
+    );
+    assert!(
+        security.body.contains("id=\"passkey-add\""),
+        "{}",
+        security.body
+    );
 }

@@ -59,14 +59,20 @@ mod tests {
         match rp("https://Auth.Example.com/") {
             RelyingParty::On { rp_id, origin } => {
                 assert_eq!(rp_id, "auth.example.com");
-                assert_eq!(origin.origin().ascii_serialization(), "https://auth.example.com");
+                assert_eq!(
+                    origin.origin().ascii_serialization(),
+                    "https://auth.example.com"
+                );
             }
             off => panic!("{off:?}"),
         }
         match rp("http://localhost:8080/") {
             RelyingParty::On { rp_id, origin } => {
                 assert_eq!(rp_id, "localhost");
-                assert_eq!(origin.origin().ascii_serialization(), "http://localhost:8080");
+                assert_eq!(
+                    origin.origin().ascii_serialization(),
+                    "http://localhost:8080"
+                );
             }
             off => panic!("{off:?}"),
         }

@@ -196,10 +196,7 @@ impl Passkeys {
         let handle = store::user_handle(conn, user_id)?
             .and_then(|b| Uuid::from_slice(&b).ok())
             .unwrap_or_else(Uuid::new_v4);
-        let exclude = store::credential_ids(conn, user_id)?
-            .into_iter()
-            .map(Into::into)
-            .collect();
+        let exclude = store::credential_ids(conn, user_id)?;
         let (options, state) = webauthn
             .start_passkey_registration(handle, email, display_name, Some(exclude))
             .map_err(|e| internal("start registration", e))?;
@@ -219,21 +216,21 @@ impl Passkeys {
         Ok(Started { options, binding })
     }
 
-    /// Finishes the registration bound to `binding` for `user_id`: stores
-    /// the passkey as `name` (or "Passkey N") and records `passkey_added`
-    /// with `parties` (the user, or the admin acting as them: see
-    /// `SignedIn::audit_parties`), in one transaction.
+    /// Finishes the registration bound to `binding` for the user of
+    /// `parties` (`SignedIn::audit_parties`: actor, user): stores the passkey
+    /// as `name` (or "Passkey N") and records `passkey_added`, in one
+    /// transaction.
     pub fn finish_registration(
         &self,
         conn: &mut DbConn,
         binding: &PlainToken,
-        user_id: i64,
+        parties: (i64, i64),
         name: Option<String>,
         answer: &RegisterPublicKeyCredential,
-        parties: (i64, i64),
         device: &Device,
     ) -> Outcome<Added> {
         let webauthn = self.relying_party()?;
+        let user_id = parties.1;
         let spent = challenges::spend(conn, binding, Purpose::Register)?;
         let Some(spent) = spent.filter(|s| s.user_id == Some(user_id)) else {
             return refuse(Refused::NoChallenge, Some(user_id));
@@ -326,21 +323,20 @@ impl Passkeys {
         }
         let mut passkey: Passkey =
             serde_json::from_str(&found.passkey).map_err(|e| internal("stored passkey", e))?;
-        let result =
-            match webauthn.finish_discoverable_authentication_v2(answer, state, &passkey) {
-                Ok(r) => r,
-                Err(WebauthnError::CredentialPossibleCompromise) => {
-                    log::warn!(
-                        "passkey {} of user {user_id}: the signature counter went back; refused (a cloned authenticator?)",
-                        found.id
-                    );
-                    return refuse(Refused::CounterWentBack, Some(user_id));
-                }
-                Err(e) => {
-                    log::info!("passkey sign-in refused: {e}");
-                    return refuse(Refused::Invalid, Some(user_id));
-                }
-            };
+        let result = match webauthn.finish_discoverable_authentication_v2(answer, state, &passkey) {
+            Ok(r) => r,
+            Err(WebauthnError::CredentialPossibleCompromise) => {
+                log::warn!(
+                    "passkey {} of user {user_id}: the signature counter went back; refused (a cloned authenticator?)",
+                    found.id
+                );
+                return refuse(Refused::CounterWentBack, Some(user_id));
+            }
+            Err(e) => {
+                log::info!("passkey sign-in refused: {e}");
+                return refuse(Refused::Invalid, Some(user_id));
+            }
+        };
         passkey.update_credential(&result);
         let updated = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
         let signed_in = conn.transaction(|conn| {

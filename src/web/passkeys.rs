@@ -18,10 +18,15 @@ use crate::error::{AppError, PageError};
 use crate::i18n::{Lang, Msg};
 use crate::passkeys::{self, Failure, Refused, challenges};
 use crate::session::PlainToken;
-use crate::session::extract::{ApiUser, MaybeUser, PageUser, SignedIn, begin_issued_session, device_of};
+use crate::session::extract::{
+    ApiUser, MaybeUser, PageUser, SignedIn, begin_issued_session, device_of,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/settings/passkeys/{id}/remove", web::post().to(remove_form))
+    cfg.route(
+        "/settings/passkeys/{id}/remove",
+        web::post().to(remove_form),
+    )
     .service(
         web::scope("/api/auth/passkey")
             .wrap(actix_web::middleware::from_fn(crate::ratelimit::api_budget))
@@ -70,11 +75,11 @@ fn binding_of(req: &HttpRequest, state: &AppState) -> Option<PlainToken> {
 fn options_response(state: &AppState, started: passkeys::Started) -> HttpResponse {
     let lifetime = std::time::Duration::from_secs(challenges::LIFETIME_SECS as u64);
     HttpResponse::Ok()
-        .cookie(
-            state
-                .cookies
-                .cookie(&cookie_name(state), started.binding.expose().to_owned(), lifetime),
-        )
+        .cookie(state.cookies.cookie(
+            &cookie_name(state),
+            started.binding.expose().to_owned(),
+            lifetime,
+        ))
         .json(started.options)
 }
 
@@ -83,11 +88,31 @@ fn options_response(state: &AppState, started: passkeys::Started) -> HttpRespons
 fn refusal_response(state: &AppState, refused: Refused) -> HttpResponse {
     let (status, code, key) = match &refused {
         Refused::Gate(r) => return refused_by_gate(state, r.clone()),
-        Refused::NoChallenge => (StatusCode::BAD_REQUEST, "no_challenge", "passkey-no-challenge"),
-        Refused::Invalid => (StatusCode::UNAUTHORIZED, "invalid_passkey", "passkey-invalid"),
-        Refused::UnknownPasskey => (StatusCode::UNAUTHORIZED, "unknown_passkey", "passkey-unknown"),
-        Refused::CounterWentBack => (StatusCode::UNAUTHORIZED, "passkey_counter", "passkey-counter"),
-        Refused::AlreadyRegistered => (StatusCode::CONFLICT, "already_registered", "passkey-already-registered"),
+        Refused::NoChallenge => (
+            StatusCode::BAD_REQUEST,
+            "no_challenge",
+            "passkey-no-challenge",
+        ),
+        Refused::Invalid => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_passkey",
+            "passkey-invalid",
+        ),
+        Refused::UnknownPasskey => (
+            StatusCode::UNAUTHORIZED,
+            "unknown_passkey",
+            "passkey-unknown",
+        ),
+        Refused::CounterWentBack => (
+            StatusCode::UNAUTHORIZED,
+            "passkey_counter",
+            "passkey-counter",
+        ),
+        Refused::AlreadyRegistered => (
+            StatusCode::CONFLICT,
+            "already_registered",
+            "passkey-already-registered",
+        ),
     };
     HttpResponse::build(status)
         .cookie(state.cookies.removal(&cookie_name(state)))
@@ -134,7 +159,11 @@ pub async fn register_options(
 ) -> Result<HttpResponse, AppError> {
     let user = owner(&req, &state, viewer.0, "passkey_register").await?;
     let passkeys = state.passkeys.clone();
-    let (id, email, name) = (user.user.id, user.user.email.clone(), user.user.name.clone());
+    let (id, email, name) = (
+        user.user.id,
+        user.user.email.clone(),
+        user.user.name.clone(),
+    );
     let started = state
         .db
         .run(move |conn| passkeys.start_registration(conn, id, &email, &name))
@@ -164,19 +193,11 @@ pub async fn register_verify(
         return Ok(refusal_response(&state, Refused::NoChallenge));
     };
     let passkeys = state.passkeys.clone();
-    let (id, parties, device) = (user.user.id, user.audit_parties(), device_of(&req));
+    let (parties, device) = (user.audit_parties(), device_of(&req));
     let outcome = state
         .db
         .run(move |conn| {
-            passkeys.finish_registration(
-                conn,
-                &binding,
-                id,
-                name,
-                &body.credential,
-                parties,
-                &device,
-            )
+            passkeys.finish_registration(conn, &binding, parties, name, &body.credential, &device)
         })
         .await?;
     Ok(match outcome {
@@ -318,7 +339,11 @@ async fn remove(
         .db
         .run(move |conn| passkeys::remove(conn, user_id, id, parties, &device))
         .await?;
-    if removed { Ok(()) } else { Err(AppError::NotFound) }
+    if removed {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
 /// `DELETE /api/auth/passkeys/<id>`: `204`.
