@@ -36,6 +36,7 @@ pub struct AdminRow {
     pub banned_at: Option<NaiveDateTime>,
     pub banned_until: Option<NaiveDateTime>,
     pub ban_reason: Option<String>,
+    pub two_factor_at: Option<NaiveDateTime>,
 }
 
 /// A user as admins see it (JSON). `permissions` are the user's own grants
@@ -57,6 +58,8 @@ pub struct AdminUser {
     pub banned: bool,
     pub banned_until: Option<String>,
     pub ban_reason: Option<String>,
+    /// Signs in with a second factor (an admin can reset it).
+    pub two_factor: bool,
     pub created_at: String,
     pub last_seen_at: Option<String>,
 }
@@ -79,6 +82,7 @@ impl From<AdminRow> for AdminUser {
                 None
             },
             ban_reason: if banned { r.ban_reason } else { None },
+            two_factor: r.two_factor_at.is_some(),
             created_at: rfc(r.created_at),
             last_seen_at: r.last_seen_at.map(rfc),
             name: r.name,

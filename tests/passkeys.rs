@@ -26,6 +26,7 @@ on_both_backends!(
     a_two_factor_user_needs_no_second_factor_with_a_passkey,
     failed_passkey_sign_ins_count_toward_the_sign_in_limit,
     a_registration_is_bound_to_its_browser_and_user,
+    an_impersonating_admin_cannot_add_or_remove_passkeys,
     an_expired_ceremony_cannot_finish_and_is_swept,
     passkeys_are_off_with_an_ip_address,
 );
@@ -426,6 +427,38 @@ fn a_registration_is_bound_to_its_browser_and_user(backend: Backend) {
     let replay = post(&ada, "/api/auth/passkey/register/verify", body);
     assert_eq!(replay.status, 400, "{}", replay.body);
     assert_eq!(app.count("passkeys"), 1);
+}
+
+fn an_impersonating_admin_cannot_add_or_remove_passkeys(backend: Backend) {
+    let Some(app) = TestApp::with_admin(backend, &[("GATEHOUSE_URL", ORIGIN)]) else {
+        return;
+    };
+    let (ada, _auth) = ada_with_a_passkey(&app);
+    let ada_id = ada.user_id();
+    let passkey = list(&ada)[0]["id"].as_str().unwrap().to_owned();
+    let admin = app.signed_in(common::ROOT_ADMIN);
+    let acting = admin.json(
+        Method::POST,
+        &format!("/api/admin/users/{ada_id}/impersonate"),
+        &json!({}),
+    );
+    assert_eq!(acting.status, 200, "{}", acting.body);
+    let add = post(&admin, "/api/auth/passkey/register/options", json!({}));
+    assert_eq!(add.status, 403, "{}", add.body);
+    let remove = admin.json(
+        Method::DELETE,
+        &format!("/api/auth/passkeys/{passkey}"),
+        &json!({}),
+    );
+    assert_eq!(remove.status, 403, "{}", remove.body);
+    let form = admin.submit(&format!("/settings/passkeys/{passkey}/remove"), &[]);
+    assert_eq!(form.status, 403, "{}", form.body);
+    assert_eq!(app.count("passkeys"), 1);
+    assert_eq!(app.count("webauthn_challenges"), 0);
+    assert_eq!(
+        app.count("audit_events WHERE action = 'impersonation_refused'"),
+        3
+    );
 }
 
 fn an_expired_ceremony_cannot_finish_and_is_swept(backend: Backend) {

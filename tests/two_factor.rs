@@ -423,6 +423,10 @@ fn an_admin_resets_a_users_two_factors(backend: Backend) {
     assert_eq!(b.session_json()["user"]["two_factor"], true);
 
     let admin = app.signed_in(common::ROOT_ADMIN);
+    let page = format!("/admin/users/{id}");
+    assert!(admin.get(&page).body.contains("id=\"two-factor-reset\""));
+    let listed = admin.json(Method::GET, &format!("/api/admin/users/{id}"), &json!(null));
+    assert_eq!(listed.json()["two_factor"], true, "{}", listed.body);
     let r = admin.json(Method::POST, &path, &json!({}));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["was_on"], true);
@@ -430,6 +434,7 @@ fn an_admin_resets_a_users_two_factors(backend: Backend) {
     // The user's own session stays, and says two factors are off.
     assert_eq!(b.session_json()["user"]["two_factor"], false);
     assert_eq!(app.count("recovery_codes"), 0);
+    assert!(!admin.get(&page).body.contains("id=\"two-factor-reset\""));
     let laptop = app.signed_in(ADA);
     assert_eq!(laptop.session_json()["user"]["email"], ADA);
     // The page's button, for an unknown user: 404.

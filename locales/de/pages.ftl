@@ -212,6 +212,9 @@ recovery-codes-title = Ihre Wiederherstellungscodes
 two-factor-enabled-notice = Die Zwei-Faktor-Anmeldung ist an.
 recovery-codes-once = Bewahren Sie diese Codes sicher auf: Jeder meldet Sie einmal an, falls Sie Ihre Authenticator-App verlieren. Sie werden nur jetzt angezeigt.
 recovery-codes-done = Ich habe sie gespeichert
+admin-two-factor-on = Diese Person meldet sich mit einem zweiten Faktor (Authenticator-App) an.
+admin-two-factor-reset = Zwei-Faktor-Anmeldung zurücksetzen (bei verlorenem Telefon)
+
 
 ## Passkeys (issue 12)
 passkey-signin = Mit einem Passkey anmelden

@@ -213,6 +213,9 @@ recovery-codes-title = Your recovery codes
 two-factor-enabled-notice = Two-factor sign-in is on.
 recovery-codes-once = Keep these codes somewhere safe: each one signs you in once if you lose your authenticator. They are shown only now.
 recovery-codes-done = I have saved them
+admin-two-factor-on = This user signs in with a second factor (authenticator app).
+admin-two-factor-reset = Reset two-factor sign-in (for a lost phone)
+
 
 ## Passkeys (issue 12)
 passkey-signin = Sign in with a passkey

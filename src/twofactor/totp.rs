@@ -122,12 +122,17 @@ impl Secret {
 /// no image request to anyone).
 pub fn qr_svg(uri: &str) -> String {
     use qrcode::render::svg;
-    qrcode::QrCode::new(uri.as_bytes())
+    let svg = qrcode::QrCode::new(uri.as_bytes())
         .expect("an otpauth URI fits in a QR code")
         .render::<svg::Color<'_>>()
         .min_dimensions(200, 200)
         .quiet_zone(true)
-        .build()
+        .build();
+    // Inline in an HTML page: no XML declaration.
+    match svg.find("<svg") {
+        Some(i) => svg[i..].to_owned(),
+        None => svg,
+    }
 }
 
 #[cfg(test)]
