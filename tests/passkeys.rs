@@ -31,6 +31,28 @@ on_both_backends!(
     passkeys_are_off_with_an_ip_address,
 );
 
+/// The log says once, at start, why passkeys are off, and nothing about
+/// them when they are on.
+#[test]
+fn the_log_says_once_why_passkeys_are_off() {
+    use common::process::{ProcessDb, ServerProcess};
+    let db = ProcessDb::new(Backend::Sqlite).unwrap();
+    let server = ServerProcess::start(&db, &[]);
+    server.signal(libc::SIGTERM);
+    let (status, _, log) = server.wait_with_log(std::time::Duration::from_secs(15));
+    assert!(status.success(), "{log}");
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("passkeys")).collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(lines[0].contains("IP address"), "{}", lines[0]);
+    assert!(lines[0].contains("http://localhost"), "{}", lines[0]);
+
+    let on = ServerProcess::start(&db, &[("GATEHOUSE_URL", ORIGIN)]);
+    on.signal(libc::SIGTERM);
+    let (status, _, log) = on.wait_with_log(std::time::Duration::from_secs(15));
+    assert!(status.success(), "{log}");
+    assert!(!log.contains("passkeys are off"), "{log}");
+}
+
 /// `GATEHOUSE_URL` of these stories: a domain, so passkeys are on. Requests
 /// go to the test server's loopback address; only WebAuthn reads this origin.
 const ORIGIN: &str = "http://localhost:9443";
@@ -453,11 +475,14 @@ fn an_impersonating_admin_cannot_add_or_remove_passkeys(backend: Backend) {
     assert_eq!(remove.status, 403, "{}", remove.body);
     let form = admin.submit(&format!("/settings/passkeys/{passkey}/remove"), &[]);
     assert_eq!(form.status, 403, "{}", form.body);
+    // Nor does the acting session sign in as someone with a passkey.
+    let signin = post(&admin, "/api/auth/passkey/signin/options", json!({}));
+    assert_eq!(signin.status, 403, "{}", signin.body);
     assert_eq!(app.count("passkeys"), 1);
     assert_eq!(app.count("webauthn_challenges"), 0);
     assert_eq!(
         app.count("audit_events WHERE action = 'impersonation_refused'"),
-        3
+        4
     );
 }
 

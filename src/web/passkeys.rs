@@ -150,6 +150,15 @@ async fn owner(
     Ok(user)
 }
 
+/// An admin acting as someone does not sign in as anyone else from that
+/// session (as with a sign-in link).
+async fn refuse_while_acting(req: &HttpRequest, viewer: Option<&SignedIn>) -> Result<(), AppError> {
+    match viewer {
+        Some(user) => refuse_while_impersonating(req, user, "passkey_sign_in").await,
+        None => Ok(()),
+    }
+}
+
 /// `POST /api/auth/passkey/register/options`: options for
 /// `navigator.credentials.create`.
 pub async fn register_options(
@@ -210,8 +219,13 @@ pub async fn register_verify(
 
 /// `POST /api/auth/passkey/signin/options`: options for
 /// `navigator.credentials.get`, naming no user.
-pub async fn signin_options(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn signin_options(
+    req: HttpRequest,
+    viewer: MaybeUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     state.passkeys.relying_party()?;
+    refuse_while_acting(&req, viewer.0.as_ref()).await?;
     let passkeys = state.passkeys.clone();
     let started = state
         .db
@@ -232,11 +246,13 @@ pub struct SignInBody {
 /// cookie. Failures count toward `RATE_LIMIT_SIGNIN` for this address.
 pub async fn signin_verify(
     req: HttpRequest,
+    viewer: MaybeUser,
     session: Session,
     body: web::Json<SignInBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     state.passkeys.relying_party()?;
+    refuse_while_acting(&req, viewer.0.as_ref()).await?;
     let body = body.into_inner();
     let url = callback::sanitize(body.callback_url.as_deref(), &state.config.public_url);
     let (limits, device) = (state.config.rate_limits, device_of(&req));
