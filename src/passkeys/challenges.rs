@@ -20,6 +20,8 @@ pub const LIFETIME_SECS: i64 = 300;
 pub enum Purpose {
     Register,
     SignIn,
+    /// The signed-in user re-confirms their session (`/reauth`).
+    Reauth,
 }
 
 impl Purpose {
@@ -27,6 +29,7 @@ impl Purpose {
         match self {
             Purpose::Register => "register",
             Purpose::SignIn => "sign_in",
+            Purpose::Reauth => "reauth",
         }
     }
 }

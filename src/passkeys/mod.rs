@@ -6,6 +6,7 @@
 //! as both factors. Off when `GATEHOUSE_URL`'s host is an IP address.
 
 pub mod challenges;
+pub mod reauth;
 pub mod store;
 
 use chrono::Utc;

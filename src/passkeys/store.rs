@@ -47,6 +47,15 @@ pub fn user_handle(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Vec<u8
         .optional()
 }
 
+/// The user's passkeys as webauthn-rs stored them (JSON).
+pub fn passkeys_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<String>> {
+    pk::table
+        .filter(pk::user_id.eq(user_id))
+        .order(pk::id.asc())
+        .select(pk::passkey)
+        .load(conn)
+}
+
 pub fn count(conn: &mut DbConn, user_id: i64) -> QueryResult<i64> {
     pk::table
         .filter(pk::user_id.eq(user_id))
