@@ -161,19 +161,26 @@
     });
   }
 
+  // A change that needs a recent sign-in: confirm it is you, then come back.
+  function reauth(res) {
+    if (res.status === 403 && res.data && res.data.error === "reauth_required") {
+      window.location.assign("/reauth?callbackUrl=" + encodeURIComponent(window.location.pathname));
+      return true;
+    }
+    return false;
+  }
+
   function register(root) {
     var input = root.querySelector("input[name=passkey_name]");
     return post("/api/auth/passkey/register/options").then(function (res) {
-      if (res.status === 403 && res.data && res.data.error === "reauth_required") {
-        window.location.assign("/reauth?callbackUrl=" + encodeURIComponent("/settings/security"));
-        return null;
-      }
+      if (reauth(res)) return null;
       if (!res.ok) return { text: failure(root, res), kind: "error" };
       return navigator.credentials.create(creationOptions(res.data)).then(function (cred) {
         return post("/api/auth/passkey/register/verify", {
           name: input ? input.value : "",
           credential: registration(cred)
         }).then(function (res) {
+          if (reauth(res)) return null;
           if (!res.ok) return { text: failure(root, res), kind: "error" };
           // The list is the server's: show it as it is now.
           window.location.reload();
