@@ -356,6 +356,17 @@ fn another_user_or_a_stranger_cannot_remove_my_passkey(backend: Backend) {
     assert_eq!(anon.status, 401, "{}", anon.body);
     let anon_list = stranger.get("/api/auth/passkeys");
     assert_eq!(anon_list.status, 401, "{}", anon_list.body);
+    // Without the CSRF token, even Ada's own browser changes nothing.
+    let url = ada.url(&format!("/api/auth/passkeys/{id}"));
+    let forged = ada.send(|c| c.delete(url));
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let url = ada.url("/api/auth/passkey/register/options");
+    let forged = ada.send(|c| {
+        c.post(url)
+            .header("content-type", "application/json")
+            .body("{}")
+    });
+    assert_eq!(forged.status, 403, "{}", forged.body);
     assert_eq!(app.count("passkeys"), 1);
     assert_eq!(
         app.count("audit_events WHERE action = 'passkey_removed'"),
