@@ -120,3 +120,10 @@ oauth-only-way = Dies ist Ihr einziger Weg, sich anzumelden. Setzen Sie zuerst e
 
 ## Two factors
 two-factor-wrong-code = Dieser Code stimmt nicht oder wurde schon benutzt. Warten Sie auf den nächsten Code und versuchen Sie es erneut.
+
+# Fresh sign-in (/reauth) and account deletion (issue 12)
+error-reauth-required = Bestätigen Sie zuerst, dass Sie es sind: Diese Änderung braucht eine frische Anmeldung.
+reauth-wrong-password = Das ist nicht Ihr Passwort.
+reauth-no-password-set = Dieses Konto hat kein Passwort: Melden Sie sich stattdessen erneut an.
+delete-email-mismatch = Geben Sie zur Bestätigung genau die E-Mail-Adresse Ihres Kontos ein.
+delete-last-admin = Sie sind der einzige Admin: Machen Sie zuerst einen anderen Benutzer zum Admin, bevor Sie Ihr Konto löschen.

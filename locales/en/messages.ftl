@@ -121,3 +121,10 @@ oauth-only-way = This is your only way to sign in. Set a password or link anothe
 
 ## Two factors
 two-factor-wrong-code = That code is not right, or it was already used. Wait for the next code and try again.
+
+# Fresh sign-in (/reauth) and account deletion (issue 12)
+error-reauth-required = Confirm it is you first: this change needs a recent sign-in.
+reauth-wrong-password = That is not your password.
+reauth-no-password-set = This account has no password: sign in again instead.
+delete-email-mismatch = Type your account's email address exactly to confirm.
+delete-last-admin = You are the only admin: make another user admin before deleting your account.
