@@ -109,8 +109,16 @@ impl AppState {
             (ran, report)
         };
         let secret = auth::bootstrap::signing_secret(&db, &config)?;
-        let admin_created = auth::bootstrap::ensure_configured_admin(&db, &config)
-            .map_err(|e| format!("GATEHOUSE_ADMIN_EMAIL: cannot create the admin: {e}"))?;
+        config.password_policy.warm_up();
+        let admin_created =
+            auth::bootstrap::ensure_configured_admin(&db, &config).map_err(|e| match e {
+                // The password policy refused it (the admin did not exist yet).
+                error::AppError::Invalid {
+                    field: "password",
+                    message,
+                } => format!("GATEHOUSE_ADMIN_PASSWORD: {message}"),
+                e => format!("GATEHOUSE_ADMIN_EMAIL: cannot create the admin: {e}"),
+            })?;
         let setup_link = auth::bootstrap::issue_setup_link(&db)
             .map_err(|e| format!("cannot prepare the setup link: {e}"))?
             .map(|path| {

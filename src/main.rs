@@ -199,7 +199,8 @@ fn add_user(config: &Config, email: &str, name: &str, role: Role) -> Result<(), 
         Role::User => "user",
         Role::Admin => "admin",
     };
-    let id = auth::register(&db, name, email, password, role).map_err(|e| e.message())?;
+    let id = auth::register(&db, &config.password_policy, name, email, password, role)
+        .map_err(|e| e.message())?;
     println!("created {role} {id}");
     Ok(())
 }

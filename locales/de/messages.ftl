@@ -121,6 +121,40 @@ oauth-only-way = Dies ist Ihr einziger Weg, sich anzumelden. Setzen Sie zuerst e
 ## Two factors
 two-factor-wrong-code = Dieser Code stimmt nicht oder wurde schon benutzt. Warten Sie auf den nächsten Code und versuchen Sie es erneut.
 
+# Password policy (issue 12): why a new password is refused, then what helps.
+# The warnings and suggestions are zxcvbn's, one key each.
+password-feedback-join = { $first } { $rest }
+password-weak = Dieses Passwort ist zu leicht zu erraten.
+password-warning-personal = Es besteht aus Ihrem Namen oder Ihrer E-Mail-Adresse, und die sind leicht zu erraten.
+password-warning-straight-rows = Gerade Tastenreihen sind leicht zu erraten.
+password-warning-keyboard-patterns = Kurze Tastaturmuster sind leicht zu erraten.
+password-warning-repeats = Wiederholungen wie „aaa“ sind leicht zu erraten.
+password-warning-repeated-groups = Wiederholungen wie „abcabcabc“ sind kaum schwerer zu erraten als „abc“.
+password-warning-top10 = Dies ist eines der 10 häufigsten Passwörter.
+password-warning-top100 = Dies ist eines der 100 häufigsten Passwörter.
+password-warning-common = Dies ist ein sehr häufiges Passwort.
+password-warning-similar = Dies ähnelt einem häufig verwendeten Passwort.
+password-warning-sequences = Folgen wie abc oder 6543 sind leicht zu erraten.
+password-warning-recent-years = Jahreszahlen der letzten Jahre sind leicht zu erraten.
+password-warning-single-word = Ein einzelnes Wort ist leicht zu erraten.
+password-warning-dates = Daten sind oft leicht zu erraten.
+password-warning-names-alone = Vor- und Nachnamen allein sind leicht zu erraten.
+password-warning-common-names = Häufige Vor- und Nachnamen sind leicht zu erraten.
+password-suggestion-generic = Ein längerer Satz aus einigen ungewöhnlichen Wörtern hilft.
+password-suggestion-few-words = Verwenden Sie einige Wörter und meiden Sie gängige Redewendungen.
+password-suggestion-no-symbols = Sonderzeichen, Ziffern oder Großbuchstaben sind nicht nötig.
+password-suggestion-another-word = Fügen Sie ein oder zwei Wörter hinzu. Ungewöhnliche Wörter sind besser.
+password-suggestion-capitals = Großschreibung hilft nicht viel.
+password-suggestion-all-uppercase = Nur Großbuchstaben sind fast so leicht zu erraten wie nur Kleinbuchstaben.
+password-suggestion-reversed = Rückwärts geschriebene Wörter sind kaum schwerer zu erraten.
+password-suggestion-substitutions = Vorhersehbare Ersetzungen wie „@“ statt „a“ helfen nicht viel.
+password-suggestion-keyboard = Verwenden Sie ein längeres Tastaturmuster mit mehr Richtungswechseln.
+password-suggestion-repeats = Meiden Sie wiederholte Wörter und Zeichen.
+password-suggestion-sequences = Meiden Sie Folgen.
+password-suggestion-recent-years = Meiden Sie Jahreszahlen der letzten Jahre.
+password-suggestion-your-years = Meiden Sie Jahreszahlen, die mit Ihnen zu tun haben.
+password-suggestion-your-dates = Meiden Sie Daten und Jahreszahlen, die mit Ihnen zu tun haben.
+
 # Fresh sign-in (/reauth) and account deletion (issue 12)
 error-reauth-required = Bestätigen Sie zuerst, dass Sie es sind: Diese Änderung braucht eine frische Anmeldung.
 reauth-wrong-password = Das ist nicht Ihr Passwort.

@@ -122,6 +122,40 @@ oauth-only-way = This is your only way to sign in. Set a password or link anothe
 ## Two factors
 two-factor-wrong-code = That code is not right, or it was already used. Wait for the next code and try again.
 
+# Password policy (issue 12): why a new password is refused, then what helps.
+# The warnings and suggestions are zxcvbn's, one key each.
+password-feedback-join = { $first } { $rest }
+password-weak = This password is too easy to guess.
+password-warning-personal = It is made from your name or email address, which are easy to guess.
+password-warning-straight-rows = Straight rows of keys are easy to guess.
+password-warning-keyboard-patterns = Short keyboard patterns are easy to guess.
+password-warning-repeats = Repeats like "aaa" are easy to guess.
+password-warning-repeated-groups = Repeats like "abcabcabc" are only slightly harder to guess than "abc".
+password-warning-top10 = This is a top-10 common password.
+password-warning-top100 = This is a top-100 common password.
+password-warning-common = This is a very common password.
+password-warning-similar = This is similar to a commonly used password.
+password-warning-sequences = Sequences like abc or 6543 are easy to guess.
+password-warning-recent-years = Recent years are easy to guess.
+password-warning-single-word = A word by itself is easy to guess.
+password-warning-dates = Dates are often easy to guess.
+password-warning-names-alone = Names and surnames by themselves are easy to guess.
+password-warning-common-names = Common names and surnames are easy to guess.
+password-suggestion-generic = A longer phrase of a few uncommon words helps.
+password-suggestion-few-words = Use a few words, avoid common phrases.
+password-suggestion-no-symbols = No need for symbols, digits, or uppercase letters.
+password-suggestion-another-word = Add another word or two. Uncommon words are better.
+password-suggestion-capitals = Capitalization doesn't help very much.
+password-suggestion-all-uppercase = All-uppercase is almost as easy to guess as all-lowercase.
+password-suggestion-reversed = Reversed words aren't much harder to guess.
+password-suggestion-substitutions = Predictable substitutions like "@" instead of "a" don't help very much.
+password-suggestion-keyboard = Use a longer keyboard pattern with more turns.
+password-suggestion-repeats = Avoid repeated words and characters.
+password-suggestion-sequences = Avoid sequences.
+password-suggestion-recent-years = Avoid recent years.
+password-suggestion-your-years = Avoid years that are associated with you.
+password-suggestion-your-dates = Avoid dates and years that are associated with you.
+
 # Fresh sign-in (/reauth) and account deletion (issue 12)
 error-reauth-required = Confirm it is you first: this change needs a recent sign-in.
 reauth-wrong-password = That is not your password.

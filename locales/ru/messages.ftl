@@ -124,6 +124,40 @@ oauth-only-way = Это ваш единственный способ входа.
 ## Two factors
 two-factor-wrong-code = Код неверен или уже использован. Дождитесь следующего кода и попробуйте снова.
 
+# Password policy (issue 12): why a new password is refused, then what helps.
+# The warnings and suggestions are zxcvbn's, one key each.
+password-feedback-join = { $first } { $rest }
+password-weak = Этот пароль слишком легко угадать.
+password-warning-personal = Он составлен из вашего имени или адреса электронной почты, а их легко угадать.
+password-warning-straight-rows = Прямые ряды клавиш легко угадать.
+password-warning-keyboard-patterns = Короткие узоры на клавиатуре легко угадать.
+password-warning-repeats = Повторы вроде «aaa» легко угадать.
+password-warning-repeated-groups = Повторы вроде «abcabcabc» угадать лишь немногим труднее, чем «abc».
+password-warning-top10 = Это один из 10 самых распространённых паролей.
+password-warning-top100 = Это один из 100 самых распространённых паролей.
+password-warning-common = Это очень распространённый пароль.
+password-warning-similar = Этот пароль похож на часто используемый.
+password-warning-sequences = Последовательности вроде abc или 6543 легко угадать.
+password-warning-recent-years = Недавние годы легко угадать.
+password-warning-single-word = Одно слово само по себе легко угадать.
+password-warning-dates = Даты часто легко угадать.
+password-warning-names-alone = Имена и фамилии сами по себе легко угадать.
+password-warning-common-names = Распространённые имена и фамилии легко угадать.
+password-suggestion-generic = Помогает более длинная фраза из нескольких необычных слов.
+password-suggestion-few-words = Используйте несколько слов, избегайте распространённых фраз.
+password-suggestion-no-symbols = Символы, цифры и заглавные буквы не обязательны.
+password-suggestion-another-word = Добавьте ещё одно-два слова. Необычные слова лучше.
+password-suggestion-capitals = Заглавные буквы мало помогают.
+password-suggestion-all-uppercase = Пароль из одних заглавных букв угадать почти так же легко, как из одних строчных.
+password-suggestion-reversed = Слова задом наперёд угадать ненамного труднее.
+password-suggestion-substitutions = Предсказуемые замены вроде «@» вместо «a» мало помогают.
+password-suggestion-keyboard = Используйте более длинный узор на клавиатуре с большим числом поворотов.
+password-suggestion-repeats = Избегайте повторяющихся слов и символов.
+password-suggestion-sequences = Избегайте последовательностей.
+password-suggestion-recent-years = Избегайте недавних годов.
+password-suggestion-your-years = Избегайте годов, связанных с вами.
+password-suggestion-your-dates = Избегайте дат и годов, связанных с вами.
+
 # Fresh sign-in (/reauth) and account deletion (issue 12)
 error-reauth-required = Сначала подтвердите, что это вы: для этого изменения нужен недавний вход.
 reauth-wrong-password = Это не ваш пароль.

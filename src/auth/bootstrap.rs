@@ -110,7 +110,15 @@ pub fn ensure_configured_admin(db: &Db, config: &Config) -> Result<bool, AppErro
         }
     }
     let password = String::from_utf8_lossy(admin.password.expose()).into_owned();
-    match crate::auth::register(db, "Administrator", &admin.email, &password, "admin") {
+    let policy = &config.password_policy;
+    match crate::auth::register(
+        db,
+        policy,
+        "Administrator",
+        &admin.email,
+        &password,
+        "admin",
+    ) {
         Ok(_) => Ok(true),
         // Another instance created it first.
         Err(AppError::Conflict(_)) => Ok(false),

@@ -60,15 +60,24 @@ pub struct Registration {
 }
 
 impl Registration {
-    pub fn validate(name: &str, email: &str, password: &str) -> Result<Self, AppError> {
+    /// The fields in the form's order, the first refusal answered; the
+    /// password is judged against the name and address typed with it (CPU
+    /// work: call this on a hashing thread).
+    pub fn validate(
+        policy: &users::PasswordPolicy,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<Self, AppError> {
+        let name = users::validate_name(name).map_err(|m| AppError::invalid("name", m))?;
+        let email = users::normalize_email(email).map_err(|m| AppError::invalid("email", m))?;
+        policy
+            .check(password, &[&name, &email])
+            .map_err(|m| AppError::invalid("password", m))?;
         Ok(Registration {
-            name: users::validate_name(name).map_err(|m| AppError::invalid("name", m))?,
-            email: users::normalize_email(email).map_err(|m| AppError::invalid("email", m))?,
-            password: {
-                users::check_password_strength(password)
-                    .map_err(|m| AppError::invalid("password", m))?;
-                password.to_owned()
-            },
+            name,
+            email,
+            password: password.to_owned(),
         })
     }
 
@@ -92,12 +101,13 @@ impl Registration {
 /// Creates a password account after validating every field.
 pub fn register(
     db: &crate::db::Db,
+    policy: &users::PasswordPolicy,
     name: &str,
     email: &str,
     password: &str,
     role: &str,
 ) -> Result<i64, AppError> {
-    Registration::validate(name, email, password)?.create(db, role)
+    Registration::validate(policy, name, email, password)?.create(db, role)
 }
 
 /// Checks the current password a signed-in user typed on a settings form:
@@ -120,13 +130,16 @@ pub fn check_current_password(
     }
 }
 
-/// Checks the current password, stores the new one and ends every session of the
-/// user (the caller starts a fresh one for this device).
+/// Checks the current password, then the new one against `policy` and the
+/// account's name and email, stores it and ends every session of the user
+/// (the caller starts a fresh one for this device). Runs on a hashing thread.
 pub fn change_password(
     db: &crate::db::Db,
+    policy: &users::PasswordPolicy,
     user_id: i64,
     current: &str,
     new: &str,
+    account: &[&str],
 ) -> Result<(), AppError> {
     if !check_current_password(db, user_id, current)? {
         return Err(AppError::invalid(
@@ -134,7 +147,9 @@ pub fn change_password(
             crate::i18n::Msg::key("invalid-no-password"),
         ));
     }
-    users::check_password_strength(new).map_err(|m| AppError::invalid("new_password", m))?;
+    policy
+        .check(new, account)
+        .map_err(|m| AppError::invalid("new_password", m))?;
     let hash = password::hash_password(new)?;
     let mut conn = db.get()?;
     conn.transaction(|conn| {

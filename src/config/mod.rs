@@ -50,6 +50,8 @@ pub struct Config {
     /// unused when `GATEHOUSE_SECRET` is set.
     pub secret_file: std::path::PathBuf,
     pub admin: Option<AdminBootstrap>,
+    /// `PASSWORD_MIN_SCORE`: the rule for every password set from now on.
+    pub password_policy: crate::users::PasswordPolicy,
     pub session_max_age: Duration,
     pub session_update_age: Duration,
     /// `SESSION_FRESH_AGE`: how long after a sign-in (or a re-confirmation at
@@ -148,6 +150,12 @@ impl Config {
             get("GATEHOUSE_SECRET_FILE").unwrap_or_else(|| "gatehouse.secret".into()),
         );
 
+        let password_policy = match get("PASSWORD_MIN_SCORE") {
+            Some(raw) => crate::users::PasswordPolicy::parse(&raw)
+                .map_err(|p| bad("PASSWORD_MIN_SCORE", p))?,
+            None => crate::users::PasswordPolicy::default(),
+        };
+
         let admin = match (
             get("GATEHOUSE_ADMIN_EMAIL"),
             lookup("GATEHOUSE_ADMIN_PASSWORD").filter(|p| !p.is_empty()),
@@ -155,7 +163,11 @@ impl Config {
             (Some(email), Some(password)) => {
                 let email = crate::users::normalize_email(&email)
                     .map_err(|p| bad("GATEHOUSE_ADMIN_EMAIL", p.to_string()))?;
-                crate::users::check_password_strength(&password)
+                // The length only: the whole policy applies when the admin is
+                // created, so a start with an admin made long ago never fails on it.
+                crate::users::PasswordPolicy::new(0)
+                    .expect("score 0")
+                    .check(&password, &[])
                     .map_err(|p| bad("GATEHOUSE_ADMIN_PASSWORD", p.to_string()))?;
                 Some(AdminBootstrap {
                     email,
@@ -328,6 +340,7 @@ impl Config {
             secret,
             secret_file,
             admin,
+            password_policy,
             session_max_age,
             session_update_age,
             session_fresh_age,

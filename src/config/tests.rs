@@ -32,6 +32,14 @@ fn defaults_match_the_spec() {
     assert!(c.secret.is_none() && c.admin.is_none());
     assert_eq!(c.secret_file, std::path::Path::new("gatehouse.secret"));
     assert_eq!(c.pool_size, 8);
+    assert_eq!(c.password_policy.min_score(), 3);
+    assert_eq!(
+        config(&[("PASSWORD_MIN_SCORE", "0")])
+            .unwrap()
+            .password_policy
+            .min_score(),
+        0
+    );
     assert_eq!(
         config(&[("DATABASE_POOL_SIZE", "20")]).unwrap().pool_size,
         20
@@ -87,6 +95,8 @@ fn a_bad_value_names_its_variable() {
             "SMTP_URL",
         ),
         (&[("SMTP_FROM", "gatehouse")], "SMTP_FROM"),
+        (&[("PASSWORD_MIN_SCORE", "5")], "PASSWORD_MIN_SCORE"),
+        (&[("PASSWORD_MIN_SCORE", "strong")], "PASSWORD_MIN_SCORE"),
     ];
     for (vars, variable) in cases {
         let err = config(vars).unwrap_err();

@@ -53,6 +53,19 @@ pub fn is_live(conn: &mut DbConn, token: &PlainToken) -> QueryResult<bool> {
     Ok(tokens::peek(conn, Purpose::ResetPassword, token)?.is_some())
 }
 
+/// The name and address of the account a live reset link is for: the new
+/// password must not lean on them. `None`: the link is not live.
+pub fn account_of(conn: &mut DbConn, token: &PlainToken) -> QueryResult<Option<(String, String)>> {
+    let Some(claim) = tokens::peek(conn, Purpose::ResetPassword, token)? else {
+        return Ok(None);
+    };
+    users::table
+        .find(claim.user_id)
+        .select((users::name, users::email))
+        .first(conn)
+        .optional()
+}
+
 /// A reset that went through: the user, and this browser's new session (or
 /// a pending sign-in when the user has two factors on).
 #[derive(Debug)]

@@ -12,7 +12,9 @@ use crate::i18n::Msg;
 
 pub mod delete;
 pub mod email;
+pub mod password_policy;
 pub use email::{MAX_EMAIL_LEN, normalize_email};
+pub use password_policy::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, PasswordPolicy};
 
 /// The columns of `users` the session view is made from (no password hash).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -169,8 +171,6 @@ pub mod id_as_string {
 }
 
 pub const MAX_NAME_CHARS: usize = 100;
-pub const MIN_PASSWORD_CHARS: usize = 8;
-pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub const MAX_IMAGE_LEN: usize = 2048;
 pub const THEMES: [&str; 3] = ["light", "dark", "system"];
 /// Offered in the settings form; any well-formed language tag is accepted.
@@ -198,16 +198,6 @@ pub fn validate_name(raw: &str) -> Result<String, Msg> {
         return Err(Msg::key("invalid-name-control"));
     }
     Ok(name.to_owned())
-}
-
-pub fn check_password_strength(password: &str) -> Result<(), Msg> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(Msg::key("invalid-password-short").with("min", MIN_PASSWORD_CHARS));
-    }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(Msg::key("invalid-password-long").with("max", MAX_PASSWORD_BYTES));
-    }
-    Ok(())
 }
 
 /// An avatar URL: empty clears it; otherwise an absolute `http`/`https` URL.

@@ -235,23 +235,29 @@ impl From<AppError> for ResetRefused {
     }
 }
 
-/// Checks the new password, hashes it on a hashing thread, and spends the
-/// link: the user and this browser's new session token.
+/// Checks the new password and hashes it on a hashing thread, then spends
+/// the link: the user and this browser's new session token.
 async fn do_reset(
     state: &AppState,
     req: &HttpRequest,
     form: ResetForm,
 ) -> Result<reset::Reset, ResetRefused> {
     // A dead link costs no hashing.
-    let token = live_reset_token(state, &form.token)
+    let token = PlainToken::parse(&form.token).ok_or(ResetRefused::Link)?;
+    let (token, account) = state
+        .db
+        .run(move |conn| Ok(reset::account_of(conn, &token)?.map(|a| (token, a))))
         .await?
         .ok_or(ResetRefused::Link)?;
-    crate::users::check_password_strength(&form.new_password)
-        .map_err(|m| AppError::invalid("new_password", m))?;
-    let password = form.new_password;
+    let (password, policy) = (form.new_password, state.config.password_policy);
     let hash = state
         .hasher
-        .run(move || crate::auth::password::hash_password(&password))
+        .run(move || {
+            policy
+                .check(&password, &[&account.0, &account.1])
+                .map_err(|m| AppError::invalid("new_password", m))?;
+            crate::auth::password::hash_password(&password)
+        })
         .await?;
     let (domains, device, policy) = (
         state.config.email_domains.clone(),

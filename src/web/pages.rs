@@ -239,7 +239,7 @@ pub async fn signup_submit(
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
-    let db = state.db.clone();
+    let (db, policy) = (state.db.clone(), state.config.password_policy);
     let (name, email, password) = (form.name.clone(), form.email.clone(), form.password);
     let device = device_of(&req);
     let signup_rule = state.config.rate_limits.signup;
@@ -276,7 +276,7 @@ pub async fn signup_submit(
     ) {
         state
             .hasher
-            .run(move || crate::auth::register(&db, &name, &email, &password, "user"))
+            .run(move || crate::auth::register(&db, &policy, &name, &email, &password, "user"))
             .await
     } else {
         Err(AppError::invalid(

@@ -350,6 +350,8 @@ pub async fn password(
     let form = form.into_inner();
     let user_id = user.0.user.id;
     let db = state.db.clone();
+    let policy = state.config.password_policy;
+    let account = (user.0.user.name.clone(), user.0.user.email.clone());
     // A wrong current password counts as a failed sign-in of this account.
     let attempt = crate::auth::attempts::Attempt {
         email: user.0.user.email.clone(),
@@ -363,7 +365,14 @@ pub async fn password(
         &state.config.rate_limits,
         attempt,
         move || {
-            crate::auth::change_password(&db, user_id, &form.current_password, &form.new_password)
+            crate::auth::change_password(
+                &db,
+                &policy,
+                user_id,
+                &form.current_password,
+                &form.new_password,
+                &[&account.0, &account.1],
+            )
         },
     )
     .await;

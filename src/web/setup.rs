@@ -82,7 +82,7 @@ pub async fn submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let db = state.db.clone();
+    let (db, policy) = (state.db.clone(), state.config.password_policy);
     let f = (
         form.token.clone(),
         form.name.clone(),
@@ -93,7 +93,7 @@ pub async fn submit(
         .hasher
         .run(move || -> Result<i64, AppError> {
             let (token, name, email, password) = f;
-            let registration = Registration::validate(&name, &email, &password)?;
+            let registration = Registration::validate(&policy, &name, &email, &password)?;
             // Spend the token first: of two requests racing with one link, only the
             // one that deletes it creates an admin.
             if !bootstrap::consume_setup_token(&mut *db.get()?, &token)? {
