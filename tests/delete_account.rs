@@ -20,6 +20,7 @@ on_both_backends!(
     the_address_can_sign_up_again,
     live_streams_hear_deleted,
     the_last_admin_cannot_delete_themselves,
+    two_last_admins_deleting_at_once_leave_one,
     a_deleted_admin_ends_their_impersonations,
     a_missing_csrf_token_is_refused,
     an_impersonating_admin_cannot_delete_the_user,
@@ -259,6 +260,41 @@ fn the_last_admin_cannot_delete_themselves(backend: Backend) {
     assert_eq!(users_named(&app, ROOT_ADMIN), 0);
     assert_eq!(ann.get("/admin").status, 200);
     assert_eq!(delete(&ann, "ann@example.com").status, 409);
+}
+
+fn two_last_admins_deleting_at_once_leave_one(backend: Backend) {
+    let Some(app) = TestApp::with_admin(backend, &[]) else {
+        return;
+    };
+    let root = app.signed_in(ROOT_ADMIN);
+    let ann_id = app.signed_up("Ann", "ann@example.com").user_id();
+    let r = root.json(
+        Method::PATCH,
+        &format!("/api/admin/users/{ann_id}"),
+        &json!({"role": "admin"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let both = [ROOT_ADMIN, "ann@example.com"].map(|email| {
+        let (base, barrier) = (app.base.clone(), barrier.clone());
+        std::thread::spawn(move || {
+            let b = Browser::new(&base);
+            let r = b.submit("/signin", &[("email", email), ("password", PASSWORD)]);
+            assert_eq!(r.status, 303);
+            let token = b.csrf_token();
+            barrier.wait();
+            b.post_form_raw(
+                "/settings/delete",
+                &[("email", email), ("csrf_token", &token)],
+            )
+            .status
+        })
+    });
+    let mut statuses: Vec<u16> = both.map(|t| t.join().unwrap()).to_vec();
+    statuses.sort();
+    // The one that went first saw the other; the other then sees no admin left.
+    assert_eq!(statuses, [303, 409]);
+    assert_eq!(app.count("users WHERE role = 'admin'"), 1);
 }
 
 fn a_deleted_admin_ends_their_impersonations(backend: Backend) {
