@@ -20,6 +20,7 @@ on_both_backends!(
     a_session_within_the_fresh_age_needs_no_reauth,
     anonymous_visitors_sign_in_instead,
     a_user_without_a_password_is_told_what_to_do,
+    a_provider_user_reconfirms_by_signing_in_with_the_provider,
     an_impersonating_admin_cannot_reauth_as_the_user,
     the_sessions_page_shows_when_and_how_each_session_authenticated,
 );
@@ -355,6 +356,42 @@ fn a_user_without_a_password_is_told_what_to_do(backend: Backend) {
     assert_eq!(
         app.count("audit_events WHERE action = 'reauthenticated'"),
         0
+    );
+}
+
+fn a_provider_user_reconfirms_by_signing_in_with_the_provider(backend: Backend) {
+    use common::fake_provider::{FakeProvider, FakeUser, through_provider};
+    let fake = FakeProvider::start();
+    let vars = fake.vars("GITHUB");
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let Some(app) = TestApp::start_with(backend, &refs) else {
+        return;
+    };
+    fake.sign_in_as(FakeUser::new("77", "Pia Provider", "pia@example.com"));
+    let pia = app.browser();
+    let done = through_provider(&pia, "github", &[("callbackUrl", "/")]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(password_hash(&app, "pia@example.com").is_none());
+    authenticated_minutes_ago(&app, 30);
+    let change = [("email", "pia2@example.com")];
+    let r = pia.submit("/settings/email", &change);
+    assert_eq!(
+        r.location().as_deref(),
+        Some("/reauth?callbackUrl=%2Fsettings")
+    );
+    let page = pia.follow(&r);
+    assert!(!page.body.contains("id=\"reauth-password\""));
+    assert!(page.body.contains("id=\"reauth-github\""), "{}", page.body);
+    // Signing in again with the provider comes back to the callback, fresh.
+    let done = through_provider(&pia, "github", &[("callbackUrl", "/settings")]);
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location().as_deref(), Some("/settings"));
+    let r = pia.submit("/settings/email", &change);
+    assert_eq!(
+        r.location().as_deref(),
+        Some("/settings?saved=email-change"),
+        "{}",
+        r.body
     );
 }
 
