@@ -215,6 +215,21 @@ recovery-codes-done = Ich habe sie gespeichert
 admin-two-factor-on = Diese Person meldet sich mit einem zweiten Faktor (Authenticator-App) an.
 admin-two-factor-reset = Zwei-Faktor-Anmeldung zurücksetzen (bei verlorenem Telefon)
 
+# Fresh sign-in (/reauth), sessions' authentication, account deletion (issue 12)
+reauth-title = Bestätigen Sie, dass Sie es sind
+reauth-why = Diese Änderung braucht eine frische Anmeldung. Geben Sie Ihr Passwort ein, um fortzufahren.
+reauth-submit = Bestätigen
+reauth-no-password = Ihr Konto hat kein Passwort. Um zu bestätigen, dass Sie es sind, melden Sie sich erneut an: mit einem Dienst unten, oder melden Sie sich ab und mit einem zugesandten Link wieder an.
+reauth-sign-out = Abmelden, um sich erneut anzumelden
+sessions-authenticated = Zuletzt bestätigt
+sessions-aal1 = ein Faktor (aal1)
+sessions-aal2 = zwei Faktoren (aal2)
+delete-heading = Konto löschen
+delete-explain = Dies löscht Ihr Konto, Ihre Sitzungen auf allen Geräten, verknüpfte Dienste und Passkeys. Es lässt sich nicht rückgängig machen.
+delete-type-email = Geben Sie zur Bestätigung Ihre E-Mail-Adresse ein
+delete-submit = Mein Konto löschen
+home-deleted = Ihr Konto wurde gelöscht.
+
 
 ## Passkeys (issue 12)
 passkey-signin = Mit einem Passkey anmelden

@@ -156,6 +156,13 @@ password-suggestion-recent-years = Avoid recent years.
 password-suggestion-your-years = Avoid years that are associated with you.
 password-suggestion-your-dates = Avoid dates and years that are associated with you.
 
+# Fresh sign-in (/reauth) and account deletion (issue 12)
+error-reauth-required = Confirm it is you first: this change needs a recent sign-in.
+reauth-wrong-password = That is not your password.
+reauth-no-password-set = This account has no password: sign in again instead.
+delete-email-mismatch = Type your account's email address exactly to confirm.
+delete-last-admin = You are the only admin: make another user admin before deleting your account.
+
 ## Passkeys (issue 12)
 passkey-name-long = A passkey's name can have at most { $max } characters.
 passkey-name-control = A passkey's name cannot contain control characters.

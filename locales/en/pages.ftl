@@ -216,6 +216,21 @@ recovery-codes-done = I have saved them
 admin-two-factor-on = This user signs in with a second factor (authenticator app).
 admin-two-factor-reset = Reset two-factor sign-in (for a lost phone)
 
+# Fresh sign-in (/reauth), sessions' authentication, account deletion (issue 12)
+reauth-title = Confirm it is you
+reauth-why = This change needs a recent sign-in. Enter your password to continue.
+reauth-submit = Confirm
+reauth-no-password = Your account has no password. To confirm it is you, sign in again: with a service below, or sign out and sign in with a link mailed to you.
+reauth-sign-out = Sign out to sign in again
+sessions-authenticated = Last confirmed
+sessions-aal1 = one factor (aal1)
+sessions-aal2 = two factors (aal2)
+delete-heading = Delete account
+delete-explain = This deletes your account, your sessions on every device, linked services and passkeys. It cannot be undone.
+delete-type-email = Type your email address to confirm
+delete-submit = Delete my account
+home-deleted = Your account has been deleted.
+
 
 ## Passkeys (issue 12)
 passkey-signin = Sign in with a passkey

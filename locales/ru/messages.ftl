@@ -158,6 +158,13 @@ password-suggestion-recent-years = Избегайте недавних годо�
 password-suggestion-your-years = Избегайте годов, связанных с вами.
 password-suggestion-your-dates = Избегайте дат и годов, связанных с вами.
 
+# Fresh sign-in (/reauth) and account deletion (issue 12)
+error-reauth-required = Сначала подтвердите, что это вы: для этого изменения нужен недавний вход.
+reauth-wrong-password = Это не ваш пароль.
+reauth-no-password-set = У этой учётной записи нет пароля: вместо этого войдите заново.
+delete-email-mismatch = Для подтверждения введите адрес электронной почты вашей учётной записи в точности.
+delete-last-admin = Вы единственный администратор: прежде чем удалить учётную запись, назначьте администратором другого пользователя.
+
 ## Passkeys (issue 12)
 passkey-name-long = Название ключа доступа может содержать не более { $max } символов.
 passkey-name-control = Название ключа доступа не может содержать управляющие символы.

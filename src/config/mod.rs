@@ -55,6 +55,9 @@ pub struct Config {
     pub password_policy: crate::users::PasswordPolicy,
     pub session_max_age: Duration,
     pub session_update_age: Duration,
+    /// `SESSION_FRESH_AGE`: how long after a sign-in (or a re-confirmation at
+    /// `/reauth`) a session may make sensitive changes.
+    pub session_fresh_age: Duration,
     /// `DATABASE_POOL_SIZE`: connections in the pool.
     pub pool_size: u32,
     /// Enabled OAuth providers (`GITHUB_*`, `GOOGLE_*`, `OIDC_*`).
@@ -207,6 +210,11 @@ impl Config {
             ));
         }
 
+        let session_fresh_age = match get("SESSION_FRESH_AGE") {
+            Some(raw) => parse_duration(&raw).map_err(|p| bad("SESSION_FRESH_AGE", p))?,
+            None => Duration::from_secs(10 * 60),
+        };
+
         if let Some(raw) = get("RUST_LOG") {
             // env_logger ignores what it cannot parse; we say so instead.
             if raw.chars().any(|c| c.is_whitespace()) {
@@ -339,6 +347,7 @@ impl Config {
             password_policy,
             session_max_age,
             session_update_age,
+            session_fresh_age,
             pool_size,
             statement_log: None,
         })

@@ -5,6 +5,7 @@ pub mod admin_pages;
 pub mod api;
 pub mod assets;
 pub mod callback;
+pub mod delete_account;
 pub mod email;
 pub mod email_change;
 pub mod email_link;
@@ -16,6 +17,7 @@ pub mod oauth;
 pub mod oauth_accounts;
 pub mod pages;
 pub mod passkeys;
+pub mod reauth;
 pub mod sessions;
 pub mod settings;
 pub mod setup;
@@ -153,6 +155,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(assets::routes)
     .configure(two_factor_signin::routes)
     .configure(two_factor::routes)
+    .configure(reauth::routes)
+    .configure(delete_account::routes)
     .route("/", web::get().to(pages::home))
     .route("/signin", web::get().to(pages::signin_page))
     .route("/signin", web::post().to(pages::signin_submit))

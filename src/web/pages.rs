@@ -21,6 +21,8 @@ use crate::session::extract::{
 #[template(path = "home.html")]
 struct HomePage {
     head: Head,
+    /// `/?deleted=1`, where an account deletion lands: a notice says so.
+    deleted: bool,
 }
 
 pub async fn home(viewer: PageViewer, req: HttpRequest) -> Result<HttpResponse, PageError> {
@@ -32,6 +34,10 @@ pub async fn home(viewer: PageViewer, req: HttpRequest) -> Result<HttpResponse, 
     render(
         StatusCode::OK,
         &HomePage {
+            // Read leniently: any other query on the home page is ignored.
+            deleted: viewer.0.is_none()
+                && url::form_urlencoded::parse(req.query_string().as_bytes())
+                    .any(|(k, _)| k == "deleted"),
             head: Head::new(viewer.0.as_ref(), csrf, &req),
         },
     )
