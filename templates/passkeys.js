@@ -145,11 +145,13 @@
     else button.addEventListener("click", handler);
   }
 
+  // A sign-in, or (data-api on the page) the re-confirmation of /reauth.
   function signIn(root) {
-    return post("/api/auth/passkey/signin/options").then(function (res) {
+    var api = root.getAttribute("data-api") || "/api/auth/passkey/signin";
+    return post(api + "/options").then(function (res) {
       if (!res.ok) return { text: failure(root, res), kind: "error" };
       return navigator.credentials.get(requestOptions(res.data)).then(function (cred) {
-        return post("/api/auth/passkey/signin/verify", {
+        return post(api + "/verify", {
           credential: assertion(cred),
           callbackUrl: root.getAttribute("data-callback") || "/"
         }).then(function (res) {
@@ -193,6 +195,8 @@
   function start() {
     var signin = document.getElementById("passkey-signin");
     if (signin) setUp(signin, signIn);
+    var again = document.getElementById("passkey-reauth");
+    if (again) setUp(again, signIn);
     var add = document.getElementById("passkey-add");
     if (add) setUp(add, register);
   }

@@ -28,6 +28,8 @@ on_both_backends!(
     a_registration_is_bound_to_its_browser_and_user,
     an_impersonating_admin_cannot_add_or_remove_passkeys,
     an_expired_ceremony_cannot_finish_and_is_swept,
+    adding_or_removing_a_passkey_needs_a_fresh_session,
+    a_passkey_re_confirms_only_its_own_users_session,
     passkeys_are_off_with_an_ip_address,
 );
 
@@ -495,6 +497,101 @@ fn an_impersonating_admin_cannot_add_or_remove_passkeys(backend: Backend) {
         app.count("audit_events WHERE action = 'impersonation_refused'"),
         4
     );
+}
+
+/// Every session of the app signed in long ago (past `SESSION_FRESH_AGE`).
+fn make_stale(app: &TestApp) {
+    app.sql("UPDATE sessions SET authenticated_at = '2000-01-01 00:00:00'");
+}
+
+/// Re-confirms browser `b` with the newest passkey of `auth`.
+fn reconfirm(b: &Browser, auth: &mut SoftAuthenticator) -> Page {
+    let options = post(b, "/api/auth/passkey/reauth/options", json!({}));
+    assert_eq!(options.status, 200, "{}", options.body);
+    let credential = auth.get(&options.json());
+    post(
+        b,
+        "/api/auth/passkey/reauth/verify",
+        json!({"credential": credential, "callbackUrl": "/settings/security"}),
+    )
+}
+
+fn adding_or_removing_a_passkey_needs_a_fresh_session(backend: Backend) {
+    let Some(app) = app(backend) else {
+        return;
+    };
+    let (ada, mut auth) = ada_with_a_passkey(&app);
+    let id = list(&ada)[0]["id"].as_str().unwrap().to_owned();
+    make_stale(&app);
+    let add = post(&ada, "/api/auth/passkey/register/options", json!({}));
+    assert_eq!(add.status, 403, "{}", add.body);
+    assert_eq!(add.json()["error"], "reauth_required");
+    let remove = ada.json(
+        Method::DELETE,
+        &format!("/api/auth/passkeys/{id}"),
+        &json!({}),
+    );
+    assert_eq!(remove.status, 403, "{}", remove.body);
+    assert_eq!(remove.json()["error"], "reauth_required");
+    let form = ada.submit(&format!("/settings/passkeys/{id}/remove"), &[]);
+    assert_eq!(form.status, 303, "{}", form.body);
+    assert_eq!(
+        form.location().as_deref(),
+        Some("/reauth?callbackUrl=%2Fsettings%2Fsecurity")
+    );
+    assert_eq!(app.count("passkeys"), 1);
+    assert_eq!(app.count("webauthn_challenges"), 0);
+
+    // /reauth offers the passkey; it makes the session fresh (and level 2).
+    let page = ada.get("/reauth?callbackUrl=%2Fsettings%2Fsecurity");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"passkey-reauth\""), "{}", page.body);
+    let done = reconfirm(&ada, &mut auth);
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.json()["url"], "/settings/security");
+    assert_eq!(
+        audited(&app, "reauthenticated", "\"method\":\"passkey\""),
+        1
+    );
+    assert_eq!(app.count("sessions WHERE aal = 2"), 1);
+    let mut second = SoftAuthenticator::new(ORIGIN);
+    let added = register(&ada, &mut second, "Phone");
+    assert_eq!(added.status, 200, "{}", added.body);
+    let removed = ada.json(
+        Method::DELETE,
+        &format!("/api/auth/passkeys/{id}"),
+        &json!({}),
+    );
+    assert_eq!(removed.status, 204, "{}", removed.body);
+}
+
+fn a_passkey_re_confirms_only_its_own_users_session(backend: Backend) {
+    let Some(app) = app(backend) else {
+        return;
+    };
+    let (ada, _ada_key) = ada_with_a_passkey(&app);
+    let bob = app.signed_up("Bob", "bob@example.com");
+    let mut bob_key = SoftAuthenticator::new(ORIGIN);
+    assert_eq!(register(&bob, &mut bob_key, "Bob's").status, 200);
+    make_stale(&app);
+    // Bob's passkey answering Ada's re-confirmation.
+    let refused = reconfirm(&ada, &mut bob_key);
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert_eq!(refused.json()["error"], "unknown_passkey");
+    assert_eq!(audited(&app, "sign_in_failed", "reauth_passkey"), 1);
+    assert_eq!(
+        app.count("audit_events WHERE action = 'reauthenticated'"),
+        0
+    );
+    let add = post(&ada, "/api/auth/passkey/register/options", json!({}));
+    assert_eq!(add.status, 403, "{}", add.body);
+    // A user with no passkey is offered none.
+    let carol = app.signed_up("Carol", "carol@example.com");
+    let none = post(&carol, "/api/auth/passkey/reauth/options", json!({}));
+    assert_eq!(none.status, 404, "{}", none.body);
+    let page = carol.get("/reauth?callbackUrl=%2Fsettings");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("passkey-reauth"), "{}", page.body);
 }
 
 fn an_expired_ceremony_cannot_finish_and_is_swept(backend: Backend) {

@@ -250,3 +250,4 @@ passkeys-remove = Entfernen
 passkeys-name = Name (optional)
 passkeys-add = Passkey hinzufügen
 passkeys-add-working = Folgen Sie den Schritten Ihres Browsers, um den Passkey zu erstellen…
+passkey-reauth = Mit einem Passkey bestätigen

@@ -251,3 +251,4 @@ passkeys-remove = Remove
 passkeys-name = Name (optional)
 passkeys-add = Add a passkey
 passkeys-add-working = Follow your browser's steps to create the passkey…
+passkey-reauth = Confirm with a passkey

@@ -250,3 +250,4 @@ passkeys-remove = Удалить
 passkeys-name = Название (необязательно)
 passkeys-add = Добавить ключ доступа
 passkeys-add-working = Следуйте указаниям браузера, чтобы создать ключ доступа…
+passkey-reauth = Подтвердить ключом доступа

@@ -403,13 +403,15 @@ pub fn locked_out(
     }
 }
 
-/// A failed passkey sign-in: counted against the address and audited
-/// (`sign_in_failed`, `method: passkey`, the reason), with a `rate_limited`
-/// event when it used up the address' budget.
+/// A failed passkey sign-in (or re-confirmation): counted against the
+/// address and audited (`sign_in_failed` with `method`, `passkey` or
+/// `reauth_passkey`, and the reason), with a `rate_limited` event when it
+/// used up the address' budget.
 pub fn record_failure(
     conn: &mut DbConn,
     limits: &Limits,
     device: &Device,
+    method: &'static str,
     failure: &Failure,
 ) -> diesel::QueryResult<()> {
     conn.transaction(|conn| {
@@ -431,7 +433,7 @@ pub fn record_failure(
                 action: action::SIGN_IN_FAILED,
                 device: Some(device),
                 details: serde_json::json!({
-                    "method": "passkey",
+                    "method": method,
                     "reason": failure.refused.reason(),
                 }),
             },

@@ -41,6 +41,9 @@ struct ReauthPage {
     /// `(id, name)` of the enabled providers linked to this user: signing in
     /// again with one also makes the session fresh (a user with no password).
     providers: Vec<(&'static str, String)>,
+    /// The user has a passkey (and passkeys are on): a button re-confirms
+    /// with it (`web::passkeys::reauth`).
+    passkey: bool,
     // Two factors (a code form) and passkeys (a button) add their own fields
     // here, read by their blocks in templates/reauth.html.
 }
@@ -76,7 +79,9 @@ impl ReauthPage {
             .filter(|p| linked.iter().any(|l| l.provider == p.id))
             .map(|p| (p.id, p.name.clone()))
             .collect();
+        let passkey = super::passkeys::reauth::offered(state, user_id).await?;
         Ok(ReauthPage {
+            passkey,
             head: Head::new(Some(user), Some(csrf), req),
             callback,
             error: None,

@@ -5,6 +5,8 @@
 //! While passkeys are off (an IP address in `GATEHOUSE_URL`) every route
 //! answers 404. The work is in `crate::passkeys`.
 
+pub mod reauth;
+
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -34,7 +36,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/register/options", web::post().to(register_options))
             .route("/register/verify", web::post().to(register_verify))
             .route("/signin/options", web::post().to(signin_options))
-            .route("/signin/verify", web::post().to(signin_verify)),
+            .route("/signin/verify", web::post().to(signin_verify))
+            .route("/reauth/options", web::post().to(reauth::options))
+            .route("/reauth/verify", web::post().to(reauth::verify)),
     )
     .service(
         web::scope("/api/auth/passkeys")
@@ -147,8 +151,13 @@ async fn owner(
     state.passkeys.relying_party()?;
     let user = viewer.ok_or(AppError::Unauthorized)?;
     refuse_while_impersonating(req, &user, what).await?;
+    // Adding or removing a passkey needs a recent sign-in (SESSION_FRESH_AGE).
+    crate::auth::fresh::require_fresh(&user, state.config.session_fresh_age, SECURITY_PAGE)?;
     Ok(user)
 }
+
+/// Where the passkeys are managed (and a re-confirmation comes back to).
+const SECURITY_PAGE: &str = "/settings/security";
 
 /// An admin acting as someone does not sign in as anyone else from that
 /// session (as with a sign-in link).
@@ -288,7 +297,7 @@ pub async fn signin_verify(
                 }),
             };
             if let Err(failure) = &outcome {
-                passkeys::record_failure(conn, &limits, &device, failure)?;
+                passkeys::record_failure(conn, &limits, &device, "passkey", failure)?;
             }
             Ok(outcome)
         })
@@ -381,7 +390,7 @@ pub async fn remove_form(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     remove(&req, &state, Some(user.0), &path).await?;
-    Ok(see_other("/settings/security"))
+    Ok(see_other(SECURITY_PAGE))
 }
 
 /// One passkey as the security page lists it.
