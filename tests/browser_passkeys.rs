@@ -92,6 +92,23 @@ fn a_passkey_added_on_the_security_page_signs_in_with_the_button(backend: Backen
         "{}",
         c.source()
     );
+
+    // Long after that sign-in, adding another passkey first asks to confirm
+    // it is her: the passkey button on /reauth, then back to add it.
+    app.sql("UPDATE sessions SET authenticated_at = '2000-01-01 00:00:00'");
+    c.goto("/settings/security");
+    c.fill("input[name=passkey_name]", "Second");
+    c.click("#passkey-add-button");
+    c.wait_for_path("/reauth");
+    mark_shown(&c, "#passkey-reauth");
+    wait_shown(&c, "#passkey-reauth");
+    c.assert_accessible();
+    c.click("#passkey-reauth-button");
+    c.wait_for_path("/settings/security");
+    assert_eq!(
+        app.count("audit_events WHERE action = 'reauthenticated' AND details LIKE '%passkey%'"),
+        1
+    );
     let console = c.console();
     assert!(
         !console
