@@ -163,7 +163,7 @@ fn must_get(conn: &mut DbConn, id: i64) -> Result<AdminRow, AppError> {
 }
 
 /// Admins other than `except` whose ban (if any) is not in force.
-fn other_active_admins(conn: &mut DbConn, except: i64) -> QueryResult<usize> {
+pub(crate) fn other_active_admins(conn: &mut DbConn, except: i64) -> QueryResult<usize> {
     let rows: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)> = users::table
         .filter(users::role.eq("admin"))
         .filter(users::id.ne(except))

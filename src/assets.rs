@@ -55,6 +55,14 @@ pub static LIVE_SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+pub static PASSKEY_SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        include_str!("../templates/passkeys.js"),
+        "text/javascript; charset=utf-8",
+        "/static/passkeys.js",
+    )
+});
+
 /// The stylesheet's URL, for `<link rel="stylesheet">` in the templates.
 pub fn stylesheet_url() -> &'static str {
     &STYLESHEET.hashed
@@ -63,6 +71,12 @@ pub fn stylesheet_url() -> &'static str {
 /// The live-updates script's URL, for `<script src>` in the templates.
 pub fn live_script_url() -> &'static str {
     &LIVE_SCRIPT.hashed
+}
+
+/// The passkey script's URL (the sign-in and security pages, when passkeys
+/// are on).
+pub fn passkey_script_url() -> &'static str {
+    &PASSKEY_SCRIPT.hashed
 }
 
 #[cfg(test)]

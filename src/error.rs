@@ -21,6 +21,11 @@ pub enum AppError {
     /// Not signed in on a page that needs it: 401 as JSON, a 303 to
     /// `/signin?callbackUrl=<this path>` as a page.
     SignInRequired(String),
+    /// A sensitive change from a session not signed in (or re-confirmed)
+    /// within `SESSION_FRESH_AGE`: 403 `reauth_required` as JSON, a 303 to
+    /// `/reauth?callbackUrl=<path>` as a page. The path is a local one the
+    /// handler names (`/reauth` sanitises it again when it comes back).
+    ReauthRequired(String),
     /// 401: wrong email or password (never says which).
     BadCredentials,
     /// 403: signed in without the right.
@@ -85,6 +90,7 @@ impl AppError {
             AppError::Unauthorized | AppError::SignInRequired(_) => "unauthorized",
             AppError::BadCredentials => "invalid_credentials",
             AppError::Forbidden => "forbidden",
+            AppError::ReauthRequired(_) => "reauth_required",
             AppError::Csrf => "csrf",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
@@ -113,6 +119,7 @@ impl AppError {
             AppError::Unauthorized | AppError::SignInRequired(_) => Msg::key("error-sign-in"),
             AppError::BadCredentials => Msg::key("error-bad-credentials"),
             AppError::Forbidden => Msg::key("error-forbidden"),
+            AppError::ReauthRequired(_) => Msg::key("error-reauth-required"),
             AppError::Csrf => Msg::key("error-csrf"),
             AppError::NotFound => Msg::key("error-not-found"),
             AppError::PayloadTooLarge => Msg::key("error-too-large"),
@@ -140,7 +147,10 @@ impl ResponseError for AppError {
             AppError::Unauthorized | AppError::SignInRequired(_) | AppError::BadCredentials => {
                 StatusCode::UNAUTHORIZED
             }
-            AppError::Forbidden | AppError::Csrf | AppError::Refused(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden
+            | AppError::ReauthRequired(_)
+            | AppError::Csrf
+            | AppError::Refused(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -302,15 +312,20 @@ pub struct RenderedErrorPage(pub Msg);
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self.0 {
-            AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
+            AppError::SignInRequired(_) | AppError::ReauthRequired(_) => StatusCode::SEE_OTHER,
             ref e => e.status_code(),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let AppError::SignInRequired(callback) = &self.0 {
+        let to_form = match &self.0 {
+            AppError::SignInRequired(callback) => Some(("/signin", callback)),
+            AppError::ReauthRequired(callback) => Some(("/reauth", callback)),
+            _ => None,
+        };
+        if let Some((form, callback)) = to_form {
             let location = format!(
-                "/signin?callbackUrl={}",
+                "{form}?callbackUrl={}",
                 url::form_urlencoded::byte_serialize(callback.as_bytes()).collect::<String>()
             );
             return HttpResponse::SeeOther()

@@ -22,6 +22,7 @@ pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod oauth;
+pub mod passkeys;
 pub mod ratelimit;
 pub mod session;
 pub mod shutdown;
@@ -68,6 +69,9 @@ pub struct AppState {
     pub csp: HeaderValue,
     /// Live updates: where handlers publish changes and event streams listen.
     pub events: events::Hub,
+    /// The WebAuthn relying party (off when `GATEHOUSE_URL`'s host is an IP
+    /// address).
+    pub passkeys: passkeys::Passkeys,
 }
 
 /// What start-up found worth telling the operator. `Debug` hides the setup
@@ -142,6 +146,10 @@ impl AppState {
             }
             None => metrics::Metrics::off(),
         };
+        let passkeys = passkeys::Passkeys::new(&config.passkeys)?;
+        if let config::webauthn::RelyingParty::Off { reason } = &config.passkeys {
+            log::info!("{reason}");
+        }
         let csp = content_security_policy(&oauth::form_action_origins(&config.providers));
         let state = AppState {
             csp,
@@ -159,6 +167,7 @@ impl AppState {
             },
             public_origin: config.public_origin(),
             events,
+            passkeys,
             hasher,
             metrics,
             mailer,

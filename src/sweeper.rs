@@ -1,5 +1,5 @@
 //! The background sweeper (`SWEEP_INTERVAL`): deletes expired sessions, OAuth
-//! sign-ins that were never finished, mailed links past their expiry, and
+//! sign-ins and passkey ceremonies that were never finished, mailed links past their expiry, and
 //! rate-limit counters whose window is long over. Nothing a request needs is swept: every read already ignores
 //! expired rows, so the sweeper only keeps the tables small.
 //!
@@ -39,6 +39,8 @@ pub struct Swept {
     pub email_tokens: usize,
     /// Sign-ins that waited for a second factor past their five minutes.
     pub pending_signins: usize,
+    /// Passkey ceremonies never finished (`webauthn_challenges`).
+    pub webauthn_challenges: usize,
 }
 
 impl Swept {
@@ -48,16 +50,18 @@ impl Swept {
             + self.rate_limits
             + self.email_tokens
             + self.pending_signins
+            + self.webauthn_challenges
     }
 
     /// `(kind, rows)` pairs, for logs and metrics.
-    pub fn by_kind(&self) -> [(&'static str, usize); 5] {
+    pub fn by_kind(&self) -> [(&'static str, usize); 6] {
         [
             ("sessions", self.sessions),
             ("oauth_states", self.oauth_states),
             ("rate_limits", self.rate_limits),
             ("email_tokens", self.email_tokens),
             ("pending_signins", self.pending_signins),
+            ("webauthn_challenges", self.webauthn_challenges),
         ]
     }
 }
@@ -145,12 +149,21 @@ fn sweep_tables(
         now,
         batch,
     )?;
+    let webauthn_challenges = delete_due(
+        conn,
+        "webauthn_challenges",
+        "binding_hash",
+        "expires_at <=",
+        now,
+        batch,
+    )?;
     Ok(Swept {
         sessions,
         oauth_states,
         rate_limits,
         email_tokens,
         pending_signins,
+        webauthn_challenges,
     })
 }
 
@@ -250,12 +263,13 @@ impl Drop for Sweeper {
 fn report(outcome: Result<Outcome, String>) {
     match outcome {
         Ok(Outcome::Swept(swept)) if swept.total() > 0 => log::info!(
-            "sweeper deleted {} expired session(s), {} unfinished OAuth sign-in(s), {} old rate-limit counter(s), {} expired mailed link(s), {} unfinished two-factor sign-in(s)",
+            "sweeper deleted {} expired session(s), {} unfinished OAuth sign-in(s), {} old rate-limit counter(s), {} expired mailed link(s), {} unfinished two-factor sign-in(s), {} unfinished passkey ceremonies",
             swept.sessions,
             swept.oauth_states,
             swept.rate_limits,
             swept.email_tokens,
-            swept.pending_signins
+            swept.pending_signins,
+            swept.webauthn_challenges
         ),
         Ok(Outcome::Swept(_)) => log::debug!("sweeper: nothing to delete"),
         Ok(Outcome::Skipped) => log::debug!("sweeper: another instance is sweeping"),

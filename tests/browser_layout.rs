@@ -72,6 +72,7 @@ fn phone_sized_pages_do_not_scroll_sideways(backend: Backend) {
         "/".to_owned(),
         "/settings".to_owned(),
         "/settings/sessions".to_owned(),
+        "/reauth?callbackUrl=%2Fsettings".to_owned(),
         "/admin".to_owned(),
         format!("/admin/users/{id}"),
         "/admin/audit".to_owned(),

@@ -223,11 +223,12 @@ fn a_large_sweep_goes_in_batches(backend: Backend) {
             rate_limits: 2,
             email_tokens: 2,
             pending_signins: 1,
+            webauthn_challenges: 0,
         })
     );
     // 1,000 + 1,000 + 500 sessions, then one statement for each other table.
     let writes = log.writes.load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(writes, 7, "delete statements");
+    assert_eq!(writes, 8, "delete statements");
     let waiting: i64 = gatehouse::db::schema::pending_signins::table
         .count()
         .get_result(&mut store.get().unwrap())

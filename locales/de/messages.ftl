@@ -154,3 +154,19 @@ password-suggestion-sequences = Meiden Sie Folgen.
 password-suggestion-recent-years = Meiden Sie Jahreszahlen der letzten Jahre.
 password-suggestion-your-years = Meiden Sie Jahreszahlen, die mit Ihnen zu tun haben.
 password-suggestion-your-dates = Meiden Sie Daten und Jahreszahlen, die mit Ihnen zu tun haben.
+
+# Fresh sign-in (/reauth) and account deletion (issue 12)
+error-reauth-required = Bestätigen Sie zuerst, dass Sie es sind: Diese Änderung braucht eine frische Anmeldung.
+reauth-wrong-password = Das ist nicht Ihr Passwort.
+reauth-no-password-set = Dieses Konto hat kein Passwort: Melden Sie sich stattdessen erneut an.
+delete-email-mismatch = Geben Sie zur Bestätigung genau die E-Mail-Adresse Ihres Kontos ein.
+delete-last-admin = Sie sind der einzige Admin: Machen Sie zuerst einen anderen Benutzer zum Admin, bevor Sie Ihr Konto löschen.
+
+## Passkeys (issue 12)
+passkey-name-long = Der Name eines Passkeys darf höchstens { $max } Zeichen lang sein.
+passkey-name-control = Der Name eines Passkeys darf keine Steuerzeichen enthalten.
+passkey-no-challenge = Diese Passkey-Anfrage ist abgelaufen oder wurde schon verwendet. Bitte versuchen Sie es noch einmal.
+passkey-invalid = Die Antwort des Passkeys konnte nicht geprüft werden. Bitte versuchen Sie es noch einmal.
+passkey-unknown = Dieser Passkey ist hier nicht registriert (vielleicht wurde er entfernt). Bitte melden Sie sich anders an.
+passkey-counter = Dieser Passkey wurde abgelehnt: Sein Signaturzähler ist zurückgegangen, was auf eine Kopie hindeuten kann. Bitte melden Sie sich anders an und prüfen Sie Ihre Passkeys.
+passkey-already-registered = Dieser Passkey ist bereits registriert.

@@ -214,3 +214,40 @@ recovery-codes-once = Bewahren Sie diese Codes sicher auf: Jeder meldet Sie einm
 recovery-codes-done = Ich habe sie gespeichert
 admin-two-factor-on = Diese Person meldet sich mit einem zweiten Faktor (Authenticator-App) an.
 admin-two-factor-reset = Zwei-Faktor-Anmeldung zurücksetzen (bei verlorenem Telefon)
+
+# Fresh sign-in (/reauth), sessions' authentication, account deletion (issue 12)
+reauth-title = Bestätigen Sie, dass Sie es sind
+reauth-why = Diese Änderung braucht eine frische Anmeldung. Geben Sie Ihr Passwort ein, um fortzufahren.
+reauth-submit = Bestätigen
+reauth-no-password = Ihr Konto hat kein Passwort. Um zu bestätigen, dass Sie es sind, melden Sie sich erneut an: mit einem Dienst unten, oder melden Sie sich ab und mit einem zugesandten Link wieder an.
+reauth-sign-out = Abmelden, um sich erneut anzumelden
+sessions-authenticated = Zuletzt bestätigt
+sessions-aal1 = ein Faktor (aal1)
+sessions-aal2 = zwei Faktoren (aal2)
+delete-heading = Konto löschen
+delete-explain = Dies löscht Ihr Konto, Ihre Sitzungen auf allen Geräten, verknüpfte Dienste und Passkeys. Es lässt sich nicht rückgängig machen.
+delete-type-email = Geben Sie zur Bestätigung Ihre E-Mail-Adresse ein
+delete-submit = Mein Konto löschen
+home-deleted = Ihr Konto wurde gelöscht.
+
+
+## Passkeys (issue 12)
+passkey-signin = Mit einem Passkey anmelden
+passkey-signin-working = Warte auf Ihren Passkey…
+passkey-unsupported = Dieser Browser unterstützt keine Passkeys. Bitte melden Sie sich anders an oder verwenden Sie einen Browser, der sie unterstützt.
+passkey-cancelled = Es wurde kein Passkey verwendet. Sie können es noch einmal versuchen.
+passkey-failed = Der Passkey hat nicht funktioniert. Bitte versuchen Sie es noch einmal.
+passkey-rate-limited = Zu viele fehlgeschlagene Anmeldungen von dieser Adresse. Bitte warten Sie eine Weile und versuchen Sie es dann noch einmal.
+passkey-refused = Dieses Konto darf sich nicht anmelden.
+passkeys-title = Passkeys
+passkeys-intro = Mit einem Passkey melden Sie sich über die Displaysperre Ihres Geräts oder einen Sicherheitsschlüssel an: ohne Passwort und ohne zweiten Faktor.
+passkeys-none = Sie haben noch keine Passkeys.
+passkeys-col-name = Name
+passkeys-created = Hinzugefügt
+passkeys-last-used = Zuletzt verwendet
+passkeys-never = nie
+passkeys-remove = Entfernen
+passkeys-name = Name (optional)
+passkeys-add = Passkey hinzufügen
+passkeys-add-working = Folgen Sie den Schritten Ihres Browsers, um den Passkey zu erstellen…
+passkey-reauth = Mit einem Passkey bestätigen

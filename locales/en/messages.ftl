@@ -155,3 +155,19 @@ password-suggestion-sequences = Avoid sequences.
 password-suggestion-recent-years = Avoid recent years.
 password-suggestion-your-years = Avoid years that are associated with you.
 password-suggestion-your-dates = Avoid dates and years that are associated with you.
+
+# Fresh sign-in (/reauth) and account deletion (issue 12)
+error-reauth-required = Confirm it is you first: this change needs a recent sign-in.
+reauth-wrong-password = That is not your password.
+reauth-no-password-set = This account has no password: sign in again instead.
+delete-email-mismatch = Type your account's email address exactly to confirm.
+delete-last-admin = You are the only admin: make another user admin before deleting your account.
+
+## Passkeys (issue 12)
+passkey-name-long = A passkey's name can have at most { $max } characters.
+passkey-name-control = A passkey's name cannot contain control characters.
+passkey-no-challenge = This passkey request expired or was already used. Please try again.
+passkey-invalid = The passkey's answer could not be verified. Please try again.
+passkey-unknown = This passkey is not registered here (it may have been removed). Please sign in another way.
+passkey-counter = This passkey was refused: its signature counter went back, which can mean it was copied. Please sign in another way and check your passkeys.
+passkey-already-registered = This passkey is registered already.

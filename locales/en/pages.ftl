@@ -215,3 +215,40 @@ recovery-codes-once = Keep these codes somewhere safe: each one signs you in onc
 recovery-codes-done = I have saved them
 admin-two-factor-on = This user signs in with a second factor (authenticator app).
 admin-two-factor-reset = Reset two-factor sign-in (for a lost phone)
+
+# Fresh sign-in (/reauth), sessions' authentication, account deletion (issue 12)
+reauth-title = Confirm it is you
+reauth-why = This change needs a recent sign-in. Enter your password to continue.
+reauth-submit = Confirm
+reauth-no-password = Your account has no password. To confirm it is you, sign in again: with a service below, or sign out and sign in with a link mailed to you.
+reauth-sign-out = Sign out to sign in again
+sessions-authenticated = Last confirmed
+sessions-aal1 = one factor (aal1)
+sessions-aal2 = two factors (aal2)
+delete-heading = Delete account
+delete-explain = This deletes your account, your sessions on every device, linked services and passkeys. It cannot be undone.
+delete-type-email = Type your email address to confirm
+delete-submit = Delete my account
+home-deleted = Your account has been deleted.
+
+
+## Passkeys (issue 12)
+passkey-signin = Sign in with a passkey
+passkey-signin-working = Waiting for your passkey…
+passkey-unsupported = This browser does not support passkeys. Please sign in another way, or use a browser that supports them.
+passkey-cancelled = No passkey was used. You can try again.
+passkey-failed = The passkey did not work. Please try again.
+passkey-rate-limited = Too many failed sign-ins from this address. Please wait a while and try again.
+passkey-refused = This account may not sign in.
+passkeys-title = Passkeys
+passkeys-intro = A passkey signs you in with your device's screen lock or a security key: no password, no second factor.
+passkeys-none = You have no passkeys yet.
+passkeys-col-name = Name
+passkeys-created = Added
+passkeys-last-used = Last used
+passkeys-never = never
+passkeys-remove = Remove
+passkeys-name = Name (optional)
+passkeys-add = Add a passkey
+passkeys-add-working = Follow your browser's steps to create the passkey…
+passkey-reauth = Confirm with a passkey

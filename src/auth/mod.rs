@@ -3,6 +3,7 @@
 pub mod attempts;
 pub mod bootstrap;
 pub mod csrf;
+pub mod fresh;
 pub mod gate;
 pub mod guard;
 pub mod keys;

@@ -10,6 +10,7 @@ use url::Url;
 use crate::db::DatabaseUrl;
 
 pub mod running;
+pub mod webauthn;
 pub use running::{LogFormat, Running};
 
 /// Key material given by the operator; `Debug` prints nothing of it.
@@ -54,6 +55,9 @@ pub struct Config {
     pub password_policy: crate::users::PasswordPolicy,
     pub session_max_age: Duration,
     pub session_update_age: Duration,
+    /// `SESSION_FRESH_AGE`: how long after a sign-in (or a re-confirmation at
+    /// `/reauth`) a session may make sensitive changes.
+    pub session_fresh_age: Duration,
     /// `DATABASE_POOL_SIZE`: connections in the pool.
     pub pool_size: u32,
     /// Enabled OAuth providers (`GITHUB_*`, `GOOGLE_*`, `OIDC_*`).
@@ -77,6 +81,8 @@ pub struct Config {
     pub email_verification: crate::email::Verification,
     /// The "Running in production" variables (metrics, shutdown, sweeper, logs).
     pub running: Running,
+    /// Passkeys' relying party, from `GATEHOUSE_URL` (off for an IP address).
+    pub passkeys: webauthn::RelyingParty,
     /// Counts every statement when set (tests and diagnostics; not a variable).
     pub statement_log: Option<std::sync::Arc<crate::db::StatementLog>>,
 }
@@ -204,6 +210,11 @@ impl Config {
             ));
         }
 
+        let session_fresh_age = match get("SESSION_FRESH_AGE") {
+            Some(raw) => parse_duration(&raw).map_err(|p| bad("SESSION_FRESH_AGE", p))?,
+            None => Duration::from_secs(10 * 60),
+        };
+
         if let Some(raw) = get("RUST_LOG") {
             // env_logger ignores what it cannot parse; we say so instead.
             if raw.chars().any(|c| c.is_whitespace()) {
@@ -317,6 +328,7 @@ impl Config {
         }
 
         Ok(Config {
+            passkeys: webauthn::RelyingParty::from_public_url(&public_url),
             mail,
             email_verification,
             running,
@@ -335,6 +347,7 @@ impl Config {
             password_policy,
             session_max_age,
             session_update_age,
+            session_fresh_age,
             pool_size,
             statement_log: None,
         })

@@ -21,6 +21,13 @@ fn defaults_match_the_spec() {
     assert_eq!(c.public_url.as_str(), "http://127.0.0.1:8080/");
     assert_eq!(c.session_max_age, Duration::from_secs(30 * 86_400));
     assert_eq!(c.session_update_age, Duration::from_secs(86_400));
+    assert_eq!(c.session_fresh_age, Duration::from_secs(600));
+    assert_eq!(
+        config(&[("SESSION_FRESH_AGE", "5m")])
+            .unwrap()
+            .session_fresh_age,
+        Duration::from_secs(300)
+    );
     assert!(!c.is_https());
     assert!(c.secret.is_none() && c.admin.is_none());
     assert_eq!(c.secret_file, std::path::Path::new("gatehouse.secret"));
@@ -59,6 +66,8 @@ fn a_bad_value_names_its_variable() {
     let cases: &[(&[(&str, &str)], &str)] = &[
         (&[("SESSION_MAX_AGE", "forever")], "SESSION_MAX_AGE"),
         (&[("SESSION_UPDATE_AGE", "3x")], "SESSION_UPDATE_AGE"),
+        (&[("SESSION_FRESH_AGE", "soon")], "SESSION_FRESH_AGE"),
+        (&[("SESSION_FRESH_AGE", "0m")], "SESSION_FRESH_AGE"),
         (&[("GATEHOUSE_ADDR", "nope")], "GATEHOUSE_ADDR"),
         (&[("GATEHOUSE_URL", "ftp://x")], "GATEHOUSE_URL"),
         (&[("GATEHOUSE_SECRET", "short")], "GATEHOUSE_SECRET"),

@@ -142,7 +142,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        credential_id -> Binary,
+        user_handle -> Binary,
+        name -> Text,
+        passkey -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webauthn_challenges (binding_hash) {
+        binding_hash -> Binary,
+        purpose -> Text,
+        user_id -> Nullable<BigInt>,
+        state -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(passkeys -> users (user_id));
 diesel::joinable!(totp_secrets -> users (user_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(pending_signins -> users (user_id));
@@ -159,5 +183,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_tokens,
     totp_secrets,
     recovery_codes,
-    pending_signins
+    pending_signins,
+    passkeys,
+    webauthn_challenges
 );

@@ -17,6 +17,10 @@ pub struct SessionInfo {
     pub expires_at: NaiveDateTime,
     pub user_agent: String,
     pub ip: String,
+    /// When it was signed in, or last re-confirmed at `/reauth`.
+    pub authenticated_at: NaiveDateTime,
+    /// 1: one factor; 2: two factors or a passkey.
+    pub aal: i32,
 }
 
 /// The SPEC's JSON shape of one session (the id is the row's, not the token).
@@ -29,6 +33,10 @@ pub struct SessionView {
     pub created_at: String,
     pub last_seen_at: String,
     pub expires_at: String,
+    /// When the session was last authenticated (signed in or re-confirmed).
+    pub authenticated_at: String,
+    /// `aal1` (one factor) or `aal2` (two factors, or a passkey).
+    pub aal: String,
 }
 
 /// "Firefox 120 on Linux", from the User-Agent (woothee); "Unknown device"
@@ -58,6 +66,23 @@ pub fn describe_device(user_agent: &str) -> String {
     }
 }
 
+impl SessionView {
+    /// The catalogue key that names the assurance level for a reader.
+    pub fn aal_key(&self) -> &'static str {
+        if self.aal == "aal2" {
+            "sessions-aal2"
+        } else {
+            "sessions-aal1"
+        }
+    }
+}
+
+/// The assurance level's name: `aal2` for two factors or a passkey, `aal1`
+/// otherwise.
+pub fn aal_name(aal: i32) -> &'static str {
+    if aal >= 2 { "aal2" } else { "aal1" }
+}
+
 impl SessionInfo {
     pub fn view(&self, current: Option<i64>) -> SessionView {
         let rfc = crate::web::rfc3339;
@@ -69,6 +94,8 @@ impl SessionInfo {
             created_at: rfc(self.created_at),
             last_seen_at: rfc(self.last_seen_at),
             expires_at: rfc(self.expires_at),
+            authenticated_at: rfc(self.authenticated_at),
+            aal: aal_name(self.aal).to_owned(),
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::db::schema::users;
 use crate::error::AppError;
 use crate::i18n::Msg;
 
+pub mod delete;
 pub mod email;
 pub mod password_policy;
 pub use email::{MAX_EMAIL_LEN, normalize_email};

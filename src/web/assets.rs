@@ -5,7 +5,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::assets::{Asset, LIVE_SCRIPT, STYLESHEET};
+use crate::assets::{Asset, LIVE_SCRIPT, PASSKEY_SCRIPT, STYLESHEET};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=300";
@@ -18,7 +18,7 @@ fn serve(asset: &'static Asset, cache_control: &'static str) -> HttpResponse {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    for asset in [&*STYLESHEET, &*LIVE_SCRIPT] {
+    for asset in [&*STYLESHEET, &*LIVE_SCRIPT, &*PASSKEY_SCRIPT] {
         cfg.route(
             &asset.hashed,
             web::get().to(move || async move { serve(asset, IMMUTABLE) }),

@@ -120,6 +120,7 @@ pub async fn request(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     refuse_while_impersonating(&req, &user.0, WHAT).await?;
+    crate::auth::fresh::require_fresh(&user.0, state.config.session_fresh_age, "/settings")?;
     let form = form.into_inner();
     let typed = form.email.clone();
     let refusal = match ask(&state, &req, &user.0, form).await {

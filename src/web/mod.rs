@@ -5,6 +5,7 @@ pub mod admin_pages;
 pub mod api;
 pub mod assets;
 pub mod callback;
+pub mod delete_account;
 pub mod email;
 pub mod email_change;
 pub mod email_link;
@@ -15,6 +16,8 @@ pub mod lang;
 pub mod oauth;
 pub mod oauth_accounts;
 pub mod pages;
+pub mod passkeys;
+pub mod reauth;
 pub mod sessions;
 pub mod settings;
 pub mod setup;
@@ -152,6 +155,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(assets::routes)
     .configure(two_factor_signin::routes)
     .configure(two_factor::routes)
+    .configure(reauth::routes)
+    .configure(delete_account::routes)
     .route("/", web::get().to(pages::home))
     .route("/signin", web::get().to(pages::signin_page))
     .route("/signin", web::post().to(pages::signin_submit))
@@ -222,6 +227,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/setup", web::get().to(setup::page))
     .route("/setup", web::post().to(setup::submit))
     .route("/healthz", web::get().to(api::healthz))
+    // Before the `/api/auth` scope, which would answer 404 for its paths.
+    .configure(passkeys::routes)
     .service(
         web::scope("/api/auth")
             .wrap(actix_web::middleware::from_fn(crate::ratelimit::api_budget))

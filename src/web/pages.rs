@@ -21,6 +21,8 @@ use crate::session::extract::{
 #[template(path = "home.html")]
 struct HomePage {
     head: Head,
+    /// `/?deleted=1`, where an account deletion lands: a notice says so.
+    deleted: bool,
 }
 
 pub async fn home(viewer: PageViewer, req: HttpRequest) -> Result<HttpResponse, PageError> {
@@ -32,6 +34,10 @@ pub async fn home(viewer: PageViewer, req: HttpRequest) -> Result<HttpResponse, 
     render(
         StatusCode::OK,
         &HomePage {
+            // Read leniently: any other query on the home page is ignored.
+            deleted: viewer.0.is_none()
+                && url::form_urlencoded::parse(req.query_string().as_bytes())
+                    .any(|(k, _)| k == "deleted"),
             head: Head::new(viewer.0.as_ref(), csrf, &req),
         },
     )
@@ -52,6 +58,9 @@ struct SignInPage {
     /// Why the last session ended, when a live page was sent here
     /// (`?reason=` from `/static/live.js`).
     ended: Option<&'static str>,
+    /// Passkeys are on: the page offers a passkey button (shown by
+    /// `/static/passkeys.js`).
+    passkeys: bool,
 }
 
 /// The catalogue key of the sentence the sign-in page shows for `?reason=`
@@ -103,6 +112,7 @@ pub async fn signin_page(
             error: None,
             unverified: false,
             ended: ended_sentence(query.reason.as_deref()),
+            passkeys: state.passkeys.is_on(),
         },
     )
 }
@@ -176,6 +186,7 @@ pub async fn signin_submit(
                     AppError::Refused(crate::auth::gate::Refusal::EmailUnverified)
                 ),
                 ended: None,
+                passkeys: state.passkeys.is_on(),
             },
         ),
         Err(e) => Err(e.into()),

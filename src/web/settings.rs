@@ -43,6 +43,8 @@ struct SettingsPage {
     /// Whether the user has a password, when this request read it: the
     /// email change form asks for it unless it is known there is none.
     has_password: Option<bool>,
+    /// The address as typed in the account deletion form.
+    delete_email: String,
 }
 
 struct LinkedView {
@@ -69,6 +71,7 @@ impl SettingsPage {
             linkable: Vec::new(),
             new_email: String::new(),
             has_password: None,
+            delete_email: String::new(),
         }
     }
 
@@ -210,6 +213,25 @@ pub(super) fn email_change_refused(
     render_with_retry(e, &page)
 }
 
+/// The settings page again with an error on the account deletion form
+/// (a typed address that is not the account's, the last admin), keeping what
+/// was typed, with the error's status.
+pub(super) fn delete_refused(
+    req: &HttpRequest,
+    signed_in: &SignedIn,
+    csrf: String,
+    typed: &str,
+    e: &AppError,
+) -> Result<HttpResponse, PageError> {
+    let mut page = SettingsPage::new(signed_in, csrf, req).with_error("delete", e);
+    if let (AppError::Conflict(_), Some(notice)) = (e, page.error.as_mut()) {
+        // The last admin: no field is wrong.
+        notice.field = None;
+    }
+    page.delete_email = typed.to_owned();
+    render_with_retry(e, &page)
+}
+
 /// Runs a self-update; answers the error to show, or redirects on success.
 async fn apply(
     state: &web::Data<AppState>,
@@ -324,6 +346,7 @@ pub async fn password(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     crate::auth::guard::refuse_while_impersonating(&req, &user.0, "password").await?;
+    crate::auth::fresh::require_fresh(&user.0, state.config.session_fresh_age, "/settings")?;
     let form = form.into_inner();
     let user_id = user.0.user.id;
     let db = state.db.clone();

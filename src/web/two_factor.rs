@@ -48,6 +48,8 @@ struct SecurityPage {
     recovery_left: i64,
     /// A notice key after a change (`?saved=`).
     saved: Option<&'static str>,
+    /// The passkeys section (`None`: passkeys are off).
+    passkeys: Option<Vec<super::passkeys::PasskeyView>>,
 }
 
 #[derive(Template)]
@@ -97,9 +99,11 @@ pub async fn page(
         Some("two_factor_disabled") => Some("two-factor-disabled-notice"),
         _ => None,
     };
+    let passkeys = super::passkeys::section(&state, uid).await?;
     render(
         StatusCode::OK,
         &SecurityPage {
+            passkeys,
             two_factor: user.0.user.two_factor,
             recovery_left,
             saved,

@@ -169,6 +169,23 @@ impl TestApp {
 
     /// The app with extra environment-style settings (`SESSION_MAX_AGE`, …).
     pub fn start_with(backend: Backend, vars: &[(&str, &str)]) -> Option<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        Self::start_on(backend, listener, vars)
+    }
+
+    /// The app at `http://localhost:PORT`, which is its `GATEHOUSE_URL` too
+    /// (WebAuthn needs a domain: passkeys are off for an IP address).
+    pub fn start_on_localhost(backend: Backend, vars: &[(&str, &str)]) -> Option<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+        let mut all = vec![("GATEHOUSE_URL", base.as_str())];
+        all.extend_from_slice(vars);
+        let mut app = Self::start_on(backend, listener, &all)?;
+        app.base = base;
+        Some(app)
+    }
+
+    fn start_on(backend: Backend, listener: TcpListener, vars: &[(&str, &str)]) -> Option<Self> {
         let (database_url, pg) = match backend {
             Backend::Sqlite => (String::new(), None),
             Backend::Postgres => {
@@ -183,7 +200,8 @@ impl TestApp {
             Backend::Postgres => database_url,
         };
         let secret_file = dir.path().join("gatehouse.secret");
-        Some(Self::launch(
+        Some(Self::launch_on(
+            listener,
             backend,
             database_url,
             pg,
@@ -258,6 +276,18 @@ impl TestApp {
         vars: &[(&str, &str)],
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        Self::launch_on(listener, backend, database_url, pg, dir, secret_file, vars)
+    }
+
+    fn launch_on(
+        listener: TcpListener,
+        backend: Backend,
+        database_url: String,
+        pg: Option<PgDatabase>,
+        dir: Option<tempfile::TempDir>,
+        secret_file: std::path::PathBuf,
+        vars: &[(&str, &str)],
+    ) -> Self {
         let addr = listener.local_addr().unwrap();
         let mut config = Self::config_for(&database_url, &secret_file, vars, addr);
         let log = Arc::new(StatementLog::default());

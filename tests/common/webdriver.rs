@@ -391,6 +391,61 @@ impl Chromium {
             .collect()
     }
 
+    /// A raw WebDriver command on this session (`path` after
+    /// `/session/{id}`), for extensions fantoccini has no method for.
+    pub fn webdriver(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let id = self
+            .rt
+            .block_on(self.client().session_id())
+            .ok()
+            .flatten()
+            .expect("a WebDriver session");
+        let url = format!("{}/session/{id}{path}", self.driver_url);
+        let mut request = reqwest::blocking::Client::new().request(method, url);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let answer: Value = request
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("WebDriver {path}: {e}"));
+        answer["value"].clone()
+    }
+
+    /// Adds Chromium's virtual authenticator (WebAuthn extension of
+    /// WebDriver): a platform authenticator that keeps discoverable
+    /// credentials and verifies the user. Answers its id.
+    pub fn add_virtual_authenticator(&self) -> String {
+        let value = self.webdriver(
+            reqwest::Method::POST,
+            "/webauthn/authenticator",
+            json!({
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": true,
+                "hasUserVerification": true,
+                "isUserVerified": true,
+                "automaticPresenceSimulation": true,
+            }),
+        );
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("no authenticator id: {value}"))
+            .to_owned()
+    }
+
+    /// The credentials the virtual authenticator `id` holds.
+    pub fn authenticator_credentials(&self, id: &str) -> Vec<Value> {
+        self.webdriver(
+            reqwest::Method::GET,
+            &format!("/webauthn/authenticator/{id}/credentials"),
+            Value::Null,
+        )
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    }
+
     /// Saves a screenshot and the page source as `<name>.png` / `.html` in
     /// `dir`.
     fn dump(&self, dir: &Path, name: &str) {
