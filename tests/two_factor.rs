@@ -398,6 +398,34 @@ fn new_recovery_codes_replace_the_old_and_turning_off_removes_them(backend: Back
         303
     );
 
+    // A session signed in longer ago than SESSION_FRESH_AGE re-confirms first.
+    let set_authenticated = |at: chrono::NaiveDateTime| {
+        app.with_conn(|c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::sessions;
+            diesel::update(sessions::table)
+                .set(sessions::authenticated_at.eq(at))
+                .execute(c)
+                .unwrap()
+        })
+    };
+    set_authenticated(chrono::Utc::now().naive_utc() - chrono::Duration::days(1));
+    let stale = b.submit("/settings/two-factor/disable", &[]);
+    assert_eq!(stale.status, 303);
+    assert!(
+        stale
+            .location()
+            .unwrap()
+            .starts_with("/reauth?callbackUrl="),
+        "{:?}",
+        stale.location()
+    );
+    assert_eq!(
+        b.submit("/settings/two-factor/recovery-codes", &[]).status,
+        303
+    );
+    assert_eq!(b.session_json()["user"]["two_factor"], true);
+    set_authenticated(chrono::Utc::now().naive_utc());
     let off = b.submit("/settings/two-factor/disable", &[]);
     assert_eq!(off.status, 303, "{}", off.body);
     assert_eq!(b.session_json()["user"]["two_factor"], false);

@@ -268,10 +268,10 @@ pub fn verify(
     if !is_on(conn, user_id)? {
         return Ok(None);
     }
-    if let Some((secret, last)) = stored_secret(conn, keys, user_id)? {
-        if let Some(step) = secret.check(code, now_unix(), last) {
-            return Ok(spend_step(conn, user_id, step)?.then_some(Factor::Totp));
-        }
+    if let Some((secret, last)) = stored_secret(conn, keys, user_id)?
+        && let Some(step) = secret.check(code, now_unix(), last)
+    {
+        return Ok(spend_step(conn, user_id, step)?.then_some(Factor::Totp));
     }
     let Some(hash) = recovery::digest(&keys.recovery, code) else {
         return Ok(None);

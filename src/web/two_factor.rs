@@ -222,7 +222,8 @@ pub async fn enable(
     }
 }
 
-/// `POST /settings/two-factor/disable` (fresh sign-in): TOTP and recovery
+/// `POST /settings/two-factor/disable` (fresh sign-in, else `303` to
+/// `/reauth`): TOTP and recovery
 /// codes removed.
 pub async fn disable(
     req: HttpRequest,
@@ -230,6 +231,11 @@ pub async fn disable(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     refuse_while_impersonating(&req, &user.0, "two_factor").await?;
+    crate::auth::fresh::require_fresh(
+        &user.0,
+        state.config.session_fresh_age,
+        "/settings/security",
+    )?;
     let (uid, device) = (user.0.user.id, device_of(&req));
     let was_on = state
         .db
@@ -258,6 +264,11 @@ pub async fn recovery_codes(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     refuse_while_impersonating(&req, &user.0, "two_factor").await?;
+    crate::auth::fresh::require_fresh(
+        &user.0,
+        state.config.session_fresh_age,
+        "/settings/security",
+    )?;
     let (uid, device) = (user.0.user.id, device_of(&req));
     let keys = FactorKeys::new(&state.keys);
     let codes = state

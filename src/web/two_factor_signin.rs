@@ -153,7 +153,7 @@ pub async fn submit(
     let Some(hash) = pending_hash(&req, &state) else {
         return gone(head);
     };
-    let peek_hash = hash.clone();
+    let peek_hash = hash;
     let Some((found, email)) = state
         .db
         .run(move |conn| Ok(pending::peek(conn, &peek_hash)?))
