@@ -87,9 +87,15 @@ fn errors_raised_in_middleware_carry_the_security_headers(backend: Backend) {
 
     // The session store fails to save a new session: 503 from the middleware.
     app.sql("ALTER TABLE sessions RENAME TO sessions_gone");
+    // (A sign-up's session is saved by the store; a sign-in's is made by its
+    // handler, with the second-factor step.)
     let stranded = app.browser().submit(
-        "/signin",
-        &[("email", "ada@example.com"), ("password", PASSWORD)],
+        "/signup",
+        &[
+            ("name", "Bea"),
+            ("email", "bea@example.com"),
+            ("password", PASSWORD),
+        ],
     );
     assert_eq!(stranded.status, 503, "{}", stranded.body);
     assert_secured(&stranded, "store 503");
