@@ -126,7 +126,32 @@ pub fn begin_sign_in(
     details: serde_json::Value,
     callback_url: &str,
 ) -> QueryResult<Begun> {
-    if store::is_on(conn, user_id)? {
+    let two_factor = store::is_on(conn, user_id)?;
+    begin_known(
+        conn,
+        user_id,
+        two_factor,
+        device,
+        policy,
+        details,
+        callback_url,
+    )
+}
+
+/// [`begin_sign_in`] when the caller read `two_factor` already. On SQLite a
+/// transaction that reads before it writes cannot take the write lock while
+/// another holds it (it fails at once instead of waiting), so a caller with
+/// nothing else to write reads first, then writes in its transaction.
+pub fn begin_known(
+    conn: &mut DbConn,
+    user_id: i64,
+    two_factor: bool,
+    device: &Device,
+    policy: &ExpiryPolicy,
+    details: serde_json::Value,
+    callback_url: &str,
+) -> QueryResult<Begun> {
+    if two_factor {
         let method = details
             .get("method")
             .and_then(|m| m.as_str())

@@ -70,8 +70,10 @@ pub async fn sign_in(
         .db
         .run(move |conn| {
             use diesel::Connection;
+            // Read, then a transaction that only writes (see begin_known).
+            let two_factor = twofactor::store::is_on(conn, user_id)?;
             Ok(conn.transaction(|conn| {
-                twofactor::begin_sign_in(conn, user_id, &device, &policy, details, &to)
+                twofactor::begin_known(conn, user_id, two_factor, &device, &policy, details, &to)
             })?)
         })
         .await?;
