@@ -328,12 +328,12 @@ pub async fn reset_json(
         // whose cookie this answer sets); the answer is `null`, as for no
         // session.
         begun @ crate::twofactor::Begun::Pending(_) => {
-            let mut res = super::two_factor_signin::proceed(&state, &session, begun, "/")?;
+            // The redirect's cookie (the pending sign-in's) on a JSON answer.
+            let redirect = super::two_factor_signin::proceed(&state, &session, begun, "/")?;
             let mut json = HttpResponse::Ok().json(serde_json::Value::Null);
-            for c in res.cookies() {
+            for c in redirect.cookies() {
                 let _ = json.add_cookie(&c.into_owned());
             }
-            let _ = &mut res;
             return Ok(json);
         }
     };
