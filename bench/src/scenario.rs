@@ -305,7 +305,7 @@ fn check_pages(port: u16, cookie: &str, rep: &mut BackendReport) -> Result<(), S
 
 /// Warnings, errors and panics in this backend's server logs (the first-admin
 /// setup link, logged at every start, is expected and skipped).
-fn log_findings(workdir: &Path, tag: &str) -> Vec<String> {
+pub fn log_findings(workdir: &Path, tag: &str) -> Vec<String> {
     let Ok(dir) = std::fs::read_dir(workdir) else {
         return Vec::new();
     };
