@@ -195,7 +195,9 @@ pub fn run(
     pg_admin: &str,
     minutes: u32,
 ) -> Soak {
-    let warmup_s = u64::from(minutes) * 60 / 5;
+    // A fifth of the run, on a sample.
+    let every = SAMPLE_EVERY.as_secs();
+    let warmup_s = (u64::from(minutes) * 60 / 5).div_ceil(every) * every;
     let mut soak = Soak {
         backend,
         minutes,
