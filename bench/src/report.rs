@@ -27,7 +27,9 @@ fn header(md: &mut String, meta: &Meta, targets: &[Target]) {
     let _ = writeln!(
         md,
         "Written by `cargo run --release --manifest-path bench/Cargo.toml{quick}` (see `bench/`). \
-         The load generator and the server share the machine's cores, on loopback.\n"
+         The load generator and the server share the machine's cores, on loopback. \
+         The Soak section at the end comes from `-- --soak` runs (its own date and commit); \
+         this run carries it over.\n"
     );
     let _ = writeln!(md, "| | |\n|---|---|");
     let _ = writeln!(md, "| date | {} |", meta.date);
