@@ -169,15 +169,21 @@ fn signed_up_server(db: &ProcessDb) -> ServerProcess {
     server
 }
 
-#[test]
-fn postgres_restarting_under_load_answers_503_then_recovers() {
-    let Some(cluster) = PgCluster::start() else {
-        return;
-    };
+/// A PostgreSQL cluster of this test's own, and the server's database on it.
+fn private_postgres() -> Option<(PgCluster, ProcessDb)> {
+    let cluster = PgCluster::start()?;
     let db = ProcessDb {
         url: cluster.url.clone(),
         dir: tempfile::tempdir().unwrap(),
         pg: None,
+    };
+    Some((cluster, db))
+}
+
+#[test]
+fn postgres_restarting_under_load_answers_503_then_recovers() {
+    let Some((cluster, db)) = private_postgres() else {
+        return;
     };
     let server = signed_up_server(&db);
     let (seen, back) = under_load(&server.base, || {
@@ -221,13 +227,8 @@ fn sqlite_locked_past_busy_timeout_answers_503_then_recovers() {
 #[test]
 fn a_live_stream_resumes_after_a_postgres_restart() {
     use common::sse::{Next, Stream};
-    let Some(cluster) = PgCluster::start() else {
+    let Some((cluster, db)) = private_postgres() else {
         return;
-    };
-    let db = ProcessDb {
-        url: cluster.url.clone(),
-        dir: tempfile::tempdir().unwrap(),
-        pg: None,
     };
     let server = signed_up_server(&db);
     let ada = Browser::new(&server.base);
