@@ -30,6 +30,13 @@ fn rename_with(b: &Browser, token: &str, name: &str) -> Page {
     )
 }
 
+/// The same browser, pointed at the restarted server (a new port).
+fn carry(app: &TestApp, b: &Browser) -> Browser {
+    let moved = app.browser();
+    *moved.cookies.borrow_mut() = b.cookies.borrow().clone();
+    moved
+}
+
 /// A browser holding exactly these cookies.
 fn browser_with(app: &TestApp, cookies: &[(&str, String)]) -> Browser {
     let b = app.browser();
@@ -54,6 +61,7 @@ fn a_session_and_its_csrf_token_survive_a_rotation(backend: Backend) {
         ("GATEHOUSE_SECRET", B),
         ("GATEHOUSE_SECRET_PREVIOUS", &format!("{A} , ")),
     ]);
+    let ada = carry(&app, &ada);
     // Still signed in; the cookie comes back signed under B, same session.
     let page = ada.get("/api/auth/session");
     assert_eq!(page.status, 200);
@@ -88,6 +96,7 @@ fn a_session_and_its_csrf_token_survive_a_rotation(backend: Backend) {
     // A server with B alone: the re-signed cookie and B's token work; A's
     // token and cookie do not.
     let app = app.restart(&[("GATEHOUSE_SECRET", B)]);
+    let ada = carry(&app, &ada);
     assert_eq!(ada.session_json()["user"]["name"], "Ada A");
     assert_eq!(rename_with(&ada, &token_b, "Ada B").status, 303);
     assert_eq!(rename_with(&ada, &token_a, "Mallory").status, 403);
@@ -106,6 +115,7 @@ fn without_previous_an_old_cookie_is_signed_out(backend: Backend) {
     let token_a = ada.get("/settings").meta_csrf().unwrap();
     let cookie_a = ada.cookie(SESSION).unwrap();
     let app = app.restart(&[("GATEHOUSE_SECRET", B)]);
+    let ada = carry(&app, &ada);
     for path in ["/settings", "/api/auth/session", "/", "/settings/security"] {
         let page = browser_with(&app, &[(SESSION, cookie_a.clone())]).get(path);
         assert!(page.status < 500, "{path}: {}", page.status);
@@ -172,6 +182,7 @@ fn provider_tokens_are_sealed_again_under_the_new_secret(backend: Backend) {
 
     let rotated = vars(&[("GATEHOUSE_SECRET", B), ("GATEHOUSE_SECRET_PREVIOUS", A)]);
     let app = app.restart(&as_refs(&rotated));
+    let b = carry(&app, &b);
     let t = b.get("/api/auth/accounts/github/token");
     assert_eq!(t.status, 200, "{}", t.body);
     assert_eq!(t.json()["access_token"], access.as_str(), "opened under A");
@@ -203,6 +214,7 @@ fn provider_tokens_are_sealed_again_under_the_new_secret(backend: Backend) {
     // B alone opens everything now.
     let alone = vars(&[("GATEHOUSE_SECRET", B)]);
     let app = app.restart(&as_refs(&alone));
+    let b = carry(&app, &b);
     let t = b.get("/api/auth/accounts/github/token");
     assert_eq!(t.status, 200, "{}", t.body);
     assert_eq!(t.json()["access_token"], refreshed.as_str());
@@ -396,11 +408,13 @@ fn rotating_the_secret_file_keeps_everyone_signed_in(backend: Backend) {
     assert_eq!(mode, 0o600);
 
     let app = app.restart(&[]);
+    let ada = carry(&app, &ada);
     assert_eq!(ada.session_json()["user"]["email"], ADA);
     assert_ne!(ada.cookie(SESSION).unwrap(), cookie_before, "re-signed");
     // With only the new line left, the re-signed cookie still works.
     std::fs::write(&file, format!("{}\n", lines[0])).unwrap();
     let app = app.restart(&[]);
+    let ada = carry(&app, &ada);
     assert_eq!(ada.session_json()["user"]["email"], ADA);
     let old = browser_with(&app, &[(SESSION, cookie_before)]);
     assert!(old.session_json().is_null());

@@ -47,7 +47,11 @@ pub fn signing_secret(db: &Db, config: &Config) -> Result<(Secret, Vec<Secret>),
         let path = &config.secret_file;
         match secret_file::read_all(path)? {
             Some((from_file, earlier)) => {
-                previous.extend(earlier.into_iter().filter(|e| !previous.contains(e)));
+                for e in earlier {
+                    if !previous.contains(&e) {
+                        previous.push(e);
+                    }
+                }
                 if in_db.is_some() {
                     log::warn!(
                         "GATEHOUSE_SECRET_FILE {} exists and the database holds a generated secret too (an earlier version): the file wins, the database copy is deleted",
