@@ -5,6 +5,7 @@
 mod common;
 
 use common::fake_provider::{FakeProvider, FakeUser, through_provider};
+use common::totp::{code, recovery_codes, turn_on};
 use common::{Backend, Browser, PASSWORD, Page, TestApp, run_gatehouse};
 use diesel::RunQueryDsl;
 use gatehouse::auth::keys::Keys;
@@ -32,9 +33,7 @@ fn rename_with(b: &Browser, token: &str, name: &str) -> Page {
 
 /// The same browser, pointed at the restarted server (a new port).
 fn carry(app: &TestApp, b: &Browser) -> Browser {
-    let moved = app.browser();
-    *moved.cookies.borrow_mut() = b.cookies.borrow().clone();
-    moved
+    b.moved_to(&app.base)
 }
 
 /// A browser holding exactly these cookies.
@@ -221,69 +220,6 @@ fn provider_tokens_are_sealed_again_under_the_new_secret(backend: Backend) {
     drop(app);
 }
 
-fn totp(secret: &str) -> totp_rs::Totp {
-    totp_rs::Builder::new()
-        .with_algorithm(totp_rs::Algorithm::SHA1)
-        .with_digits(6)
-        .with_skew(1)
-        .with_step_duration(30)
-        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
-        .with_issuer(Some(String::new()))
-        .with_account_name(String::new())
-        .build()
-        .unwrap()
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Waits while the current 30 s step has less than 4 s left.
-fn steady() {
-    let left = 30 - now() % 30;
-    if left < 4 {
-        std::thread::sleep(std::time::Duration::from_secs(left + 1));
-    }
-}
-
-fn code(secret: &str, steps: i64) -> String {
-    let at = (now() as i64 + steps * 30) as u64;
-    totp(secret).generate(at).to_string()
-}
-
-fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
-    let i = body
-        .find(start)
-        .unwrap_or_else(|| panic!("no {start} in {body}"))
-        + start.len();
-    &body[i..i + body[i..].find(end).unwrap()]
-}
-
-/// Two factors on for `b` (the previous step's code is spent): the secret
-/// and the recovery codes.
-fn turn_on(b: &Browser) -> (String, Vec<String>) {
-    let setup = b.submit("/settings/two-factor/setup", &[]);
-    assert_eq!(setup.status, 200, "{}", setup.body);
-    let secret = between(&setup.body, "id=\"totp-secret\">", "<").to_owned();
-    steady();
-    let on = b.submit(
-        "/settings/two-factor/enable",
-        &[("code", &code(&secret, -1))],
-    );
-    assert_eq!(on.status, 200, "{}", on.body);
-    let list = between(&on.body, "id=\"recovery-codes\">", "</ul>");
-    let codes: Vec<String> = list
-        .split("<code>")
-        .skip(1)
-        .map(|c| c[..c.find('<').unwrap()].to_owned())
-        .collect();
-    assert_eq!(codes.len(), 10, "{list}");
-    (secret, codes)
-}
-
 /// A password sign-in in a new browser, waiting for the second factor.
 fn first_factor(app: &TestApp) -> Browser {
     let b = app.browser();
@@ -344,8 +280,7 @@ fn totp_and_recovery_codes_made_before_still_work(backend: Backend) {
     // Codes made now are under B: they work with B alone, A's do not.
     let fresh = laptop.submit("/settings/two-factor/recovery-codes", &[]);
     assert_eq!(fresh.status, 200, "{}", fresh.body);
-    let list = between(&fresh.body, "id=\"recovery-codes\">", "</ul>");
-    let new_code = between(list, "<code>", "<").to_owned();
+    let new_code = recovery_codes(&fresh.body)[0].clone();
 
     let app = app.restart(&[("GATEHOUSE_SECRET", B)]);
     let tablet = first_factor(&app);
