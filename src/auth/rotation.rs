@@ -76,7 +76,7 @@ pub fn rotate(config: &Config) -> Result<String, String> {
 fn humantime(d: std::time::Duration) -> String {
     let s = d.as_secs();
     for (unit, n) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if s % n == 0 {
+        if s.is_multiple_of(n) {
             return format!("{}{unit}", s / n);
         }
     }
