@@ -112,7 +112,7 @@ impl AppState {
                 .map_err(|e| format!("cannot check stored emails: {e}"))?;
             (ran, report)
         };
-        let secret = auth::bootstrap::signing_secret(&db, &config)?;
+        let (secret, previous) = auth::bootstrap::signing_secret(&db, &config)?;
         config.password_policy.warm_up();
         let admin_created =
             auth::bootstrap::ensure_configured_admin(&db, &config).map_err(|e| match e {
@@ -132,7 +132,8 @@ impl AppState {
                     path
                 )
             });
-        let keys = Keys::derive(secret.expose());
+        let previous: Vec<&[u8]> = previous.iter().map(config::Secret::expose).collect();
+        let keys = Keys::derive_with_previous(secret.expose(), &previous);
         let hasher = auth::limiter::HashLimiter::for_this_machine();
         let mailer = mail::Mailer::start(config.mail.clone());
         let events = events::Hub::start(
@@ -155,7 +156,10 @@ impl AppState {
             csp,
             oauth: oauth::OAuth::new(
                 config.providers.clone(),
-                &keys.provider_tokens,
+                oauth::crypto::TokenCipher::with_previous(
+                    &keys.provider_tokens,
+                    &keys.previous_provider_tokens(),
+                ),
                 &config.public_url,
                 config.oauth_timeout,
             ),
@@ -220,6 +224,9 @@ pub fn build_app(
         // Timing, metrics, the access log (never a query string: it may
         // carry a setup token) and `X-Request-Id`.
         .wrap(from_fn(metrics::requests::observe))
+        // Outermost: before anything parses the cookies, a session cookie
+        // signed under an earlier secret is signed again under the current one.
+        .wrap(from_fn(session::previous_keys::accept_previous_keys))
 }
 
 /// What every answer carries, unless the handler set the header itself (the

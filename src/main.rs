@@ -28,6 +28,9 @@ enum Command {
     /// Manage sessions.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// The signing secret.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Exit 0 when /healthz of GATEHOUSE_ADDR answers 200 (for container health checks).
     Healthcheck,
 }
@@ -58,6 +61,13 @@ enum SessionsCommand {
     Sweep,
 }
 
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Make a new secret: printed with the steps when GATEHOUSE_SECRET is set;
+    /// put in GATEHOUSE_SECRET_FILE (keeping the old one as previous) otherwise.
+    Rotate,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A missing .env is fine; a broken one is worth a line.
@@ -83,6 +93,9 @@ fn main() -> ExitCode {
             add_user(&config, &email, &name, role)
         }
         Command::Sessions(SessionsCommand::Sweep) => sweep(&config),
+        Command::Secret(SecretCommand::Rotate) => {
+            auth::rotation::rotate(&config).map(|out| print!("{out}"))
+        }
         Command::Healthcheck => {
             gatehouse::healthcheck::check(config.addr, gatehouse::healthcheck::TIMEOUT)
         }

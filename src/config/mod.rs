@@ -47,6 +47,9 @@ pub struct Config {
     pub public_url: Url,
     /// `None`: generated on first start and kept in `secret_file`.
     pub secret: Option<Secret>,
+    /// `GATEHOUSE_SECRET_PREVIOUS`: earlier secrets, still accepted for what
+    /// they signed or sealed (newest first; nothing new is made with them).
+    pub secret_previous: Vec<Secret>,
     /// `GATEHOUSE_SECRET_FILE`: where a generated secret is kept (mode 0600);
     /// unused when `GATEHOUSE_SECRET` is set.
     pub secret_file: std::path::PathBuf,
@@ -139,7 +142,7 @@ impl Config {
         };
 
         let secret = match get("GATEHOUSE_SECRET") {
-            Some(raw) if raw.len() < 32 => {
+            Some(raw) if raw.len() < SECRET_MIN_LEN => {
                 return Err(bad(
                     "GATEHOUSE_SECRET",
                     format!("must be at least 32 bytes long (it has {})", raw.len()),
@@ -147,6 +150,11 @@ impl Config {
             }
             Some(raw) => Some(Secret(raw.into_bytes())),
             None => None,
+        };
+
+        let secret_previous = match get("GATEHOUSE_SECRET_PREVIOUS") {
+            Some(raw) => parse_previous(&raw).map_err(|p| bad("GATEHOUSE_SECRET_PREVIOUS", p))?,
+            None => Vec::new(),
         };
 
         let secret_file = std::path::PathBuf::from(
@@ -342,6 +350,7 @@ impl Config {
             addr,
             public_url,
             secret,
+            secret_previous,
             secret_file,
             admin,
             password_policy,
@@ -362,6 +371,34 @@ impl Config {
     pub fn public_origin(&self) -> String {
         self.public_url.origin().ascii_serialization()
     }
+}
+
+/// The minimum length of a secret, current or previous.
+pub const SECRET_MIN_LEN: usize = 32;
+
+/// `GATEHOUSE_SECRET_PREVIOUS`: secrets separated by commas; whitespace around
+/// each is ignored (a secret holding a comma cannot be listed). Each must be
+/// as long as `GATEHOUSE_SECRET` must be.
+pub fn parse_previous(raw: &str) -> Result<Vec<Secret>, String> {
+    let mut out: Vec<Secret> = Vec::new();
+    for (i, item) in raw.split(',').map(str::trim).enumerate() {
+        if item.is_empty() {
+            continue;
+        }
+        if item.len() < SECRET_MIN_LEN {
+            // Never the value itself: it is a secret.
+            return Err(format!(
+                "secret {} of the list has {} bytes; each must be at least {SECRET_MIN_LEN} bytes long (separate secrets with commas)",
+                i + 1,
+                item.len()
+            ));
+        }
+        let s = Secret(item.as_bytes().to_vec());
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out)
 }
 
 fn parse_public_url(raw: &str) -> Result<Url, String> {

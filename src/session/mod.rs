@@ -5,6 +5,7 @@ pub mod callback;
 pub mod cookie;
 pub mod extract;
 pub mod manage;
+pub mod previous_keys;
 pub mod store;
 pub mod token;
 
