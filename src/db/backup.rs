@@ -39,7 +39,10 @@ pub struct Contents {
 
 impl Contents {
     pub fn rows(&self, table: &str) -> Option<i64> {
-        self.tables.iter().find(|(t, _)| t == table).map(|(_, n)| *n)
+        self.tables
+            .iter()
+            .find(|(t, _)| t == table)
+            .map(|(_, n)| *n)
     }
 }
 
@@ -167,9 +170,10 @@ pub(crate) fn check(path: &Path) -> Result<Contents, String> {
     }
     let mut conn = open_existing(path)?;
     let failed = |e: diesel::result::Error| format!("{}: {e}", path.display());
-    let verdict: Vec<Line> = diesel::sql_query("SELECT integrity_check AS text FROM pragma_integrity_check")
-        .load(&mut conn)
-        .map_err(failed)?;
+    let verdict: Vec<Line> =
+        diesel::sql_query("SELECT integrity_check AS text FROM pragma_integrity_check")
+            .load(&mut conn)
+            .map_err(failed)?;
     if verdict.len() != 1 || verdict[0].text != "ok" {
         let first: Vec<&str> = verdict.iter().take(3).map(|l| l.text.as_str()).collect();
         return Err(format!("integrity_check: {}", first.join("; ")));

@@ -120,9 +120,10 @@ fn unknown_migrations(path: &Path) -> Result<Vec<String>, String> {
         .map(|m| m.name().version().to_string())
         .collect();
     let mut conn = backup::open_existing(path)?;
-    let applied: Vec<Version> = diesel::sql_query(format!("SELECT version FROM {MIGRATIONS_TABLE}"))
-        .load(&mut conn)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let applied: Vec<Version> =
+        diesel::sql_query(format!("SELECT version FROM {MIGRATIONS_TABLE}"))
+            .load(&mut conn)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(applied
         .into_iter()
         .map(|v| v.version)
