@@ -90,14 +90,21 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         value().prop_map(Value::String),
     ];
     leaf.prop_recursive(3, 24, 6, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             proptest::collection::vec(
-                (prop_oneof![prop::sample::select(FIELDS).prop_map(str::to_owned), value()], inner),
+                (
+                    prop_oneof![
+                        prop::sample::select(FIELDS).prop_map(str::to_owned),
+                        value()
+                    ],
+                    inner
+                ),
                 0..6
             )
             .prop_map(|kv| Value::Object(kv.into_iter().collect())),
@@ -114,7 +121,8 @@ enum Body {
 }
 
 fn body() -> impl Strategy<Value = Body> {
-    let field = prop_oneof![4 => prop::sample::select(FIELDS).prop_map(str::to_owned), 1 => value()];
+    let field =
+        prop_oneof![4 => prop::sample::select(FIELDS).prop_map(str::to_owned), 1 => value()];
     prop_oneof![
         3 => proptest::collection::vec((field, value()), 0..8).prop_map(Body::Form),
         2 => json_value().prop_map(Body::Json),
@@ -143,14 +151,18 @@ struct Case {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (0..ROUTES.len(), any::<bool>(), prop::bool::weighted(0.8), body()).prop_map(
-        |(route, as_admin, with_csrf, body)| Case {
+    (
+        0..ROUTES.len(),
+        any::<bool>(),
+        prop::bool::weighted(0.8),
+        body(),
+    )
+        .prop_map(|(route, as_admin, with_csrf, body)| Case {
             route,
             as_admin,
             with_csrf,
             body,
-        },
-    )
+        })
 }
 
 fn send(b: &Browser, token: &str, victim: &str, case: &Case) -> u16 {
@@ -164,7 +176,10 @@ fn send(b: &Browser, token: &str, victim: &str, case: &Case) -> u16 {
                 fields.push(("csrf_token".into(), token.into()));
             }
             let body = serde_urlencoded::to_string(&fields).unwrap();
-            ("application/x-www-form-urlencoded".to_owned(), body.into_bytes())
+            (
+                "application/x-www-form-urlencoded".to_owned(),
+                body.into_bytes(),
+            )
         }
         Body::Json(v) => ("application/json".to_owned(), v.to_string().into_bytes()),
         Body::Raw(ct, bytes) => (ct.clone(), bytes.clone()),
@@ -229,7 +244,10 @@ fn hostile_bodies_never_answer_5xx(backend: Backend) {
     if let Err(e) = result {
         panic!("{e}");
     }
-    eprintln!("{cases} hostile bodies on {backend:?} in {:?}", started.elapsed());
+    eprintln!(
+        "{cases} hostile bodies on {backend:?} in {:?}",
+        started.elapsed()
+    );
     assert_eq!(app.browser().get("/healthz").status, 200);
     // The admin stayed signed in (no case signs out), and a sign-in still works.
     assert_eq!(admin.get("/settings").status, 200);

@@ -19,8 +19,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let base = Url::parse(BASES[usize::from(*first) % BASES.len()]).unwrap();
     let out = sanitize(Some(raw), &base);
-    assert!(out.starts_with('/') && !out.starts_with("//"), "{raw:?} -> {out:?}");
-    assert!(!out.contains('\\') && !out.chars().any(char::is_control), "{out:?}");
+    assert!(
+        out.starts_with('/') && !out.starts_with("//"),
+        "{raw:?} -> {out:?}"
+    );
+    assert!(
+        !out.contains('\\') && !out.chars().any(char::is_control),
+        "{out:?}"
+    );
     assert!(Url::parse(&out).is_err(), "{out:?} has a scheme");
     assert_eq!(base.join(&out).unwrap().origin(), base.origin(), "{raw:?}");
     assert_eq!(sanitize(Some(&out), &base), out, "not idempotent: {raw:?}");

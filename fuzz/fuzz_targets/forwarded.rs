@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         IpAddr::from(<[u8; 16]>::try_from(peer).unwrap())
     };
     let mut parts = rest.split(|b| *b == 0xff);
-    let Some(Ok(trusted)) = parts.next().map(|t| std::str::from_utf8(t).map(parse_cidr_list)) else {
+    let Some(Ok(trusted)) = parts
+        .next()
+        .map(|t| std::str::from_utf8(t).map(parse_cidr_list))
+    else {
         return;
     };
     let Ok(trusted) = trusted else {
@@ -38,6 +41,9 @@ fuzz_target!(|data: &[u8]| {
         .flat_map(|v| std::str::from_utf8(v).unwrap().split(','))
         .map(|e| e.trim().parse().unwrap())
         .collect();
-    let at = chain.iter().rposition(|ip| *ip == got).expect("from the header");
+    let at = chain
+        .iter()
+        .rposition(|ip| *ip == got)
+        .expect("from the header");
     assert!(chain[at + 1..].iter().all(is_trusted));
 });

@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Some(code) = normalise(raw) {
         assert_eq!(code.len(), 16);
-        assert!(code.bytes().all(|b| b"0123456789abcdefghjkmnpqrstvwxyz".contains(&b)));
+        assert!(
+            code.bytes()
+                .all(|b| b"0123456789abcdefghjkmnpqrstvwxyz".contains(&b))
+        );
         assert_eq!(normalise(&code), Some(code.clone()));
     }
 });

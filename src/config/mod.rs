@@ -279,9 +279,7 @@ impl Config {
             }
         }
         let trusted_proxies = match get("GATEHOUSE_TRUSTED_PROXIES") {
-            Some(raw) => {
-                parse_cidr_list(&raw).map_err(|p| bad("GATEHOUSE_TRUSTED_PROXIES", p))?
-            }
+            Some(raw) => parse_cidr_list(&raw).map_err(|p| bad("GATEHOUSE_TRUSTED_PROXIES", p))?,
             None => Vec::new(),
         };
 

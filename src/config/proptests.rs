@@ -69,11 +69,21 @@ fn probe(addr: IpAddr) -> impl Strategy<Value = IpAddr> {
         (0u32..=128, any::<u128>()).prop_map(move |(keep, noise)| match addr {
             IpAddr::V4(a) => {
                 let keep = keep.min(32);
-                let mask = if keep == 0 { 0 } else { u32::MAX << (32 - keep) };
-                IpAddr::V4(Ipv4Addr::from((u32::from(a) & mask) | (noise as u32 & !mask)))
+                let mask = if keep == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - keep)
+                };
+                IpAddr::V4(Ipv4Addr::from(
+                    (u32::from(a) & mask) | (noise as u32 & !mask),
+                ))
             }
             IpAddr::V6(a) => {
-                let mask = if keep == 0 { 0 } else { u128::MAX << (128 - keep) };
+                let mask = if keep == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - keep)
+                };
                 IpAddr::V6(Ipv6Addr::from((u128::from(a) & mask) | (noise & !mask)))
             }
         }),
@@ -106,11 +116,15 @@ proptest! {
         sign in "[-+]",
     ) {
         if !["s", "m", "h", "d"].contains(&unit.as_str()) {
-            prop_assert!(parse_duration(&format!("{n}{unit}")).is_err());
+            let other_unit = format!("{n}{unit}");
+            prop_assert!(parse_duration(&other_unit).is_err(), "{}", other_unit);
         }
-        prop_assert!(parse_duration(&format!("{sign}{n}s")).is_err());
-        prop_assert!(parse_duration(&format!("{n}.5h")).is_err());
-        prop_assert!(parse_duration(&format!("{}d", MAX_SECS / 86_400 + 1 + n)).is_err());
+        let signed = format!("{sign}{n}s");
+        prop_assert!(parse_duration(&signed).is_err(), "{}", signed);
+        let fraction = format!("{n}.5h");
+        prop_assert!(parse_duration(&fraction).is_err(), "{}", fraction);
+        let too_long = format!("{}d", MAX_SECS / 86_400 + 1 + n);
+        prop_assert!(parse_duration(&too_long).is_err(), "{}", too_long);
     }
 
     #[test]

@@ -18,14 +18,23 @@ fn typed(code: String) -> impl Strategy<Value = String> {
     (
         proptest::collection::vec(any::<bool>(), n),
         proptest::collection::vec(any::<bool>(), n),
-        proptest::collection::vec(prop::sample::select(vec!["", "", "", "-", " ", "\t", "--"]), n + 1),
+        proptest::collection::vec(
+            prop::sample::select(vec!["", "", "", "-", " ", "\t", "--"]),
+            n + 1,
+        ),
     )
         .prop_map(move |(upper, lookalike, seps)| {
             let mut out = seps[0].to_owned();
             for (i, c) in code.chars().enumerate() {
                 let c = match (c, lookalike[i]) {
                     ('0', true) => 'o',
-                    ('1', true) => if i % 2 == 0 { 'i' } else { 'l' },
+                    ('1', true) => {
+                        if i % 2 == 0 {
+                            'i'
+                        } else {
+                            'l'
+                        }
+                    }
                     (c, _) => c,
                 };
                 out.push(if upper[i] { c.to_ascii_uppercase() } else { c });
