@@ -322,14 +322,25 @@ impl<F: Fn(&mut HeaderMap) + 'static> ResponseError for WithHeaders<F> {
 /// Signals are not watched here (see [`shutdown`]); a graceful stop through
 /// the server's handle gives requests in flight `GATEHOUSE_SHUTDOWN_TIMEOUT`.
 pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
-    let drain = state.config.running.shutdown_timeout;
+    let running = state.config.running.clone();
     let state = actix_web::web::Data::new(state);
-    let mut server = HttpServer::new(move || build_app(state.clone()))
+    let workers = match workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    // GATEHOUSE_MAX_CONNECTIONS is for the instance; actix counts per worker.
+    let per_worker = running.max_connections.div_ceil(workers);
+    let keep_alive = match running.keep_alive {
+        d if d.is_zero() => actix_web::http::KeepAlive::Disabled,
+        d => actix_web::http::KeepAlive::Timeout(d),
+    };
+    let server = HttpServer::new(move || build_app(state.clone()))
         .disable_signals()
-        .shutdown_timeout(drain.as_secs());
-    if workers > 0 {
-        server = server.workers(workers);
-    }
+        .shutdown_timeout(running.shutdown_timeout.as_secs())
+        .workers(workers)
+        .client_request_timeout(running.request_timeout)
+        .keep_alive(keep_alive)
+        .max_connections(per_worker);
     Ok(server.listen(listener)?.run())
 }
 

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::totp::{between, code, recovery_codes, steady, turn_on};
 use common::{Backend, Browser, PASSWORD, Page, TestApp};
 use reqwest::Method;
 use serde_json::json;
@@ -24,74 +25,6 @@ on_both_backends!(
 );
 
 const ADA: &str = "ada@example.com";
-
-fn totp(secret: &str) -> totp_rs::Totp {
-    totp_rs::Builder::new()
-        .with_algorithm(totp_rs::Algorithm::SHA1)
-        .with_digits(6)
-        .with_skew(1)
-        .with_step_duration(30)
-        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
-        .with_issuer(Some(String::new()))
-        .with_account_name(String::new())
-        .build()
-        .unwrap()
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Waits while the current 30 s step has less than 4 s left, so a code made
-/// now is judged in the same step by the server.
-fn steady() {
-    let left = 30 - now() % 30;
-    if left < 4 {
-        std::thread::sleep(std::time::Duration::from_secs(left + 1));
-    }
-}
-
-/// The code for `steps` steps from now (-1, 0 and 1 are accepted).
-fn code(secret: &str, steps: i64) -> String {
-    let at = (now() as i64 + steps * 30) as u64;
-    totp(secret).generate(at).to_string()
-}
-
-fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
-    let i = body
-        .find(start)
-        .unwrap_or_else(|| panic!("no {start} in {body}"))
-        + start.len();
-    &body[i..i + body[i..].find(end).unwrap()]
-}
-
-/// Turns two factors on for the signed-in `b`: the secret, and the ten
-/// recovery codes. The code used is the previous step's, so the current and
-/// next steps are left for the story.
-fn turn_on(b: &Browser) -> (String, Vec<String>) {
-    let setup = b.submit("/settings/two-factor/setup", &[]);
-    assert_eq!(setup.status, 200, "{}", setup.body);
-    let secret = between(&setup.body, "id=\"totp-secret\">", "<").to_owned();
-    assert!(setup.body.contains("<svg"), "a QR code is drawn");
-    assert!(setup.body.contains("otpauth://totp/"), "{}", setup.body);
-    steady();
-    let on = b.submit(
-        "/settings/two-factor/enable",
-        &[("code", &code(&secret, -1))],
-    );
-    assert_eq!(on.status, 200, "{}", on.body);
-    let list = between(&on.body, "id=\"recovery-codes\">", "</ul>");
-    let codes: Vec<String> = list
-        .split("<code>")
-        .skip(1)
-        .map(|c| c[..c.find('<').unwrap()].to_owned())
-        .collect();
-    assert_eq!(codes.len(), 10, "{list}");
-    (secret, codes)
-}
 
 /// Password sign-in of a two-factor user in a new browser: the code page.
 fn first_factor(app: &TestApp, callback: &str) -> (Browser, Page) {
@@ -376,11 +309,7 @@ fn new_recovery_codes_replace_the_old_and_turning_off_removes_them(backend: Back
     let (_, old) = turn_on(&b);
     let page = b.submit("/settings/two-factor/recovery-codes", &[]);
     assert_eq!(page.status, 200, "{}", page.body);
-    let fresh: Vec<&str> = between(&page.body, "id=\"recovery-codes\">", "</ul>")
-        .split("<code>")
-        .skip(1)
-        .map(|c| &c[..c.find('<').unwrap()])
-        .collect();
+    let fresh = recovery_codes(&page.body);
     assert_eq!(fresh.len(), 10);
     assert_eq!(audited(&app, "recovery_codes_generated"), 1);
     let (phone, _) = first_factor(&app, "/");
@@ -393,7 +322,7 @@ fn new_recovery_codes_replace_the_old_and_turning_off_removes_them(backend: Back
     );
     assert_eq!(
         phone
-            .submit("/signin/two-factor", &[("code", fresh[0])])
+            .submit("/signin/two-factor", &[("code", &fresh[0])])
             .status,
         303
     );

@@ -217,8 +217,10 @@ admin-two-factor-reset = Zwei-Faktor-Anmeldung zurücksetzen (bei verlorenem Tel
 
 # Fresh sign-in (/reauth), sessions' authentication, account deletion (issue 12)
 reauth-title = Bestätigen Sie, dass Sie es sind
-reauth-why = Diese Änderung braucht eine frische Anmeldung. Geben Sie Ihr Passwort ein, um fortzufahren.
+reauth-why = Diese Änderung braucht eine frische Anmeldung. Bestätigen Sie auf eine der folgenden Arten, dass Sie es sind.
 reauth-submit = Bestätigen
+reauth-with-code = Oder geben Sie den Code aus Ihrer Authenticator-App ein
+reauth-with-password = Mit Ihrem Passwort
 reauth-no-password = Ihr Konto hat kein Passwort. Um zu bestätigen, dass Sie es sind, melden Sie sich erneut an: mit einem Dienst unten, oder melden Sie sich ab und mit einem zugesandten Link wieder an.
 reauth-sign-out = Abmelden, um sich erneut anzumelden
 sessions-authenticated = Zuletzt bestätigt

@@ -218,8 +218,10 @@ admin-two-factor-reset = Reset two-factor sign-in (for a lost phone)
 
 # Fresh sign-in (/reauth), sessions' authentication, account deletion (issue 12)
 reauth-title = Confirm it is you
-reauth-why = This change needs a recent sign-in. Enter your password to continue.
+reauth-why = This change needs a recent sign-in. Confirm it is you in one of the ways below.
 reauth-submit = Confirm
+reauth-with-code = Or enter the code from your authenticator app
+reauth-with-password = With your password
 reauth-no-password = Your account has no password. To confirm it is you, sign in again: with a service below, or sign out and sign in with a link mailed to you.
 reauth-sign-out = Sign out to sign in again
 sessions-authenticated = Last confirmed

@@ -46,6 +46,7 @@ pub fn require_fresh(
 pub enum Proof {
     Password,
     Totp,
+    RecoveryCode,
     Passkey,
 }
 
@@ -54,6 +55,7 @@ impl Proof {
         match self {
             Proof::Password => "password",
             Proof::Totp => "totp",
+            Proof::RecoveryCode => "recovery_code",
             Proof::Passkey => "passkey",
         }
     }

@@ -11,6 +11,7 @@ use diesel::Connection;
 use diesel::result::QueryResult;
 
 use crate::audit::{self, Event, action};
+use crate::auth::fresh::{self, Proof};
 use crate::auth::gate::{self, Refusal};
 use crate::db::DbConn;
 use crate::session::{Device, ExpiryPolicy, PlainToken, TokenHash};
@@ -34,8 +35,10 @@ pub enum Completion {
     Refused(Refusal),
 }
 
+/// Why a transaction was rolled back.
 enum Abort {
     WrongCode,
+    SessionGone,
     Db(diesel::result::Error),
 }
 
@@ -75,14 +78,7 @@ pub fn complete(
         };
         details.insert("method".into(), p.method.into());
         details.insert("second_factor".into(), factor.name().into());
-        if factor == Factor::RecoveryCode {
-            let left = store::recovery_codes_left(conn, p.user_id)?;
-            audit::record(
-                conn,
-                Event::by(p.user_id, action::RECOVERY_CODE_USED, device)
-                    .details(serde_json::json!({"left": left})),
-            )?;
-        }
+        record_recovery_use(conn, p.user_id, factor, device)?;
         audit::record(
             conn,
             Event::by(p.user_id, action::SIGN_IN, device).details(details.into()),
@@ -97,6 +93,71 @@ pub fn complete(
     match done {
         Ok(c) => Ok(c),
         Err(Abort::WrongCode) => Ok(Completion::WrongCode),
+        Err(Abort::SessionGone) => Ok(Completion::Gone),
+        Err(Abort::Db(e)) => Err(e),
+    }
+}
+
+/// A recovery code was spent: `recovery_code_used`, with how many are left.
+fn record_recovery_use(
+    conn: &mut DbConn,
+    user_id: i64,
+    factor: Factor,
+    device: &Device,
+) -> QueryResult<()> {
+    if factor != Factor::RecoveryCode {
+        return Ok(());
+    }
+    let left = store::recovery_codes_left(conn, user_id)?;
+    audit::record(
+        conn,
+        Event::by(user_id, action::RECOVERY_CODE_USED, device)
+            .details(serde_json::json!({"left": left})),
+    )
+}
+
+/// What a second-factor code did at `/reauth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconfirmed {
+    /// The session is authenticated now (`reauthenticated` recorded).
+    Done(Factor),
+    /// The code was wrong or already used (or two factors are off).
+    WrongCode,
+    /// The session ended meanwhile, or is an impersonation session: nothing
+    /// was spent.
+    SessionGone,
+}
+
+/// Re-confirms session `session_id` of `user_id` with a second-factor
+/// `code`, in one transaction: the code is checked and spent (a TOTP step
+/// never again, a recovery code once) and the session marked authenticated
+/// now. When the session cannot be re-confirmed the code stays unspent.
+pub fn reconfirm(
+    conn: &mut DbConn,
+    keys: &FactorKeys,
+    session_id: i64,
+    user_id: i64,
+    code: &str,
+    device: &Device,
+) -> QueryResult<Reconfirmed> {
+    let done = conn.transaction::<_, Abort, _>(|conn| {
+        let Some(factor) = store::verify(conn, keys, user_id, code)? else {
+            return Err(Abort::WrongCode);
+        };
+        let proof = match factor {
+            Factor::Totp => Proof::Totp,
+            Factor::RecoveryCode => Proof::RecoveryCode,
+        };
+        if !fresh::reconfirm(conn, session_id, user_id, proof, device)? {
+            return Err(Abort::SessionGone);
+        }
+        record_recovery_use(conn, user_id, factor, device)?;
+        Ok(Reconfirmed::Done(factor))
+    });
+    match done {
+        Ok(r) => Ok(r),
+        Err(Abort::WrongCode) => Ok(Reconfirmed::WrongCode),
+        Err(Abort::SessionGone) => Ok(Reconfirmed::SessionGone),
         Err(Abort::Db(e)) => Err(e),
     }
 }

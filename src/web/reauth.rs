@@ -1,9 +1,10 @@
 //! `/reauth`: re-confirming that the person at a signed-in session is its user,
 //! before a sensitive change (`crate::auth::fresh`). `GET` shows the ways this
-//! user has; `POST` checks the password (counted as a sign-in attempt), marks
+//! user has; `POST /reauth` checks the password and `POST /reauth/two-factor`
+//! a TOTP or recovery code (each counted as a sign-in attempt); either marks
 //! the session authenticated now and goes back to the sanitised `callbackUrl`.
-//! Other proofs (a TOTP code, a passkey) verify themselves and then call
-//! [`confirmed`].
+//! Any one proof the user has will do, as with GitHub's sudo mode. A passkey
+//! verifies itself (`web::passkeys::reauth`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,13 +21,15 @@ use crate::auth::guard::refuse_while_impersonating;
 use crate::error::{AppError, PageError};
 use crate::i18n::Msg;
 use crate::session::extract::{PageViewer, SignedIn, device_of};
+use crate::twofactor::{self, FactorKeys, Reconfirmed};
 
 /// What the impersonation refusal's event names.
 const WHAT: &str = "reauth";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/reauth", web::get().to(page))
-        .route("/reauth", web::post().to(submit));
+        .route("/reauth", web::post().to(submit))
+        .route("/reauth/two-factor", web::post().to(submit_code));
 }
 
 #[derive(Template)]
@@ -44,8 +47,9 @@ struct ReauthPage {
     /// The user has a passkey (and passkeys are on): a button re-confirms
     /// with it (`web::passkeys::reauth`).
     passkey: bool,
-    // Two factors (a code form) and passkeys (a button) add their own fields
-    // here, read by their blocks in templates/reauth.html.
+    /// The user has two factors on: a code form re-confirms with a TOTP or
+    /// recovery code ([`submit_code`]).
+    two_factor: bool,
 }
 
 impl ReauthPage {
@@ -82,6 +86,7 @@ impl ReauthPage {
         let passkey = super::passkeys::reauth::offered(state, user_id).await?;
         Ok(ReauthPage {
             passkey,
+            two_factor: user.user.two_factor,
             head: Head::new(Some(user), Some(csrf), req),
             callback,
             error: None,
@@ -193,8 +198,73 @@ pub async fn confirmed(
         .db
         .run(move |conn| Ok(fresh::reconfirm(conn, session_id, user_id, proof, &device)?))
         .await?;
+    back(done, callback)
+}
+
+/// To `callback` once re-confirmed; a session that ended meanwhile signs in
+/// again (and comes back there).
+fn back(done: bool, callback: &str) -> Result<HttpResponse, PageError> {
     if !done {
         return Err(PageError(AppError::SignInRequired(callback.to_owned())));
     }
     Ok(see_other(callback))
+}
+
+#[derive(Deserialize)]
+pub struct ReauthCodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default, rename = "callbackUrl")]
+    callback_url: Option<String>,
+}
+
+/// `POST /reauth/two-factor` (`code`: a TOTP code or an unused recovery code,
+/// `callbackUrl`): the code is spent and the session re-confirmed in one
+/// transaction, `303` to the callback; a wrong or used code re-renders with
+/// `401`, counted toward `RATE_LIMIT_SIGNIN` and audited `two_factor_failed`.
+pub async fn submit_code(
+    req: HttpRequest,
+    viewer: PageViewer,
+    csrf: CsrfToken,
+    form: web::Form<ReauthCodeForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
+    let user = reconfirming_user(&req, viewer, &callback).await?;
+    let (session_id, user_id, device) = (user.session_id, user.user.id, device_of(&req));
+    let attempt = Attempt {
+        email: user.user.email.clone(),
+        user_id: Some(user_id),
+        method: "two_factor",
+        device: device.clone(),
+    };
+    let (db, keys, code) = (state.db.clone(), FactorKeys::new(&state.keys), form.code);
+    let outcome = attempts::checked(
+        &state.db,
+        &state.hasher,
+        &state.config.rate_limits,
+        attempt,
+        move || {
+            let mut conn = db.get()?;
+            match twofactor::reconfirm(&mut conn, &keys, session_id, user_id, &code, &device)? {
+                Reconfirmed::WrongCode => Err(AppError::BadCredentials),
+                Reconfirmed::Done(_) => Ok(true),
+                Reconfirmed::SessionGone => Ok(false),
+            }
+        },
+    )
+    .await;
+    let e = match outcome {
+        Ok(done) => return back(done, &callback),
+        Err(e @ (AppError::BadCredentials | AppError::Busy | AppError::RateLimited { .. })) => e,
+        Err(e) => return Err(e.into()),
+    };
+    let mut page = ReauthPage::load(&state, &req, &user, csrf.0, callback).await?;
+    let mut error = FormError::at("code", &e);
+    if matches!(e, AppError::BadCredentials) {
+        error.message = Msg::key("two-factor-wrong-code");
+    }
+    page.error = Some(error);
+    render_with_retry(&e, &page)
 }

@@ -6,10 +6,12 @@
 
 pub mod fake_provider;
 pub mod mailbox;
+pub mod pg_cluster;
 pub mod process;
 pub mod sign_in_link;
 pub mod smtp;
 pub mod sse;
+pub mod totp;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -49,12 +51,17 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Whether this run is CI's (`CI=true`): a missing service fails, never skips.
+pub fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
 /// The PostgreSQL server URL for tests, or `None` (skip) outside CI.
 pub fn postgres_admin_url() -> Option<String> {
     match std::env::var(POSTGRES_ENV) {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
+            if in_ci() {
                 panic!(
                     "{POSTGRES_ENV} must be set when CI=true: the PostgreSQL suite may not be skipped"
                 );
@@ -589,12 +596,21 @@ impl Browser {
     /// Sends a request built by `build`, with this browser's cookies, and keeps
     /// what the answer sets.
     pub fn send(&self, build: impl FnOnce(&Client) -> reqwest::blocking::RequestBuilder) -> Page {
+        self.try_send(build).expect("request")
+    }
+
+    /// As [`send`](Self::send), but `None` when no answer came (the server
+    /// refused the connection or died before its status line).
+    pub fn try_send(
+        &self,
+        build: impl FnOnce(&Client) -> reqwest::blocking::RequestBuilder,
+    ) -> Option<Page> {
         let mut req = build(&self.client);
         let cookies = self.cookie_header();
         if !cookies.is_empty() {
             req = req.header(COOKIE, cookies);
         }
-        let res = req.send().expect("request");
+        let res = req.send().ok()?;
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let body = res.text().unwrap_or_default();
@@ -604,7 +620,15 @@ impl Browser {
             body,
         };
         self.keep_cookies(&page);
-        page
+        Some(page)
+    }
+
+    /// A browser for `base` holding this one's cookies: the same device
+    /// after the server moved (a restart on another port).
+    pub fn moved_to(&self, base: &str) -> Browser {
+        let moved = Browser::new(base);
+        *moved.cookies.borrow_mut() = self.cookies.borrow().clone();
+        moved
     }
 
     fn keep_cookies(&self, page: &Page) {
