@@ -15,7 +15,7 @@ const MAX_SECS: u64 = 10 * 365 * 86_400;
 fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
     for (unit, n) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if s % n == 0 {
+        if s.is_multiple_of(n) {
             return format!("{}{unit}", s / n);
         }
     }
