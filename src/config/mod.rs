@@ -287,23 +287,7 @@ impl Config {
             }
         }
         let trusted_proxies = match get("GATEHOUSE_TRUSTED_PROXIES") {
-            Some(raw) => raw
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    p.parse::<ipnet::IpNet>()
-                        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                        .map_err(|_| {
-                            bad(
-                                "GATEHOUSE_TRUSTED_PROXIES",
-                                format!(
-                                    "`{p}` is not an IP address or a CIDR range like 10.0.0.0/8"
-                                ),
-                            )
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
+            Some(raw) => parse_cidr_list(&raw).map_err(|p| bad("GATEHOUSE_TRUSTED_PROXIES", p))?,
             None => Vec::new(),
         };
 
@@ -420,6 +404,20 @@ fn parse_public_url(raw: &str) -> Result<Url, String> {
     Ok(url)
 }
 
+/// A comma-separated list of addresses and CIDR ranges (`10.0.0.0/8,
+/// ::1`); empty entries are skipped. A bare address is its own /32 or /128.
+pub fn parse_cidr_list(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("`{p}` is not an IP address or a CIDR range like 10.0.0.0/8"))
+        })
+        .collect()
+}
+
 /// `90s`, `15m`, `24h`, `30d`; a bare number is seconds.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let s = raw.trim();
@@ -449,5 +447,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

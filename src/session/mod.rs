@@ -377,6 +377,8 @@ pub fn reload(conn: &mut DbConn, session_id: i64) -> QueryResult<Option<LoadedSe
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests {
     use super::*;
 
