@@ -37,6 +37,8 @@ pub enum AppError {
     Conflict(Msg),
     /// 413: the body is larger than we accept.
     PayloadTooLarge,
+    /// 408: the body did not arrive within `GATEHOUSE_BODY_TIMEOUT`.
+    RequestTimeout,
     /// 422: a field is invalid.
     Invalid {
         field: &'static str,
@@ -95,6 +97,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::RequestTimeout => "request_timeout",
             AppError::Invalid { .. } => "invalid",
             AppError::Unavailable => "unavailable",
             AppError::Busy => "busy",
@@ -123,6 +126,7 @@ impl AppError {
             AppError::Csrf => Msg::key("error-csrf"),
             AppError::NotFound => Msg::key("error-not-found"),
             AppError::PayloadTooLarge => Msg::key("error-too-large"),
+            AppError::RequestTimeout => Msg::key("error-request-timeout"),
             AppError::Unavailable => Msg::key("error-unavailable"),
             AppError::Busy => Msg::key("error-busy"),
             AppError::Refused(r) => r.msg(),
@@ -154,6 +158,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

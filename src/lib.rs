@@ -112,7 +112,7 @@ impl AppState {
                 .map_err(|e| format!("cannot check stored emails: {e}"))?;
             (ran, report)
         };
-        let secret = auth::bootstrap::signing_secret(&db, &config)?;
+        let (secret, previous) = auth::bootstrap::signing_secret(&db, &config)?;
         config.password_policy.warm_up();
         let admin_created =
             auth::bootstrap::ensure_configured_admin(&db, &config).map_err(|e| match e {
@@ -132,7 +132,8 @@ impl AppState {
                     path
                 )
             });
-        let keys = Keys::derive(secret.expose());
+        let previous: Vec<&[u8]> = previous.iter().map(config::Secret::expose).collect();
+        let keys = Keys::derive_with_previous(secret.expose(), &previous);
         let hasher = auth::limiter::HashLimiter::for_this_machine();
         let mailer = mail::Mailer::start(config.mail.clone());
         let events = events::Hub::start(
@@ -155,7 +156,10 @@ impl AppState {
             csp,
             oauth: oauth::OAuth::new(
                 config.providers.clone(),
-                &keys.provider_tokens,
+                oauth::crypto::TokenCipher::with_previous(
+                    &keys.provider_tokens,
+                    &keys.previous_provider_tokens(),
+                ),
                 &config.public_url,
                 config.oauth_timeout,
             ),
@@ -220,6 +224,9 @@ pub fn build_app(
         // Timing, metrics, the access log (never a query string: it may
         // carry a setup token) and `X-Request-Id`.
         .wrap(from_fn(metrics::requests::observe))
+        // Outermost: before anything parses the cookies, a session cookie
+        // signed under an earlier secret is signed again under the current one.
+        .wrap(from_fn(session::previous_keys::accept_previous_keys))
 }
 
 /// What every answer carries, unless the handler set the header itself (the
@@ -322,14 +329,25 @@ impl<F: Fn(&mut HeaderMap) + 'static> ResponseError for WithHeaders<F> {
 /// Signals are not watched here (see [`shutdown`]); a graceful stop through
 /// the server's handle gives requests in flight `GATEHOUSE_SHUTDOWN_TIMEOUT`.
 pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
-    let drain = state.config.running.shutdown_timeout;
+    let running = state.config.running.clone();
     let state = actix_web::web::Data::new(state);
-    let mut server = HttpServer::new(move || build_app(state.clone()))
+    let workers = match workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    // GATEHOUSE_MAX_CONNECTIONS is for the instance; actix counts per worker.
+    let per_worker = running.max_connections.div_ceil(workers);
+    let keep_alive = match running.keep_alive {
+        d if d.is_zero() => actix_web::http::KeepAlive::Disabled,
+        d => actix_web::http::KeepAlive::Timeout(d),
+    };
+    let server = HttpServer::new(move || build_app(state.clone()))
         .disable_signals()
-        .shutdown_timeout(drain.as_secs());
-    if workers > 0 {
-        server = server.workers(workers);
-    }
+        .shutdown_timeout(running.shutdown_timeout.as_secs())
+        .workers(workers)
+        .client_request_timeout(running.request_timeout)
+        .keep_alive(keep_alive)
+        .max_connections(per_worker);
     Ok(server.listen(listener)?.run())
 }
 

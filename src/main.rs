@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -28,8 +29,25 @@ enum Command {
     /// Manage sessions.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// The signing secret.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Exit 0 when /healthz of GATEHOUSE_ADDR answers 200 (for container health checks).
     Healthcheck,
+    /// Copy the SQLite database to PATH, consistently, while the server runs.
+    Backup {
+        /// The new file (refused if it exists, unless --force).
+        path: PathBuf,
+        /// Replace PATH if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a backup in place of the SQLite database (stop the server first);
+    /// the current database is kept, renamed NAME.before-restore-TIME.
+    Restore {
+        /// A file written by `gatehouse backup`.
+        path: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -58,6 +76,13 @@ enum SessionsCommand {
     Sweep,
 }
 
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Make a new secret: printed with the steps when GATEHOUSE_SECRET is set;
+    /// put in GATEHOUSE_SECRET_FILE (keeping the old one as previous) otherwise.
+    Rotate,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A missing .env is fine; a broken one is worth a line.
@@ -83,9 +108,14 @@ fn main() -> ExitCode {
             add_user(&config, &email, &name, role)
         }
         Command::Sessions(SessionsCommand::Sweep) => sweep(&config),
+        Command::Secret(SecretCommand::Rotate) => {
+            auth::rotation::rotate(&config).map(|out| print!("{out}"))
+        }
         Command::Healthcheck => {
             gatehouse::healthcheck::check(config.addr, gatehouse::healthcheck::TIMEOUT)
         }
+        Command::Backup { path, force } => backup(&config, &path, force),
+        Command::Restore { path } => restore(&config, &path),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -222,4 +252,47 @@ fn sweep(config: &Config) -> Result<(), String> {
         Outcome::Skipped => println!("another instance is sweeping now; nothing done"),
     }
     Ok(())
+}
+
+fn backup(config: &Config, path: &Path, force: bool) -> Result<(), String> {
+    let report = db::backup::backup(&config.database_url, path, force)?;
+    println!(
+        "backup written to {} ({}) in {:.2} s; integrity ok; migrations up to {}",
+        report.path.display(),
+        size(report.bytes),
+        report.took.as_secs_f64(),
+        report.contents.migration.as_deref().unwrap_or("none"),
+    );
+    print_tables(&report.contents);
+    Ok(())
+}
+
+fn restore(config: &Config, path: &Path) -> Result<(), String> {
+    let report = db::restore::restore(&config.database_url, path)?;
+    println!(
+        "restored {} to {}; integrity ok; migrations up to {}",
+        path.display(),
+        report.database.display(),
+        report.contents.migration.as_deref().unwrap_or("none"),
+    );
+    match &report.set_aside {
+        Some(old) => println!("the database that was there is kept as {}", old.display()),
+        None => println!("there was no database there before"),
+    }
+    print_tables(&report.contents);
+    Ok(())
+}
+
+fn print_tables(contents: &db::backup::Contents) {
+    for (table, rows) in &contents.tables {
+        println!("  {table:<28} {rows:>10} row(s)");
+    }
+}
+
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
 }

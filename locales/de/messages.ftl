@@ -8,6 +8,7 @@ error-not-found = Nicht gefunden.
 error-too-large = Die Anfrage ist zu groß.
 error-unavailable = Der Dienst ist vorübergehend nicht erreichbar. Versuchen Sie es gleich noch einmal.
 error-busy = Zu viele Anmeldungen gleichzeitig. Versuchen Sie es gleich noch einmal.
+error-request-timeout = Die Anfrage kam zu langsam an. Versuchen Sie es noch einmal.
 error-rate-limited = Zu viele Versuche. Versuchen Sie es in { $wait } noch einmal.
 error-internal = Bei uns ist etwas schiefgegangen.
 error-exists = Das gibt es schon.

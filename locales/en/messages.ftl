@@ -9,6 +9,7 @@ error-not-found = Not found.
 error-too-large = The request is too large.
 error-unavailable = The service is temporarily unavailable. Try again in a moment.
 error-busy = Too many sign-ins at once. Try again in a moment.
+error-request-timeout = The request took too long to arrive. Try again.
 error-rate-limited = Too many attempts. Try again in { $wait }.
 error-internal = Something went wrong on our side.
 error-exists = That already exists.

@@ -1,7 +1,7 @@
 //! What start-up makes sure of: the signing secret, the configured admin, and,
 //! with no admin at all, a one-time setup link for the first one.
 
-mod secret_file;
+pub(crate) mod secret_file;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,7 +25,11 @@ const SETUP_TOKEN_HASH: &str = "setup_token_hash";
 /// still opens. When the file exists too, the file wins and the database copy
 /// is deleted. With `GATEHOUSE_SECRET` set, a database copy is unused and
 /// deleted as well. Errors are one line for the operator.
-pub fn signing_secret(db: &Db, config: &Config) -> Result<Secret, String> {
+///
+/// Also answers the earlier secrets still accepted: `GATEHOUSE_SECRET_PREVIOUS`
+/// and, when the file is used, the lines after its first.
+pub fn signing_secret(db: &Db, config: &Config) -> Result<(Secret, Vec<Secret>), String> {
+    let mut previous = config.secret_previous.clone();
     let failed =
         |e: diesel::result::Error| format!("cannot load the signing secret: database: {e}");
     let mut conn = db
@@ -41,8 +45,13 @@ pub fn signing_secret(db: &Db, config: &Config) -> Result<Secret, String> {
         given.clone()
     } else {
         let path = &config.secret_file;
-        match secret_file::read(path)? {
-            Some(from_file) => {
+        match secret_file::read_all(path)? {
+            Some((from_file, earlier)) => {
+                for e in earlier {
+                    if !previous.contains(&e) {
+                        previous.push(e);
+                    }
+                }
                 if in_db.is_some() {
                     log::warn!(
                         "GATEHOUSE_SECRET_FILE {} exists and the database holds a generated secret too (an earlier version): the file wins, the database copy is deleted",
@@ -82,7 +91,7 @@ pub fn signing_secret(db: &Db, config: &Config) -> Result<Secret, String> {
     if in_db.is_some() {
         db::delete_setting(&mut conn, SECRET_KEY).map_err(failed)?;
     }
-    Ok(secret)
+    Ok((secret, previous))
 }
 
 fn holds_sealed_tokens(conn: &mut db::DbConn) -> diesel::QueryResult<bool> {

@@ -190,7 +190,8 @@ pub async fn csrf_guard(
             None => None,
         };
         let valid = match (cookie, token) {
-            (Some(c), Some(t)) => verify(state.keys.csrf_key(), &c, &t),
+            // A page served before a secret rotation still posts.
+            (Some(c), Some(t)) => state.keys.csrf_keys().any(|key| verify(key, &c, &t)),
             _ => false,
         };
         if !valid {

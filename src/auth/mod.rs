@@ -9,6 +9,7 @@ pub mod guard;
 pub mod keys;
 pub mod limiter;
 pub mod password;
+pub mod rotation;
 
 use diesel::Connection;
 

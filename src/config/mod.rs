@@ -47,6 +47,9 @@ pub struct Config {
     pub public_url: Url,
     /// `None`: generated on first start and kept in `secret_file`.
     pub secret: Option<Secret>,
+    /// `GATEHOUSE_SECRET_PREVIOUS`: earlier secrets, still accepted for what
+    /// they signed or sealed (newest first; nothing new is made with them).
+    pub secret_previous: Vec<Secret>,
     /// `GATEHOUSE_SECRET_FILE`: where a generated secret is kept (mode 0600);
     /// unused when `GATEHOUSE_SECRET` is set.
     pub secret_file: std::path::PathBuf,
@@ -139,7 +142,7 @@ impl Config {
         };
 
         let secret = match get("GATEHOUSE_SECRET") {
-            Some(raw) if raw.len() < 32 => {
+            Some(raw) if raw.len() < SECRET_MIN_LEN => {
                 return Err(bad(
                     "GATEHOUSE_SECRET",
                     format!("must be at least 32 bytes long (it has {})", raw.len()),
@@ -147,6 +150,11 @@ impl Config {
             }
             Some(raw) => Some(Secret(raw.into_bytes())),
             None => None,
+        };
+
+        let secret_previous = match get("GATEHOUSE_SECRET_PREVIOUS") {
+            Some(raw) => parse_previous(&raw).map_err(|p| bad("GATEHOUSE_SECRET_PREVIOUS", p))?,
+            None => Vec::new(),
         };
 
         let secret_file = std::path::PathBuf::from(
@@ -279,23 +287,7 @@ impl Config {
             }
         }
         let trusted_proxies = match get("GATEHOUSE_TRUSTED_PROXIES") {
-            Some(raw) => raw
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    p.parse::<ipnet::IpNet>()
-                        .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                        .map_err(|_| {
-                            bad(
-                                "GATEHOUSE_TRUSTED_PROXIES",
-                                format!(
-                                    "`{p}` is not an IP address or a CIDR range like 10.0.0.0/8"
-                                ),
-                            )
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
+            Some(raw) => parse_cidr_list(&raw).map_err(|p| bad("GATEHOUSE_TRUSTED_PROXIES", p))?,
             None => Vec::new(),
         };
 
@@ -342,6 +334,7 @@ impl Config {
             addr,
             public_url,
             secret,
+            secret_previous,
             secret_file,
             admin,
             password_policy,
@@ -364,6 +357,34 @@ impl Config {
     }
 }
 
+/// The minimum length of a secret, current or previous.
+pub const SECRET_MIN_LEN: usize = 32;
+
+/// `GATEHOUSE_SECRET_PREVIOUS`: secrets separated by commas; whitespace around
+/// each is ignored (a secret holding a comma cannot be listed). Each must be
+/// as long as `GATEHOUSE_SECRET` must be.
+pub fn parse_previous(raw: &str) -> Result<Vec<Secret>, String> {
+    let mut out: Vec<Secret> = Vec::new();
+    for (i, item) in raw.split(',').map(str::trim).enumerate() {
+        if item.is_empty() {
+            continue;
+        }
+        if item.len() < SECRET_MIN_LEN {
+            // Never the value itself: it is a secret.
+            return Err(format!(
+                "secret {} of the list has {} bytes; each must be at least {SECRET_MIN_LEN} bytes long (separate secrets with commas)",
+                i + 1,
+                item.len()
+            ));
+        }
+        let s = Secret(item.as_bytes().to_vec());
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
 fn parse_public_url(raw: &str) -> Result<Url, String> {
     let url = Url::parse(raw.trim()).map_err(|e| format!("`{raw}` is not a URL ({e})"))?;
     if url.scheme() != "http" && url.scheme() != "https" {
@@ -381,6 +402,20 @@ fn parse_public_url(raw: &str) -> Result<Url, String> {
         ));
     }
     Ok(url)
+}
+
+/// A comma-separated list of addresses and CIDR ranges (`10.0.0.0/8,
+/// ::1`); empty entries are skipped. A bare address is its own /32 or /128.
+pub fn parse_cidr_list(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("`{p}` is not an IP address or a CIDR range like 10.0.0.0/8"))
+        })
+        .collect()
 }
 
 /// `90s`, `15m`, `24h`, `30d`; a bare number is seconds.
@@ -412,5 +447,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

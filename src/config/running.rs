@@ -1,5 +1,6 @@
 //! The "Running in production" variables: the metrics listener, shutdown,
-//! the background sweeper, the log format and the live-update streams.
+//! the background sweeper, the log format, the live-update streams and the
+//! connection limits (timeouts for slow clients, open connections).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,6 +35,19 @@ pub struct Running {
     /// `EVENTS_BACKLOG`: changes kept for a session's watcher while it reads
     /// (past it the watcher lags and reads again). Tests make it small.
     pub events_backlog: usize,
+    /// `GATEHOUSE_REQUEST_TIMEOUT`: how long a connection may take to send a
+    /// request's head (its first, or the next after keep-alive); `408`, then
+    /// closed.
+    pub request_timeout: Duration,
+    /// `GATEHOUSE_BODY_TIMEOUT`: how long a request's body may take to arrive
+    /// once its head has; `408`.
+    pub body_timeout: Duration,
+    /// `GATEHOUSE_KEEP_ALIVE`: how long an idle connection is kept open
+    /// between requests (zero, from `off`: closed after each answer).
+    pub keep_alive: Duration,
+    /// `GATEHOUSE_MAX_CONNECTIONS`: open connections this instance serves at
+    /// once; past it new ones wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for Running {
@@ -46,6 +60,10 @@ impl Default for Running {
             events_max_streams: 10_000,
             events_keepalive: Duration::from_secs(15),
             events_backlog: crate::events::BACKLOG,
+            request_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(5),
+            max_connections: 10_000,
         }
     }
 }
@@ -113,6 +131,40 @@ impl Running {
                 }
             };
         }
+        for (var, slot) in [
+            ("GATEHOUSE_REQUEST_TIMEOUT", &mut running.request_timeout),
+            ("GATEHOUSE_BODY_TIMEOUT", &mut running.body_timeout),
+        ] {
+            if let Some(raw) = get(var) {
+                let d = parse_duration(&raw).map_err(|p| bad(var, p))?;
+                if d.is_zero() || d > Duration::from_secs(600) {
+                    return Err(bad(var, "must be more than 0s and at most 10m"));
+                }
+                *slot = d;
+            }
+        }
+        if let Some(raw) = get("GATEHOUSE_KEEP_ALIVE") {
+            running.keep_alive = if raw.trim().eq_ignore_ascii_case("off") {
+                Duration::ZERO
+            } else {
+                let d = parse_duration(&raw).map_err(|p| bad("GATEHOUSE_KEEP_ALIVE", p))?;
+                if d > Duration::from_secs(3_600) {
+                    return Err(bad("GATEHOUSE_KEEP_ALIVE", "must be at most 1h"));
+                }
+                d
+            };
+        }
+        if let Some(raw) = get("GATEHOUSE_MAX_CONNECTIONS") {
+            running.max_connections = match raw.trim().parse::<usize>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    return Err(bad(
+                        "GATEHOUSE_MAX_CONNECTIONS",
+                        format!("`{raw}` is not a whole number from 1 to 1000000"),
+                    ));
+                }
+            };
+        }
         Ok(running)
     }
 }
@@ -144,6 +196,10 @@ mod tests {
         assert_eq!(r.events_max_streams, 10_000);
         assert_eq!(r.events_keepalive, Duration::from_secs(15));
         assert_eq!(r.events_backlog, 4_096);
+        assert_eq!(r.request_timeout, Duration::from_secs(5));
+        assert_eq!(r.body_timeout, Duration::from_secs(10));
+        assert_eq!(r.keep_alive, Duration::from_secs(5));
+        assert_eq!(r.max_connections, 10_000);
     }
 
     #[test]
@@ -156,8 +212,16 @@ mod tests {
             ("EVENTS_MAX_STREAMS", "0"),
             ("EVENTS_KEEPALIVE", "1s"),
             ("EVENTS_BACKLOG", "1"),
+            ("GATEHOUSE_REQUEST_TIMEOUT", "2s"),
+            ("GATEHOUSE_BODY_TIMEOUT", "3s"),
+            ("GATEHOUSE_KEEP_ALIVE", "OFF"),
+            ("GATEHOUSE_MAX_CONNECTIONS", "100"),
         ])
         .unwrap();
+        assert_eq!(r.request_timeout, Duration::from_secs(2));
+        assert_eq!(r.body_timeout, Duration::from_secs(3));
+        assert_eq!(r.keep_alive, Duration::ZERO);
+        assert_eq!(r.max_connections, 100);
         assert_eq!(r.events_backlog, 1);
         assert_eq!(r.events_max_streams, 0);
         assert_eq!(r.events_keepalive, Duration::from_secs(1));
@@ -185,6 +249,13 @@ mod tests {
             ("EVENTS_BACKLOG", "0"),
             ("EVENTS_BACKLOG", "2000000"),
             ("EVENTS_BACKLOG", "lots"),
+            ("GATEHOUSE_REQUEST_TIMEOUT", "0s"),
+            ("GATEHOUSE_REQUEST_TIMEOUT", "1h"),
+            ("GATEHOUSE_BODY_TIMEOUT", "slow"),
+            ("GATEHOUSE_KEEP_ALIVE", "2h"),
+            ("GATEHOUSE_KEEP_ALIVE", "0s"),
+            ("GATEHOUSE_MAX_CONNECTIONS", "0"),
+            ("GATEHOUSE_MAX_CONNECTIONS", "unlimited"),
         ] {
             let err = running(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

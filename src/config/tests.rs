@@ -151,3 +151,23 @@ fn secrets_and_passwords_stay_out_of_debug() {
     assert!(!shown.contains("correct horse"));
     assert!(!shown.contains("smtp-hunter3"));
 }
+
+#[test]
+fn previous_secrets_are_a_comma_list_of_long_secrets() {
+    let a = "a".repeat(32);
+    let b = "b".repeat(40);
+    let c = config(&[("GATEHOUSE_SECRET_PREVIOUS", &format!(" {a} ,{b},,{a}"))]).unwrap();
+    let got: Vec<&[u8]> = c.secret_previous.iter().map(Secret::expose).collect();
+    assert_eq!(
+        got,
+        vec![a.as_bytes(), b.as_bytes()],
+        "trimmed, deduplicated"
+    );
+    assert!(config(&[]).unwrap().secret_previous.is_empty());
+    let err = config(&[("GATEHOUSE_SECRET_PREVIOUS", &format!("{a},tiny-secret"))]).unwrap_err();
+    assert_eq!(err.variable, "GATEHOUSE_SECRET_PREVIOUS");
+    assert!(
+        err.problem.contains("secret 2") && !err.problem.contains("tiny"),
+        "{err}"
+    );
+}

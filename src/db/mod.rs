@@ -2,8 +2,10 @@
 //! PostgreSQL, the pool (with SQLite's per-connection pragmas beside it), and the
 //! embedded migrations of each backend.
 
+pub mod backup;
 pub mod hold;
 pub mod pg_async;
+pub mod restore;
 pub mod schema;
 
 use std::cell::RefCell;

@@ -148,4 +148,6 @@ impl Lang {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

@@ -65,13 +65,13 @@ impl OAuth {
     /// blocking thread, or on SQLite a refresh lock, for long).
     pub fn new(
         providers: Vec<ProviderConfig>,
-        token_key: &[u8; 32],
+        cipher: TokenCipher,
         public_url: &url::Url,
         timeout: Duration,
     ) -> Self {
         OAuth {
             providers,
-            cipher: TokenCipher::new(token_key),
+            cipher,
             http: ProviderHttp::new(timeout),
             base: public_url.as_str().trim_end_matches('/').to_string(),
             discovered: Mutex::new(None),

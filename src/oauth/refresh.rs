@@ -100,29 +100,84 @@ enum Found {
     },
 }
 
-fn examine(oauth: &OAuth, provider: &str, row: Row) -> Result<Found, TokenError> {
+fn examine(oauth: &OAuth, provider: &str, row: Row) -> Result<(Found, Vec<Reseal>), TokenError> {
     let (id, account, access, refresh, expires_at, scope, token_type, needs_reauth) = row;
     if needs_reauth {
         return Err(TokenError::RefreshFailed);
     }
-    let access = access.and_then(|a| oauth.cipher.open(&a, &aad(provider, &account, "access")));
-    let soon = Utc::now().naive_utc() + chrono::Duration::seconds(MARGIN_SECS);
-    match access {
-        Some(access_token) if expires_at.is_none_or(|e| e > soon) => {
-            Ok(Found::Fresh(AccessToken {
-                access_token,
-                token_type,
-                expires_at,
-                scope,
-            }))
+    let mut reseals = Vec::new();
+    let mut open = |column: Column, sealed: Option<String>| {
+        let aad = aad(provider, &account, column.name());
+        let opened = oauth.cipher.open_checked(sealed.as_deref()?, &aad)?;
+        if opened.stale {
+            reseals.push(Reseal {
+                id,
+                column,
+                old: sealed?,
+                new: oauth.cipher.seal(&opened.plain, &aad),
+            });
         }
-        // The refresh token is opened only when it is about to be used.
-        _ => Ok(Found::Stale {
-            id,
-            refresh: refresh
-                .and_then(|r| oauth.cipher.open(&r, &aad(provider, &account, "refresh"))),
-            account,
+        Some(opened.plain)
+    };
+    let access = open(Column::Access, access);
+    let soon = Utc::now().naive_utc() + chrono::Duration::seconds(MARGIN_SECS);
+    let found = match access {
+        Some(access_token) if expires_at.is_none_or(|e| e > soon) => Found::Fresh(AccessToken {
+            access_token,
+            token_type,
+            expires_at,
+            scope,
         }),
+        // The refresh token is opened only when it is about to be used.
+        _ => Found::Stale {
+            id,
+            refresh: open(Column::Refresh, refresh),
+            account,
+        },
+    };
+    Ok((found, reseals))
+}
+
+#[derive(Clone, Copy)]
+enum Column {
+    Access,
+    Refresh,
+}
+
+impl Column {
+    fn name(self) -> &'static str {
+        match self {
+            Column::Access => "access",
+            Column::Refresh => "refresh",
+        }
+    }
+}
+
+/// A token sealed under an earlier secret, sealed again under the current one.
+struct Reseal {
+    id: i64,
+    column: Column,
+    old: String,
+    new: String,
+}
+
+/// Writes the tokens sealed again, each only if its column still holds what
+/// was read (a refresh meanwhile wrote newer ones). A failure is only logged:
+/// the token opened, and the next use tries again.
+fn write_back(conn: &mut DbConn, reseals: Vec<Reseal>) {
+    for r in reseals {
+        let row = ac::table.find(r.id);
+        let written = match r.column {
+            Column::Access => diesel::update(row.filter(ac::access_token.eq(&r.old)))
+                .set(ac::access_token.eq(Some(&r.new)))
+                .execute(conn),
+            Column::Refresh => diesel::update(row.filter(ac::refresh_token.eq(&r.old)))
+                .set(ac::refresh_token.eq(Some(&r.new)))
+                .execute(conn),
+        };
+        if let Err(e) = written {
+            log::warn!("could not seal a provider token again under the current secret: {e}");
+        }
     }
 }
 
@@ -168,13 +223,19 @@ pub fn valid_token(
     let mut conn = db.get()?;
     let row = load(&mut conn, user_id, provider)?.ok_or(TokenError::NotLinked)?;
     let id = match examine(oauth, provider, row)? {
-        Found::Fresh(t) => return Ok(t),
-        Found::Stale { id, .. } => id,
+        (Found::Fresh(t), reseals) => {
+            write_back(&mut conn, reseals);
+            return Ok(t);
+        }
+        (Found::Stale { id, .. }, _) => id,
     };
     locked(&mut conn, id, |conn| {
         // Read again under the lock: another request may have refreshed.
         let row = load(conn, user_id, provider)?.ok_or(TokenError::NotLinked)?;
-        let (account, refresh) = match examine(oauth, provider, row)? {
+        let (found, reseals) = examine(oauth, provider, row)?;
+        // Under the lock, before a refresh replaces what it holds.
+        write_back(conn, reseals);
+        let (account, refresh) = match found {
             Found::Fresh(t) => return Ok(Ok(t)),
             Found::Stale {
                 account, refresh, ..

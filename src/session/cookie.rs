@@ -128,7 +128,14 @@ pub async fn session_upkeep(
     let lookup = res.request().extensions().get::<Lookup>().cloned();
     let clear = match lookup {
         Some(Lookup::Live(loaded)) => {
-            if loaded.extended {
+            // Extended, or the cookie was signed under an earlier secret
+            // (`previous_keys`): sent again, signed under the current one.
+            let resigned = res
+                .request()
+                .extensions()
+                .get::<super::previous_keys::Resigned>()
+                .is_some();
+            if loaded.extended || resigned {
                 // The store's `update` writes nothing; the cookie is sent again.
                 let _ = session.insert(keys::EXTENDED, true);
             }

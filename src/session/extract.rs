@@ -164,28 +164,41 @@ pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
         .app_data::<actix_web::web::Data<crate::AppState>>()
         .map(|s| s.config.trusted_proxies.as_slice())
         .unwrap_or(&[]);
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .map(|v| v.as_bytes());
+    Some(forwarded_client(peer, forwarded, trusted))
+}
+
+/// [`client_ip`] without the request: `peer` and the raw `X-Forwarded-For`
+/// values in order. An unreadable header or entry means the chain cannot be
+/// believed at all, so the answer is the peer.
+pub fn forwarded_client<'a>(
+    peer: std::net::IpAddr,
+    forwarded: impl IntoIterator<Item = &'a [u8]>,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
     let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
     if !is_trusted(&peer) {
-        return Some(peer);
+        return peer;
     }
     let mut hops: Vec<std::net::IpAddr> = Vec::new();
-    for value in req.headers().get_all("x-forwarded-for") {
-        let Ok(text) = value.to_str() else {
-            return Some(peer);
+    for value in forwarded {
+        let Ok(text) = std::str::from_utf8(value) else {
+            return peer;
         };
         for part in text.split(',') {
             match part.trim().parse() {
                 Ok(ip) => hops.push(ip),
-                Err(_) => return Some(peer),
+                Err(_) => return peer,
             }
         }
     }
-    Some(
-        hops.into_iter()
-            .rev()
-            .find(|ip| !is_trusted(ip))
-            .unwrap_or(peer),
-    )
+    hops.into_iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
 }
 
 /// Starts a fresh session for `user_id` on this response: the old token (if any)

@@ -5,6 +5,7 @@ pub mod callback;
 pub mod cookie;
 pub mod extract;
 pub mod manage;
+pub mod previous_keys;
 pub mod store;
 pub mod token;
 
@@ -375,6 +376,8 @@ pub fn reload(conn: &mut DbConn, session_id: i64) -> QueryResult<Option<LoadedSe
         }))
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -236,3 +236,6 @@ pub fn begin_known(
     )?;
     Ok(Begun::Session(session))
 }
+
+#[cfg(test)]
+mod proptests;

@@ -16,16 +16,20 @@ use crate::db::schema::{recovery_codes, sessions, totp_secrets, users};
 use crate::oauth::crypto::TokenCipher;
 
 /// The keys second factors are kept under, derived from the server secret.
+/// After a rotation, the earlier secrets' keys still open TOTP secrets (which
+/// are sealed again under the current key when read) and still match recovery
+/// codes; new ones are made under the current key.
 pub struct FactorKeys {
     cipher: TokenCipher,
-    recovery: [u8; 32],
+    /// The current key first.
+    recovery: Vec<[u8; 32]>,
 }
 
 impl FactorKeys {
     pub fn new(keys: &crate::auth::keys::Keys) -> Self {
         FactorKeys {
-            cipher: TokenCipher::new(&keys.totp_secrets),
-            recovery: keys.recovery_codes,
+            cipher: TokenCipher::with_previous(&keys.totp_secrets, &keys.previous_totp_secrets()),
+            recovery: keys.recovery_code_keys(),
         }
     }
 }
@@ -110,14 +114,26 @@ fn stored_secret(
         .select((totp_secrets::secret, totp_secrets::last_used_step))
         .first(conn)
         .optional()?;
-    Ok(row.and_then(|(sealed, last)| {
-        let secret = Secret::open(&keys.cipher, &sealed, user_id);
-        if secret.is_none() {
-            // Sealed under another server secret, or tampered with.
-            log::warn!("the TOTP secret of user {user_id} does not open with this server's key");
-        }
-        secret.map(|s| (s, last))
-    }))
+    let Some((sealed, last)) = row else {
+        return Ok(None);
+    };
+    let Some((secret, stale)) = Secret::open_checked(&keys.cipher, &sealed, user_id) else {
+        // Sealed under another server secret, or tampered with.
+        log::warn!("the TOTP secret of user {user_id} does not open with this server's key");
+        return Ok(None);
+    };
+    if stale {
+        // Sealed under an earlier secret: sealed again under the current one,
+        // unless another request changed the row meanwhile.
+        diesel::update(
+            totp_secrets::table
+                .find(user_id)
+                .filter(totp_secrets::secret.eq(&sealed)),
+        )
+        .set(totp_secrets::secret.eq(secret.seal(&keys.cipher, user_id)))
+        .execute(conn)?;
+    }
+    Ok(Some((secret, last)))
 }
 
 /// What turning two factors on came to.
@@ -198,7 +214,8 @@ fn replace_recovery_codes(
     let codes = recovery::generate();
     let now = Utc::now().naive_utc();
     for code in &codes {
-        let hash = recovery::digest(&keys.recovery, code).expect("a generated code is well formed");
+        let hash =
+            recovery::digest(&keys.recovery[0], code).expect("a generated code is well formed");
         diesel::insert_into(recovery_codes::table)
             .values((
                 recovery_codes::user_id.eq(user_id),
@@ -273,13 +290,19 @@ pub fn verify(
     {
         return Ok(spend_step(conn, user_id, step)?.then_some(Factor::Totp));
     }
-    let Some(hash) = recovery::digest(&keys.recovery, code) else {
+    // Under each key: a code made before a rotation still works (once).
+    let hashes: Vec<Vec<u8>> = keys
+        .recovery
+        .iter()
+        .filter_map(|key| recovery::digest(key, code))
+        .collect();
+    if hashes.is_empty() {
         return Ok(None);
-    };
+    }
     let n = diesel::update(
         recovery_codes::table
             .filter(recovery_codes::user_id.eq(user_id))
-            .filter(recovery_codes::code_hash.eq(hash))
+            .filter(recovery_codes::code_hash.eq_any(hashes))
             .filter(recovery_codes::used_at.is_null()),
     )
     .set(recovery_codes::used_at.eq(Some(Utc::now().naive_utc())))

@@ -55,9 +55,15 @@ impl Secret {
 
     /// `None` when `stored` was not sealed by this key for this user.
     pub fn open(cipher: &TokenCipher, stored: &str, user_id: i64) -> Option<Self> {
-        let base32 = cipher.open(stored, &aad(user_id))?;
-        let raw = RawSecret::try_from_base32(base32).ok()?;
-        Some(Secret(raw.as_ref().to_vec()))
+        Self::open_checked(cipher, stored, user_id).map(|(s, _)| s)
+    }
+
+    /// As [`Secret::open`], and whether it was sealed under an earlier
+    /// secret's key (to be sealed again).
+    pub fn open_checked(cipher: &TokenCipher, stored: &str, user_id: i64) -> Option<(Self, bool)> {
+        let opened = cipher.open_checked(stored, &aad(user_id))?;
+        let raw = RawSecret::try_from_base32(opened.plain).ok()?;
+        Some((Secret(raw.as_ref().to_vec()), opened.stale))
     }
 
     fn totp(&self, issuer: &str, account: &str) -> Totp {

@@ -411,6 +411,8 @@ pub fn email_exists(conn: &mut DbConn, email: &str) -> QueryResult<bool> {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -5,7 +5,9 @@
 //!
 //! A body is read up to [`SCANNED_BODY_BYTES`] (the extractors' cap) and put
 //! back; a longer one is passed on unread past that point, so the extractor
-//! still answers it with `413`.
+//! still answers it with `413`. That read has `GATEHOUSE_BODY_TIMEOUT`: a
+//! body trickling in slower answers `408` (the request head's own deadline is
+//! actix-web's client request timeout, `GATEHOUSE_REQUEST_TIMEOUT`).
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -17,6 +19,9 @@ use actix_web::{Error, HttpMessage, ResponseError};
 use futures_util::{Stream, StreamExt};
 
 use crate::error::{AppError, PageError};
+
+/// The body's deadline when the app state is missing (`GATEHOUSE_BODY_TIMEOUT`'s default).
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The form and JSON extractors' cap (`web::routes`).
 pub const SCANNED_BODY_BYTES: usize = 16 * 1024;
@@ -84,7 +89,14 @@ pub async fn refuse_nul(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
-        match read_capped(req.take_payload()).await {
+        let deadline = req
+            .app_data::<actix_web::web::Data<crate::AppState>>()
+            .map_or(DEFAULT_BODY_TIMEOUT, |s| s.config.running.body_timeout);
+        let Ok(read) = tokio::time::timeout(deadline, read_capped(req.take_payload())).await else {
+            // A client trickling its body (slowloris) holds nothing longer.
+            return Ok(refuse(req, AppError::RequestTimeout));
+        };
+        match read {
             Ok((body, None)) => {
                 nul = body_has_nul(&content_type, &body);
                 let stream: BoxedStream = Box::pin(futures_util::stream::once(async { Ok(body) }));
@@ -103,16 +115,23 @@ pub async fn refuse_nul(
         }
     }
     if nul {
-        let e = AppError::BadRequest(crate::i18n::Msg::key(MESSAGE));
-        // Answered here (not raised) so the outer header middleware still runs.
-        let res = if req.path().starts_with("/api/") {
-            e.error_response()
-        } else {
-            PageError(e).error_response()
-        };
-        return Ok(req.into_response(res).map_into_right_body());
+        return Ok(refuse(
+            req,
+            AppError::BadRequest(crate::i18n::Msg::key(MESSAGE)),
+        ));
     }
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// The refusal `e` as JSON or as a page, answered here (not raised) so the
+/// outer header middleware still runs.
+fn refuse<B>(req: ServiceRequest, e: AppError) -> ServiceResponse<EitherBody<B>> {
+    let res = if req.path().starts_with("/api/") {
+        e.error_response()
+    } else {
+        PageError(e).error_response()
+    };
+    req.into_response(res).map_into_right_body()
 }
 
 #[cfg(test)]

@@ -295,3 +295,6 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, actix_we
         Err(PageError(AppError::NotFound).into())
     }
 }
+
+#[cfg(test)]
+mod proptests;

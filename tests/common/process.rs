@@ -147,6 +147,13 @@ impl Drop for ServerProcess {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        // A failing story shows what the server said.
+        if std::thread::panicking() {
+            let log = self.read_log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            eprintln!("--- the server's log, last lines ---\n{}", tail.join("\n"));
+        }
     }
 }
 
