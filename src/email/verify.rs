@@ -38,7 +38,8 @@ pub fn mail_for(
     device: &Device,
 ) -> QueryResult<Option<Outgoing>> {
     let user_id = parties.1;
-    conn.transaction(|conn| {
+    // Reads the user, then writes: the write lock first on SQLite.
+    conn.write_transaction(|conn| {
         let (email, verified, language): (String, Option<chrono::NaiveDateTime>, String) =
             users::table
                 .find(user_id)
