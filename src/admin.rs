@@ -227,7 +227,7 @@ pub fn patch_user(
     device: &Device,
 ) -> Result<AdminRow, AppError> {
     patch.validate()?;
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let before = must_get(conn, id)?;
         let now = Utc::now().naive_utc();
         let event = |action, details| Event {
@@ -315,7 +315,7 @@ pub fn ban(
             "The end of a ban must be in the future.",
         ));
     }
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let before = must_get(conn, id)?;
         if before.role == "admin" && other_active_admins(conn, id)? == 0 {
             return Err(no_admin_left());
@@ -353,7 +353,7 @@ pub fn unban(
     id: i64,
     device: &Device,
 ) -> Result<AdminRow, AppError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         must_get(conn, id)?;
         diesel::update(users::table.find(id))
             .set((
@@ -385,7 +385,7 @@ pub fn revoke_all(
     id: i64,
     device: &Device,
 ) -> Result<usize, AppError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         must_get(conn, id)?;
         let n = crate::session::delete_all_by(conn, id)?;
         audit::record(
@@ -409,7 +409,7 @@ pub fn revoke_one(
     session_id: i64,
     device: &Device,
 ) -> Result<(), AppError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let owner: i64 = sessions::table
             .find(session_id)
             .select(sessions::user_id)
@@ -439,7 +439,7 @@ pub fn start_impersonation(
     target: i64,
     device: &Device,
 ) -> Result<AdminRow, AppError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let row = must_get(conn, target)?;
         if row.role == "admin" || target == admin {
             return Err(AppError::Forbidden);
@@ -474,7 +474,7 @@ pub fn stop_impersonation(
     session_id: i64,
     device: &Device,
 ) -> Result<(), AppError> {
-    let still_admin = conn.transaction(|conn| {
+    let still_admin = conn.write_transaction(|conn| {
         // A session revoked meanwhile returns no one.
         if crate::session::delete_impersonation(conn, session_id, admin, target)? == 0 {
             return Ok(false);

@@ -7,7 +7,6 @@
 //! `RATE_LIMIT_SIGNIN_ACCOUNT`: a stranger's guesses use up their own address,
 //! not the owner's.
 
-use diesel::Connection;
 use diesel::result::QueryResult;
 
 use super::limiter::HashLimiter;
@@ -108,7 +107,7 @@ fn record_failure(
     hits: &[Hit],
     reason: &str,
 ) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         for (c, hit) in counters.iter().zip(hits) {
             if hit.exhausted_now() {
                 let trip = ratelimit::trip(&attempt.device, c.limit, &c.key, hit.retry_after);

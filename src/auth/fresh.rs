@@ -73,7 +73,7 @@ pub fn reconfirm(
     proof: Proof,
     device: &Device,
 ) -> QueryResult<bool> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let n = diesel::update(
             sessions::table
                 .filter(sessions::id.eq(session_id))

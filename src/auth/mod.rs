@@ -11,8 +11,6 @@ pub mod limiter;
 pub mod password;
 pub mod rotation;
 
-use diesel::Connection;
-
 use crate::error::AppError;
 use crate::users;
 
@@ -153,7 +151,7 @@ pub fn change_password(
         .map_err(|m| AppError::invalid("new_password", m))?;
     let hash = password::hash_password(new)?;
     let mut conn = db.get()?;
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         users::set_password_hash(conn, user_id, &hash)?;
         crate::session::delete_all_of_user(conn, user_id)?;
         Ok::<_, diesel::result::Error>(())

@@ -56,7 +56,7 @@ pub fn request(
     device: &Device,
 ) -> Result<Requested, AppError> {
     let user_id = parties.1;
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let (current, language): (String, String) = users::table
             .find(user_id)
             .select((users::email, users::language))

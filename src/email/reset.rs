@@ -24,7 +24,7 @@ pub fn request(
     email: &str,
     device: &Device,
 ) -> QueryResult<Option<Outgoing>> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let Some((issued, lang)) = super::issue_for_address(
             conn,
             Purpose::ResetPassword,

@@ -29,7 +29,7 @@ pub fn request(
     callback: &str,
     device: &Device,
 ) -> QueryResult<Option<Outgoing>> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let Some((issued, lang)) = super::issue_for_address(
             conn,
             Purpose::SignIn,

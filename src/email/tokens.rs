@@ -121,7 +121,7 @@ pub fn spend<T, E: From<diesel::result::Error>>(
     token: &PlainToken,
     effect: impl FnOnce(&mut DbConn, &Claim) -> Result<T, E>,
 ) -> Result<Option<T>, E> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let spent: Option<Spent> = diesel::sql_query(
             "DELETE FROM email_tokens \
              WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3 \

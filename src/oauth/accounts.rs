@@ -137,7 +137,7 @@ pub fn resolve(
     linking: Option<(i64, Option<i64>)>,
     auto_link: bool,
 ) -> QueryResult<Outcome> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let existing = find(conn, provider, &p.account_id)?;
         if let Some((starter, current)) = linking {
             if current != Some(starter) {
@@ -219,7 +219,7 @@ pub fn resolve(
 /// Unlinks `provider` from the user, unless it is their last way to sign in.
 /// `Ok(false)`: refused (no password and no other provider).
 pub fn unlink(conn: &mut DbConn, user_id: i64, provider: &str) -> QueryResult<Option<bool>> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let accounts: Vec<String> = ac::table
             .filter(ac::user_id.eq(user_id))
             .select(ac::provider)

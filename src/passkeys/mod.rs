@@ -10,7 +10,6 @@ pub mod reauth;
 pub mod store;
 
 use chrono::Utc;
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
@@ -247,7 +246,7 @@ impl Passkeys {
         };
         let json = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
         let credential_id: &[u8] = passkey.cred_id().as_ref();
-        let added = conn.transaction(|conn| {
+        let added = conn.write_transaction(|conn| {
             let name = match name {
                 Some(n) => n,
                 None => format!("Passkey {}", store::count(conn, user_id)? + 1),
@@ -340,7 +339,7 @@ impl Passkeys {
         };
         passkey.update_credential(&result);
         let updated = serde_json::to_string(&passkey).map_err(|e| internal("passkey", e))?;
-        let signed_in = conn.transaction(|conn| {
+        let signed_in = conn.write_transaction(|conn| {
             let now = Utc::now().naive_utc();
             if !store::record_use(conn, found.id, &found.passkey, &updated, now)? {
                 return Err(Abort::Refused(Refused::UnknownPasskey));
@@ -372,7 +371,7 @@ pub fn remove(
     parties: (i64, i64),
     device: &Device,
 ) -> Result<bool, AppError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let Some(name) = store::remove(conn, user_id, id)? else {
             return Ok(false);
         };
@@ -414,7 +413,7 @@ pub fn record_failure(
     method: &'static str,
     failure: &Failure,
 ) -> diesel::QueryResult<()> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         if let Some(rule) = &limits.signin {
             let key = failures_key(device);
             let hit = ratelimit::hit(conn, &key, rule)?;

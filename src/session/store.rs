@@ -101,8 +101,7 @@ impl SessionStore for DieselSessionStore {
         let audit: Option<crate::audit::Pending> = read(&state, keys::NEW_AUDIT);
         let aal: i32 = read(&state, keys::NEW_AAL).unwrap_or(1);
         let token = blocking(&self.db, move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
+            conn.write_transaction(|conn| {
                 let token =
                     super::create_session(conn, user_id, &device, &policy, impersonator, aal)?;
                 if let Some(a) = audit {

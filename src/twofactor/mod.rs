@@ -7,7 +7,6 @@ pub mod recovery;
 pub mod store;
 pub mod totp;
 
-use diesel::Connection;
 use diesel::result::QueryResult;
 
 use crate::audit::{self, Event, action};
@@ -61,7 +60,7 @@ pub fn complete(
     policy: &ExpiryPolicy,
     domains: &[String],
 ) -> QueryResult<Completion> {
-    let done = conn.transaction::<_, Abort, _>(|conn| {
+    let done = conn.write_transaction::<_, Abort>(|conn| {
         let Some(p) = pending::spend(conn, hash)? else {
             return Ok(Completion::Gone);
         };
@@ -140,7 +139,7 @@ pub fn reconfirm(
     code: &str,
     device: &Device,
 ) -> QueryResult<Reconfirmed> {
-    let done = conn.transaction::<_, Abort, _>(|conn| {
+    let done = conn.write_transaction::<_, Abort>(|conn| {
         let Some(factor) = store::verify(conn, keys, user_id, code)? else {
             return Err(Abort::WrongCode);
         };

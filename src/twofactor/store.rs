@@ -73,7 +73,7 @@ pub fn begin_setup(
     keys: &FactorKeys,
     user_id: i64,
 ) -> QueryResult<Option<Secret>> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         if is_on(conn, user_id)? {
             return Ok(None);
         }
@@ -158,7 +158,7 @@ pub fn enable(
     session_id: i64,
     code: &str,
 ) -> QueryResult<Enabled> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         if is_on(conn, user_id)? {
             return Ok(Enabled::NoSetup);
         }
@@ -234,7 +234,7 @@ pub fn new_recovery_codes(
     keys: &FactorKeys,
     user_id: i64,
 ) -> QueryResult<Option<Vec<String>>> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         if !is_on(conn, user_id)? {
             return Ok(None);
         }
@@ -254,7 +254,7 @@ pub fn recovery_codes_left(conn: &mut DbConn, user_id: i64) -> QueryResult<i64> 
 /// Turns two factors off: the secret and the recovery codes are deleted.
 /// `false` when they were not on. Sessions stay as they are.
 pub fn disable(conn: &mut DbConn, user_id: i64) -> QueryResult<bool> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let was_on = is_on(conn, user_id)?;
         diesel::delete(totp_secrets::table.find(user_id)).execute(conn)?;
         diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))

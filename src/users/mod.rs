@@ -356,7 +356,7 @@ pub fn update_self_audited(
     } else {
         action::PROFILE_CHANGED
     };
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         update_self(conn, user_id, change)?;
         record(
             conn,

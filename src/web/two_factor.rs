@@ -6,7 +6,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use diesel::Connection;
 use serde::Deserialize;
 
 use super::form_error::{FieldError as _, FormError};
@@ -176,7 +175,7 @@ pub async fn enable(
     let outcome = state
         .db
         .run(move |conn| {
-            Ok(conn.transaction(|conn| {
+            Ok(conn.write_transaction(|conn| {
                 let outcome = store::enable(conn, &keys, uid, sid, &code)?;
                 if matches!(outcome, Enabled::On(_)) {
                     audit::record(conn, Event::by(uid, action::TWO_FACTOR_ENABLED, &device))?;
@@ -240,7 +239,7 @@ pub async fn disable(
     let was_on = state
         .db
         .run(move |conn| {
-            Ok(conn.transaction(|conn| {
+            Ok(conn.write_transaction(|conn| {
                 let was_on = store::disable(conn, uid)?;
                 if was_on {
                     audit::record(conn, Event::by(uid, action::TWO_FACTOR_DISABLED, &device))?;
@@ -274,7 +273,7 @@ pub async fn recovery_codes(
     let codes = state
         .db
         .run(move |conn| {
-            Ok(conn.transaction(|conn| {
+            Ok(conn.write_transaction(|conn| {
                 let codes = store::new_recovery_codes(conn, &keys, uid)?;
                 if codes.is_some() {
                     audit::record(
@@ -312,7 +311,7 @@ async fn reset_for(
     let was_on = state
         .db
         .run(move |conn| {
-            Ok(conn.transaction(|conn| {
+            Ok(conn.write_transaction(|conn| {
                 if crate::admin::get_user(conn, target)?.is_none() {
                     return Err(diesel::result::Error::NotFound);
                 }

@@ -69,10 +69,9 @@ pub async fn sign_in(
     let begun = state
         .db
         .run(move |conn| {
-            use diesel::Connection;
             // Read, then a transaction that only writes (see begin_known).
             let two_factor = twofactor::store::is_on(conn, user_id)?;
-            Ok(conn.transaction(|conn| {
+            Ok(conn.write_transaction(|conn| {
                 twofactor::begin_known(conn, user_id, two_factor, &device, &policy, details, &to)
             })?)
         })

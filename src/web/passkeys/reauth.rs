@@ -115,7 +115,7 @@ fn reconfirm_at_two(
     user_id: i64,
     device: &crate::session::Device,
 ) -> QueryResult<bool> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         if !fresh::reconfirm(conn, session_id, user_id, Proof::Passkey, device)? {
             return Ok(false);
         }
