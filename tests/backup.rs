@@ -134,17 +134,10 @@ fn a_backup_taken_under_load_restores_and_signs_in(backend: Backend) {
         ),
         ..fresh
     };
-    let out = run_gatehouse(
+    let out = succeeds(
         fresh.dir.path(),
         &fresh.url,
         &["restore", backup.to_str().unwrap()],
-        "",
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -187,17 +180,10 @@ fn a_backup_taken_under_load_restores_and_signs_in(backend: Backend) {
     // the copy set aside, and no stale -wal/-shm is left for the backup.
     let fresh_db = fresh.dir.path().join("gatehouse.db");
     assert!(companion(&fresh_db, "-wal").exists());
-    let out = run_gatehouse(
+    succeeds(
         fresh.dir.path(),
         &fresh.url,
         &["restore", backup.to_str().unwrap()],
-        "",
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     assert!(!companion(&fresh_db, "-wal").exists());
     assert!(!companion(&fresh_db, "-shm").exists());
@@ -211,17 +197,10 @@ fn a_backup_taken_under_load_restores_and_signs_in(backend: Backend) {
     );
 
     // In place: the current database (with Late in it) is kept aside.
-    let out = run_gatehouse(
+    let out = succeeds(
         db.dir.path(),
         &db.url,
         &["restore", backup.to_str().unwrap()],
-        "",
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let aside = aside_files(db.dir.path());
     assert_eq!(aside.len(), 1, "{aside:?}");
@@ -420,6 +399,17 @@ fn migrated_sqlite() -> (tempfile::TempDir, String) {
     let out = run_gatehouse(dir.path(), &url, &["migrate"], "", &[]);
     assert!(out.status.success());
     (dir, url)
+}
+
+/// Runs the command, which must succeed; its output.
+fn succeeds(dir: &Path, url: &str, args: &[&str]) -> std::process::Output {
+    let out = run_gatehouse(dir, url, args, "", &[]);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 fn gatehouse(dir: &Path, url: &str, args: &[&str]) -> (bool, String) {
