@@ -147,38 +147,32 @@ fn current_id(json: &str) -> Option<String> {
 
 /// `POST /signup` through the form; answers the new user's session.
 pub fn sign_up(port: u16, email: &str, name: &str) -> Outcome<Session> {
-    let (cookie, token) = anonymous_csrf(port)?;
-    let body = http::form_encode(&[
-        ("name", name),
-        ("email", email),
-        ("password", PASSWORD),
-        ("csrf_token", &token),
-    ]);
-    let jar = format!("gatehouse_csrf={cookie}");
-    let r = send(
-        port,
-        "POST",
-        "/signup",
-        &[("Cookie", &jar)],
-        Some((FORM, &body)),
-        303,
-    )?;
-    begin(port, email, &r, cookie)
+    let fields = [("name", name), ("email", email), ("password", PASSWORD)];
+    anonymous_form(port, "/signup", &fields, email)
 }
 
 /// `POST /signin` through the form; answers a new session.
 pub fn sign_in(port: u16, email: &str) -> Outcome<Session> {
+    anonymous_form(
+        port,
+        "/signin",
+        &[("email", email), ("password", PASSWORD)],
+        email,
+    )
+}
+
+/// A form posted by a visitor with no session (its CSRF token added) that
+/// must answer `303` with a new session of `email`.
+fn anonymous_form(port: u16, path: &str, fields: &[(&str, &str)], email: &str) -> Outcome<Session> {
     let (cookie, token) = anonymous_csrf(port)?;
-    let body = http::form_encode(&[
-        ("email", email),
-        ("password", PASSWORD),
-        ("csrf_token", &token),
-    ]);
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", &token));
+    let body = http::form_encode(&all);
     let jar = format!("gatehouse_csrf={cookie}");
     let r = send(
         port,
         "POST",
-        "/signin",
+        path,
         &[("Cookie", &jar)],
         Some((FORM, &body)),
         303,
