@@ -95,16 +95,7 @@ pub fn rotate(path: &Path, new: &str) -> Result<usize, String> {
     }
     let cannot = |e: std::io::Error| format!("{VAR}: cannot rewrite {shown}: {e}");
     let (dir, tmp) = temp_beside(path)?;
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.write_all(text.as_bytes())?;
-            f.sync_all()
-        })
-        .and_then(|()| fs::rename(&tmp, path));
+    let written = write_private(&tmp, text.as_bytes()).and_then(|()| fs::rename(&tmp, path));
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
         return Err(cannot(e));
@@ -140,16 +131,7 @@ pub fn create(path: &Path, value: &str) -> Result<Secret, String> {
     let shown = path.display();
     let cannot = |e: std::io::Error| format!("{VAR}: cannot create {shown}: {e}");
     let (dir, tmp) = temp_beside(path)?;
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.write_all(value.as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()
-        });
+    let written = write_private(&tmp, format!("{value}\n").as_bytes());
     let linked = written.and_then(|()| fs::hard_link(&tmp, path));
     let _ = fs::remove_file(&tmp);
     match linked {
@@ -163,6 +145,20 @@ pub fn create(path: &Path, value: &str) -> Result<Secret, String> {
         }
         Err(e) => Err(cannot(e)),
     }
+}
+
+/// Writes `bytes` to the new file `tmp`, readable by its owner only from its
+/// first moment (mode 0600), and syncs it.
+fn write_private(tmp: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
 }
 
 #[cfg(test)]
