@@ -37,11 +37,14 @@ RUN apt-get update \
     && chown 10001:10001 /data \
     && chmod 0700 /data
 COPY --from=builder /usr/local/bin/gatehouse /usr/local/bin/gatehouse
-# SQLite and the generated secret live in the volume. GATEHOUSE_SECRET, when
-# set at run time, takes the place of the file; it is never part of the image.
+# SQLite, the generated secret and the mail written while SMTP_URL is unset
+# live in the volume (the image's other directories are not writable by its
+# user). GATEHOUSE_SECRET, when set at run time, takes the place of the file;
+# it is never part of the image.
 ENV GATEHOUSE_ADDR=0.0.0.0:8080 \
     DATABASE_URL=sqlite:///data/gatehouse.db \
-    GATEHOUSE_SECRET_FILE=/data/secret
+    GATEHOUSE_SECRET_FILE=/data/secret \
+    GATEHOUSE_MAIL_DIR=/data/mail
 VOLUME /data
 USER 10001:10001
 EXPOSE 8080
