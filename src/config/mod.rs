@@ -9,8 +9,10 @@ use url::Url;
 
 use crate::db::DatabaseUrl;
 
+pub mod mount;
 pub mod running;
 pub mod webauthn;
+pub use mount::MountPath;
 pub use running::{LogFormat, Running};
 
 /// Key material given by the operator; `Debug` prints nothing of it.
@@ -45,6 +47,9 @@ pub struct Config {
     pub addr: SocketAddr,
     /// The public base URL, without a trailing slash.
     pub public_url: Url,
+    /// `GATEHOUSE_MOUNT_PATH`: where gatehouse's routes live in the site (an
+    /// embedding app's choice; the root by default).
+    pub mount: MountPath,
     /// `None`: generated on first start and kept in `secret_file`.
     pub secret: Option<Secret>,
     /// `GATEHOUSE_SECRET_PREVIOUS`: earlier secrets, still accepted for what
@@ -139,6 +144,13 @@ impl Config {
             Some(raw) => parse_public_url(&raw).map_err(|p| bad("GATEHOUSE_URL", p))?,
             None => Url::parse(&format!("http://{addr}"))
                 .map_err(|e| bad("GATEHOUSE_ADDR", format!("cannot form a URL from it ({e})")))?,
+        };
+
+        let mount = match get("GATEHOUSE_MOUNT_PATH") {
+            Some(raw) => {
+                MountPath::parse(raw.trim()).map_err(|p| bad("GATEHOUSE_MOUNT_PATH", p))?
+            }
+            None => MountPath::default(),
         };
 
         let secret = match get("GATEHOUSE_SECRET") {
@@ -333,6 +345,7 @@ impl Config {
             database_url,
             addr,
             public_url,
+            mount,
             secret,
             secret_previous,
             secret_file,
@@ -349,6 +362,25 @@ impl Config {
     /// Whether cookies get `Secure` and the `__Host-` prefix.
     pub fn is_https(&self) -> bool {
         self.public_url.scheme() == "https"
+    }
+
+    /// The absolute URL of gatehouse's `path` (which starts with `/`): the
+    /// public URL, the mount prefix, the path. For links that leave the
+    /// browser: mails, OAuth redirect URIs, the setup link.
+    pub fn link(&self, path: &str) -> String {
+        format!(
+            "{}{}",
+            self.public_url.as_str().trim_end_matches('/'),
+            self.mount.join(path)
+        )
+    }
+
+    /// The public URL with the mount prefix as its path (`https://x/auth`):
+    /// the base of OAuth's callback and sign-in URLs.
+    pub fn mounted_url(&self) -> Url {
+        let mut url = self.public_url.clone();
+        url.set_path(self.mount.as_str());
+        url
     }
 
     /// `scheme://host[:port]` of the public URL, as browsers send it in `Origin`.

@@ -208,6 +208,35 @@ proptest! {
         }
     }
 
+    /// A mount prefix never panics; an accepted one is a plain absolute path
+    /// (or the root), and every path joined onto it starts with it.
+    #[test]
+    fn mount_path_is_plain_or_refused_and_joins_under_itself(
+        raw in prop_oneof![
+            any::<String>(),
+            "[a-z/.%?#: \\~_-]{0,20}",
+            "(/[a-z0-9._~-]{1,6}){1,4}/?",
+        ],
+        path in "/[a-z0-9/?=&._-]{0,20}",
+    ) {
+        if let Ok(m) = MountPath::parse(&raw) {
+            let prefix = m.as_str();
+            prop_assert_eq!(m.is_root(), prefix.is_empty());
+            if !m.is_root() {
+                prop_assert!(prefix.starts_with('/') && !prefix.ends_with('/'));
+                prop_assert!(!prefix.contains("//") && !prefix.contains("/./"));
+                prop_assert!(!prefix.split('/').any(|s| s == ".."));
+                prop_assert!(prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b)));
+                // What was accepted reads the same again.
+                prop_assert_eq!(MountPath::parse(prefix), Ok(m.clone()));
+            }
+            let joined = m.join(&path);
+            prop_assert!(joined.starts_with('/'));
+            prop_assert!(joined.starts_with(prefix));
+            prop_assert_eq!(&joined[prefix.len()..], path.as_str());
+        }
+    }
+
     /// Any value in any variable: a configuration or an error naming that
     /// variable, never a panic.
     #[test]
@@ -232,6 +261,7 @@ const VARIABLES: &[&str] = &[
     "GATEHOUSE_ADMIN_EMAIL",
     "GATEHOUSE_EMAIL_DOMAINS",
     "GATEHOUSE_METRICS_ADDR",
+    "GATEHOUSE_MOUNT_PATH",
     "GATEHOUSE_SHUTDOWN_TIMEOUT",
     "GATEHOUSE_TRUSTED_PROXIES",
     "GATEHOUSE_URL",

@@ -70,6 +70,11 @@ fn a_bad_value_names_its_variable() {
         (&[("SESSION_FRESH_AGE", "0m")], "SESSION_FRESH_AGE"),
         (&[("GATEHOUSE_ADDR", "nope")], "GATEHOUSE_ADDR"),
         (&[("GATEHOUSE_URL", "ftp://x")], "GATEHOUSE_URL"),
+        (&[("GATEHOUSE_MOUNT_PATH", "auth")], "GATEHOUSE_MOUNT_PATH"),
+        (
+            &[("GATEHOUSE_MOUNT_PATH", "/a/../b")],
+            "GATEHOUSE_MOUNT_PATH",
+        ),
         (&[("GATEHOUSE_SECRET", "short")], "GATEHOUSE_SECRET"),
         (&[("DATABASE_URL", "mysql://x/y")], "DATABASE_URL"),
         (&[("DATABASE_URL", "redis://x")], "DATABASE_URL"),
@@ -127,6 +132,28 @@ fn https_url_makes_cookies_secure() {
     let c = config(&[("GATEHOUSE_URL", "https://auth.example.com")]).unwrap();
     assert!(c.is_https());
     assert_eq!(c.public_origin(), "https://auth.example.com");
+}
+
+#[test]
+fn the_mount_defaults_to_the_root_and_prefixes_links() {
+    let c = config(&[("GATEHOUSE_URL", "https://example.com")]).unwrap();
+    assert!(c.mount.is_root());
+    assert_eq!(c.mounted_url().as_str(), "https://example.com/");
+    assert_eq!(
+        c.link("/setup?token=t"),
+        "https://example.com/setup?token=t"
+    );
+    let c = config(&[
+        ("GATEHOUSE_URL", "https://example.com"),
+        ("GATEHOUSE_MOUNT_PATH", "/auth/"),
+    ])
+    .unwrap();
+    assert_eq!(c.mount.as_str(), "/auth");
+    assert_eq!(c.mounted_url().as_str(), "https://example.com/auth");
+    assert_eq!(
+        c.link("/api/auth/callback/github"),
+        "https://example.com/auth/api/auth/callback/github"
+    );
 }
 
 #[test]
