@@ -281,6 +281,9 @@ pub struct ErrorPage {
     pub status: u16,
     pub title: String,
     pub message: String,
+    /// The mount prefix for the sign-in link (`""` at the root; set by
+    /// `web::lang`, which knows the request).
+    pub base: String,
 }
 
 impl ErrorPage {
@@ -305,6 +308,7 @@ impl ErrorPage {
             status: status.as_u16(),
             title: t.get(key),
             message: t.msg(message),
+            base: String::new(),
         }
     }
 }
@@ -313,6 +317,12 @@ impl ErrorPage {
 /// reader's language (an error's response is built without the request).
 #[derive(Clone, Debug)]
 pub struct RenderedErrorPage(pub Msg);
+
+/// Marks a `303` to one of gatehouse's forms (`/signin`, `/reauth`), built
+/// without the request and so at the site root: `web::lang` puts the mount
+/// prefix in front of its `Location`.
+#[derive(Clone, Copy, Debug)]
+pub struct ToGatehouseForm;
 
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
@@ -333,9 +343,11 @@ impl ResponseError for PageError {
                 "{form}?callbackUrl={}",
                 url::form_urlencoded::byte_serialize(callback.as_bytes()).collect::<String>()
             );
-            return HttpResponse::SeeOther()
+            let mut res = HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, location))
                 .finish();
+            res.extensions_mut().insert(ToGatehouseForm);
+            return res;
         }
         if let AppError::Internal(detail) = &self.0 {
             log::error!("internal error: {detail}");

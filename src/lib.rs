@@ -125,13 +125,7 @@ impl AppState {
             })?;
         let setup_link = auth::bootstrap::issue_setup_link(&db)
             .map_err(|e| format!("cannot prepare the setup link: {e}"))?
-            .map(|path| {
-                format!(
-                    "{}{}",
-                    config.public_url.as_str().trim_end_matches('/'),
-                    path
-                )
-            });
+            .map(|path| config.link(&path));
         let previous: Vec<&[u8]> = previous.iter().map(config::Secret::expose).collect();
         let keys = Keys::derive_with_previous(secret.expose(), &previous);
         let hasher = auth::limiter::HashLimiter::for_this_machine();
@@ -160,7 +154,7 @@ impl AppState {
                     &keys.provider_tokens,
                     &keys.previous_provider_tokens(),
                 ),
-                &config.public_url,
+                &config.mounted_url(),
                 config.oauth_timeout,
             ),
             keys,
@@ -210,7 +204,7 @@ pub fn build_app(
     App::new()
         .app_data(state.clone())
         .app_data(cookie_policy)
-        .configure(web::routes)
+        .configure(web::routes_at(&state.config.mount))
         // Innermost first: upkeep sees the handler's session changes before the
         // session middleware writes them.
         .wrap(from_fn(session::cookie::session_upkeep))

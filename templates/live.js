@@ -1,11 +1,13 @@
 // gatehouse live updates (SPEC "Live updates"): a signed-in page listens on
 // /api/auth/events and changes in place; on sign-out it goes to /signin.
+// Both under the mount prefix the page names in <html data-base>.
 // No framework, no build step; the page works the same without it.
 (function () {
   "use strict";
   if (typeof window.EventSource !== "function") return;
   if (!document.getElementById("user-name")) return;
 
+  var BASE = document.documentElement.getAttribute("data-base") || "";
   var MAX_DELAY = 60000;
   var delay = 1000;
   var known = null; // { role, plan } of the last session event
@@ -82,12 +84,12 @@
     } catch (e) { /* keep the default */ }
     if (source) source.close();
     source = null;
-    window.location.assign("/signin?reason=" + encodeURIComponent(reason));
+    window.location.assign(BASE + "/signin?reason=" + encodeURIComponent(reason));
   }
 
   function open() {
     if (leaving || source) return;
-    source = new EventSource("/api/auth/events");
+    source = new EventSource(BASE + "/api/auth/events");
     source.addEventListener("session", onSession);
     source.addEventListener("signout", onSignout);
     source.onerror = function () {
@@ -106,12 +108,12 @@
   function reopen() {
     if (leaving) return;
     if (typeof window.fetch !== "function") { open(); return; }
-    window.fetch("/api/auth/session", { credentials: "same-origin", cache: "no-store" })
+    window.fetch(BASE + "/api/auth/session", { credentials: "same-origin", cache: "no-store" })
       .then(function (res) { return res.ok ? res.json() : undefined; })
       .then(function (session) {
         if (leaving) return;
         if (session === null) {
-          window.location.assign("/signin?reason=revoked");
+          window.location.assign(BASE + "/signin?reason=revoked");
         } else {
           open();
         }

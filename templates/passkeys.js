@@ -6,6 +6,9 @@
 (function () {
   "use strict";
 
+  // The mount prefix of gatehouse's routes (<html data-base>, "" at the root).
+  var BASE = document.documentElement.getAttribute("data-base") || "";
+
   function b64urlToBuffer(s) {
     var b64 = s.replace(/-/g, "+").replace(/_/g, "/");
     while (b64.length % 4) b64 += "=";
@@ -147,7 +150,7 @@
 
   // A sign-in, or (data-api on the page) the re-confirmation of /reauth.
   function signIn(root) {
-    var api = root.getAttribute("data-api") || "/api/auth/passkey/signin";
+    var api = root.getAttribute("data-api") || BASE + "/api/auth/passkey/signin";
     return post(api + "/options").then(function (res) {
       if (!res.ok) return { text: failure(root, res), kind: "error" };
       return navigator.credentials.get(requestOptions(res.data)).then(function (cred) {
@@ -166,7 +169,7 @@
   // A change that needs a recent sign-in: confirm it is you, then come back.
   function reauth(res) {
     if (res.status === 403 && res.data && res.data.error === "reauth_required") {
-      window.location.assign("/reauth?callbackUrl=" + encodeURIComponent(window.location.pathname));
+      window.location.assign(BASE + "/reauth?callbackUrl=" + encodeURIComponent(window.location.pathname));
       return true;
     }
     return false;
@@ -174,11 +177,11 @@
 
   function register(root) {
     var input = root.querySelector("input[name=passkey_name]");
-    return post("/api/auth/passkey/register/options").then(function (res) {
+    return post(BASE + "/api/auth/passkey/register/options").then(function (res) {
       if (reauth(res)) return null;
       if (!res.ok) return { text: failure(root, res), kind: "error" };
       return navigator.credentials.create(creationOptions(res.data)).then(function (cred) {
-        return post("/api/auth/passkey/register/verify", {
+        return post(BASE + "/api/auth/passkey/register/verify", {
           name: input ? input.value : "",
           credential: registration(cred)
         }).then(function (res) {

@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::admin_api::{AuditQuery, ListQuery, parse_id, parse_time};
-use super::{Head, render, see_other};
+use super::{Head, render, see_other, see_page};
 use crate::AppState;
 use crate::admin::{self, AdminUser, PLANS, Patch, Sort};
 use crate::audit;
@@ -38,7 +38,7 @@ struct UsersPage {
 impl UsersPage {
     fn link(&self, page: i64, sort: &str) -> String {
         let q = serde_urlencoded::to_string([("q", self.q.as_str())]).unwrap_or_default();
-        format!("/admin?{q}&sort={sort}&page={page}")
+        self.head.at(&format!("/admin?{q}&sort={sort}&page={page}"))
     }
 }
 
@@ -162,7 +162,10 @@ async fn after(
     outcome: Result<(), AppError>,
 ) -> Result<HttpResponse, PageError> {
     match outcome {
-        Ok(()) => Ok(see_other(&format!("/admin/users/{id}?saved={what}"))),
+        Ok(()) => Ok(see_page(
+            &state.config.mount,
+            &format!("/admin/users/{id}?saved={what}"),
+        )),
         Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. } | AppError::BadRequest(_))) => {
             user_page(req, admin, csrf, state, id, None, Some(e)).await
         }
@@ -381,7 +384,7 @@ impl AuditPage {
             ("to", self.to.as_str()),
         ])
         .unwrap_or_default();
-        format!("/admin/audit?{q}&page={page}")
+        self.head.at(&format!("/admin/audit?{q}&page={page}"))
     }
 }
 
@@ -465,5 +468,8 @@ pub async fn stop_impersonating(
 ) -> Result<HttpResponse, PageError> {
     let (_, target) =
         super::admin_api::end_impersonation(&req, &viewer.0, &session, &state).await?;
-    Ok(see_other(&format!("/admin/users/{target}")))
+    Ok(see_page(
+        &state.config.mount,
+        &format!("/admin/users/{target}"),
+    ))
 }

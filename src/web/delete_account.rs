@@ -7,7 +7,7 @@ use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::{see_other, settings};
+use super::{see_page, settings};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::auth::fresh::require_fresh;
@@ -22,7 +22,8 @@ const WHAT: &str = "account_delete";
 /// Where `/reauth` sends the user back: the form is on the settings page.
 const CALLBACK: &str = "/settings";
 
-/// Where a deleted user lands, signed out, with a notice.
+/// Where a deleted user lands, signed out, with a notice: gatehouse's home
+/// (under the mount prefix), which shows it.
 pub const DELETED_HOME: &str = "/?deleted=1";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -50,7 +51,11 @@ async fn delete(
     typed: String,
 ) -> Result<(), AppError> {
     refuse_while_impersonating(req, user, WHAT).await?;
-    require_fresh(user, state.config.session_fresh_age, CALLBACK)?;
+    require_fresh(
+        user,
+        state.config.session_fresh_age,
+        &state.config.mount.join(CALLBACK),
+    )?;
     let (user_id, device) = (user.user.id, device_of(req));
     state
         .db
@@ -78,7 +83,7 @@ pub async fn form(
     match delete(&state, &req, &user.0, typed.clone()).await {
         Ok(()) => {
             end_session(&session);
-            Ok(see_other(DELETED_HOME))
+            Ok(see_page(&state.config.mount, DELETED_HOME))
         }
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict(_))) => {
             settings::delete_refused(&req, &user.0, csrf.0, &typed, &e)

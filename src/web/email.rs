@@ -9,7 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::form_error::{FieldError as _, FormError};
-use super::{Head, render, render_with_retry, see_other};
+use super::{Head, render, render_with_retry, see_other, see_page};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::email::{self, Site, reset, verify};
@@ -73,7 +73,7 @@ pub(super) async fn send_counted(
     + 'static,
 ) -> Result<(), AppError> {
     let rule = state.config.rate_limits.email;
-    let site = Site::new(&state.config.public_url);
+    let site = Site::new(&state.config.mounted_url());
     let outcome = state
         .db
         .run(move |conn| {
@@ -396,7 +396,7 @@ pub async fn resend(
         Some(user) => {
             crate::auth::guard::refuse_while_impersonating(&req, user, "verify_email").await?;
             if user.user.email_verified {
-                return Ok(see_other("/settings?saved=verified"));
+                return Ok(see_page(&state.config.mount, "/settings?saved=verified"));
             }
             let parties = user.audit_parties();
             send_counted(
@@ -416,7 +416,10 @@ pub async fn resend(
         },
     };
     match outcome {
-        Ok(None) => Ok(see_other("/settings?saved=verification")),
+        Ok(None) => Ok(see_page(
+            &state.config.mount,
+            "/settings?saved=verification",
+        )),
         Ok(Some(())) => render(
             StatusCode::OK,
             &MailSentPage {
@@ -435,7 +438,7 @@ pub async fn after_sign_up(state: &AppState, user_id: i64, device: Device) {
     if !state.config.email_verification.is_on() {
         return;
     }
-    let site = Site::new(&state.config.public_url);
+    let site = Site::new(&state.config.mounted_url());
     let mail = state
         .db
         .run(move |conn| Ok(verify::mail_for(conn, &site, (user_id, user_id), &device)?))

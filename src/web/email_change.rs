@@ -10,7 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::email::TokenQuery;
-use super::{Head, render, see_other, settings};
+use super::{Head, render, see_page, settings};
 use crate::AppState;
 use crate::auth::attempts::{self, Attempt};
 use crate::auth::csrf::CsrfToken;
@@ -86,7 +86,7 @@ async fn ask(
         has_password: Some(has_password),
     };
     let rule = state.config.rate_limits.email;
-    let site = Site::new(&state.config.public_url);
+    let site = Site::new(&state.config.mounted_url());
     let (parties, device) = (user.audit_parties(), device_of(req));
     let outcome = state
         .db
@@ -120,11 +120,20 @@ pub async fn request(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     refuse_while_impersonating(&req, &user.0, WHAT).await?;
-    crate::auth::fresh::require_fresh(&user.0, state.config.session_fresh_age, "/settings")?;
+    crate::auth::fresh::require_fresh(
+        &user.0,
+        state.config.session_fresh_age,
+        &state.config.mount.join("/settings"),
+    )?;
     let form = form.into_inner();
     let typed = form.email.clone();
     let refusal = match ask(&state, &req, &user.0, form).await {
-        Ok(()) => return Ok(see_other("/settings?saved=email-change")),
+        Ok(()) => {
+            return Ok(see_page(
+                &state.config.mount,
+                "/settings?saved=email-change",
+            ));
+        }
         Err(r) => r,
     };
     let text = match refusal.error {
@@ -179,7 +188,7 @@ pub async fn confirm(
         state.events.user_changed(user.0.user.id).await;
     }
     match outcome {
-        Ok(_) => Ok(see_other("/settings?saved=email")),
+        Ok(_) => Ok(see_page(&state.config.mount, "/settings?saved=email")),
         Err(Refused::DeadLink) => Err(PageError(AppError::BadRequest(Msg::key(
             "link-dead-settings",
         )))),

@@ -126,7 +126,8 @@ pub async fn refuse_nul(
 /// The refusal `e` as JSON or as a page, answered here (not raised) so the
 /// outer header middleware still runs.
 fn refuse<B>(req: ServiceRequest, e: AppError) -> ServiceResponse<EitherBody<B>> {
-    let res = if req.path().starts_with("/api/") {
+    let api = super::is_api_path(&super::mount_of(req.request()), req.path());
+    let res = if api {
         e.error_response()
     } else {
         PageError(e).error_response()

@@ -28,6 +28,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::AppState;
+use crate::config::MountPath;
 use crate::error::{AppError, PageError};
 use crate::i18n::{Lang, Msg};
 use crate::session::extract::SignedIn;
@@ -48,11 +50,16 @@ pub struct Head {
     pub impersonating: bool,
     /// The user's address is not verified yet: a banner offers the link again.
     pub verification_pending: bool,
+    /// The mount prefix (`""` at the site root, else `/auth`): every link to
+    /// a gatehouse route starts with it, and the scripts read it from
+    /// `<html data-base>`.
+    pub base: String,
 }
 
 impl Head {
     pub fn new(viewer: Option<&SignedIn>, csrf: Option<String>, req: &HttpRequest) -> Self {
         let t = lang::of(viewer, req);
+        let base = mount_of(req).as_str().to_owned();
         match viewer {
             Some(s) => Head {
                 t,
@@ -62,6 +69,7 @@ impl Head {
                 theme: s.user.theme.clone(),
                 user: Some(s.user.clone()),
                 csrf,
+                base,
             },
             None => Head {
                 impersonating: false,
@@ -71,6 +79,7 @@ impl Head {
                 t,
                 lang: t.code().into(),
                 theme: "system".into(),
+                base,
             },
         }
     }
@@ -78,6 +87,26 @@ impl Head {
     pub fn csrf_value(&self) -> &str {
         self.csrf.as_deref().unwrap_or("")
     }
+
+    /// gatehouse's `path` under the mount prefix, for `href` and `action`.
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Where gatehouse is mounted, for this request (the root when the app
+/// state is missing, as in a bare unit test).
+pub fn mount_of(req: &HttpRequest) -> MountPath {
+    req.app_data::<web::Data<AppState>>()
+        .map(|s| s.config.mount.clone())
+        .unwrap_or_default()
+}
+
+/// Whether `path` is one of gatehouse's JSON routes (answered in JSON, not
+/// with a page, when refused).
+pub fn is_api_path(mount: &MountPath, path: &str) -> bool {
+    path.strip_prefix(mount.as_str())
+        .is_some_and(|rest| rest.starts_with("/api/"))
 }
 
 /// Renders a page with `status`.
@@ -108,10 +137,18 @@ pub fn rfc3339(t: chrono::NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// `303` to `location` as given: a sanitized `callbackUrl` or the site's
+/// home `/` (never under the mount prefix). For gatehouse's own pages use
+/// [`see_page`].
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, location))
         .finish()
+}
+
+/// `303` to gatehouse's own `path`, under the mount prefix.
+pub fn see_page(mount: &MountPath, path: &str) -> HttpResponse {
+    see_other(&mount.join(path))
 }
 
 fn form_error(
@@ -141,7 +178,33 @@ fn json_error(
     }
 }
 
+/// Every route at the site root (the server binary's default).
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    routes_at(&MountPath::default())(cfg)
+}
+
+/// Every route under `mount`: at the root as they are, else in one scope
+/// (`/auth/signin`, `/auth/api/auth/session`, `/auth/static/…`), its home
+/// at both `/auth` and `/auth/`. Unknown paths anywhere answer gatehouse's
+/// 404.
+pub fn routes_at(mount: &MountPath) -> impl FnOnce(&mut web::ServiceConfig) + use<> {
+    let mount = mount.clone();
+    move |cfg| {
+        if mount.is_root() {
+            register(cfg);
+        } else {
+            cfg.service(
+                web::scope(mount.as_str())
+                    .route("", web::get().to(pages::home))
+                    .configure(register)
+                    .default_service(web::to(not_found)),
+            );
+        }
+        cfg.default_service(web::to(not_found));
+    }
+}
+
+fn register(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::FormConfig::default()
             .limit(input::SCANNED_BODY_BYTES)
@@ -284,12 +347,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/impersonation/stop",
                 web::post().to(admin_api::stop_impersonating),
             ),
-    )
-    .default_service(web::to(not_found));
+    );
 }
 
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, actix_web::Error> {
-    if req.path().starts_with("/api/") {
+    if is_api_path(&mount_of(&req), req.path()) {
         Err(AppError::NotFound.into())
     } else {
         Err(PageError(AppError::NotFound).into())

@@ -127,12 +127,15 @@ pub async fn start(
                 crate::auth::guard::refuse_while_impersonating(&req, s, "provider_link").await?;
                 Some(s.user.id)
             }
-            None => return Err(AppError::SignInRequired("/settings".into()).into()),
+            None => {
+                let back = state.config.mount.join("/settings");
+                return Err(AppError::SignInRequired(back).into());
+            }
         },
         _ => None,
     };
     let callback_url = match link_user_id {
-        Some(_) => "/settings?saved=linked".to_string(),
+        Some(_) => state.config.mount.join("/settings?saved=linked"),
         None => callback::sanitize(form.callback_url.as_deref(), &state.config.public_url),
     };
     let st = state.clone();

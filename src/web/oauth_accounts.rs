@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::oauth::failure;
-use super::see_other;
+use super::see_page;
 use crate::AppState;
 use crate::audit::{self, Event, action};
 use crate::error::{AppError, PageError};
@@ -91,7 +91,7 @@ pub async fn unlink(
                 )
             })
             .await;
-            Ok(see_other("/settings?saved=unlinked"))
+            Ok(see_page(&state.config.mount, "/settings?saved=unlinked"))
         }
         Some(false) => {
             let viewer = MaybeUser(Some(user.0));

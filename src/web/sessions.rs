@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::admin_api::parse_id;
-use super::{Head, render, see_other};
+use super::{Head, render, see_other, see_page};
 use crate::AppState;
 use crate::audit::{self, Event, action};
 use crate::auth::csrf::CsrfToken;
@@ -124,7 +124,10 @@ pub async fn revoke_form(
     if id == user.0.session_id {
         return Ok(see_other("/"));
     }
-    Ok(see_other("/settings/sessions?revoked=one"))
+    Ok(see_page(
+        &state.config.mount,
+        "/settings/sessions?revoked=one",
+    ))
 }
 
 pub async fn revoke_others_form(
@@ -152,7 +155,10 @@ pub async fn revoke_others_form(
         .events
         .sessions_of_ended(user_id, crate::events::Reason::Revoked)
         .await;
-    Ok(see_other("/settings/sessions?revoked=others"))
+    Ok(see_page(
+        &state.config.mount,
+        "/settings/sessions?revoked=others",
+    ))
 }
 
 pub async fn list_json(

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Head, render, render_with_retry, see_other};
+use super::{Head, render, render_with_retry, see_page};
 use crate::AppState;
 use crate::auth::csrf::CsrfToken;
 use crate::error::{AppError, PageError};
@@ -278,7 +278,7 @@ pub async fn profile(
         })
     })();
     match apply(&state, &req, user.0.audit_parties(), change).await? {
-        Ok(()) => Ok(see_other("/settings?saved=profile")),
+        Ok(()) => Ok(see_page(&state.config.mount, "/settings?saved=profile")),
         Err(e) => {
             let mut page = SettingsPage::new(&user.0, csrf.0, &req).with_error("profile", &e);
             page.name = form.name.clone();
@@ -316,7 +316,7 @@ pub async fn preferences(
         })
     })();
     match apply(&state, &req, user.0.audit_parties(), change).await? {
-        Ok(()) => Ok(see_other("/settings?saved=preferences")),
+        Ok(()) => Ok(see_page(&state.config.mount, "/settings?saved=preferences")),
         Err(e) => {
             let mut page = SettingsPage::new(&user.0, csrf.0, &req).with_error("preferences", &e);
             // The typed language stays; a theme that is not one of the
@@ -346,7 +346,11 @@ pub async fn password(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     crate::auth::guard::refuse_while_impersonating(&req, &user.0, "password").await?;
-    crate::auth::fresh::require_fresh(&user.0, state.config.session_fresh_age, "/settings")?;
+    crate::auth::fresh::require_fresh(
+        &user.0,
+        state.config.session_fresh_age,
+        &state.config.mount.join("/settings"),
+    )?;
     let form = form.into_inner();
     let user_id = user.0.user.id;
     let db = state.db.clone();
@@ -391,7 +395,7 @@ pub async fn password(
                 crate::audit::action::PASSWORD_CHANGED,
                 serde_json::json!({}),
             )?;
-            Ok(see_other("/settings?saved=password"))
+            Ok(see_page(&state.config.mount, "/settings?saved=password"))
         }
         Err(
             e @ (AppError::BadCredentials

@@ -9,7 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::form_error::{FieldError as _, FormError};
-use super::{Head, render, see_other};
+use super::{Head, render, see_page};
 use crate::AppState;
 use crate::audit::{self, Event, action};
 use crate::auth::csrf::CsrfToken;
@@ -144,7 +144,7 @@ pub async fn setup(
         .run(move |conn| Ok(store::begin_setup(conn, &keys, uid)?))
         .await?;
     let Some(secret) = secret else {
-        return Ok(see_other("/settings/security"));
+        return Ok(see_page(&state.config.mount, "/settings/security"));
     };
     let head = Head::new(Some(&user.0), Some(csrf.0), &req);
     render(
@@ -206,7 +206,7 @@ pub async fn enable(
                 .run(move |conn| Ok(store::setup_secret(conn, &keys, uid)?))
                 .await?;
             let Some(secret) = secret else {
-                return Ok(see_other("/settings/security"));
+                return Ok(see_page(&state.config.mount, "/settings/security"));
             };
             let error = FormError {
                 message: Msg::key("two-factor-wrong-code"),
@@ -217,7 +217,7 @@ pub async fn enable(
                 &setup_page(&state, &user.0, head, &secret, Some(error)),
             )
         }
-        Enabled::NoSetup => Ok(see_other("/settings/security")),
+        Enabled::NoSetup => Ok(see_page(&state.config.mount, "/settings/security")),
     }
 }
 
@@ -233,7 +233,7 @@ pub async fn disable(
     crate::auth::fresh::require_fresh(
         &user.0,
         state.config.session_fresh_age,
-        "/settings/security",
+        &state.config.mount.join("/settings/security"),
     )?;
     let (uid, device) = (user.0.user.id, device_of(&req));
     let was_on = state
@@ -251,7 +251,10 @@ pub async fn disable(
     if was_on {
         state.events.user_changed(uid).await;
     }
-    Ok(see_other("/settings/security?saved=two_factor_disabled"))
+    Ok(see_page(
+        &state.config.mount,
+        "/settings/security?saved=two_factor_disabled",
+    ))
 }
 
 /// `POST /settings/two-factor/recovery-codes` (fresh sign-in): ten new codes,
@@ -266,7 +269,7 @@ pub async fn recovery_codes(
     crate::auth::fresh::require_fresh(
         &user.0,
         state.config.session_fresh_age,
-        "/settings/security",
+        &state.config.mount.join("/settings/security"),
     )?;
     let (uid, device) = (user.0.user.id, device_of(&req));
     let keys = FactorKeys::new(&state.keys);
@@ -286,7 +289,7 @@ pub async fn recovery_codes(
         })
         .await?;
     let Some(codes) = codes else {
-        return Ok(see_other("/settings/security"));
+        return Ok(see_page(&state.config.mount, "/settings/security"));
     };
     render(
         StatusCode::OK,
@@ -342,9 +345,10 @@ pub async fn admin_reset_page(
 ) -> Result<HttpResponse, PageError> {
     let target = super::admin_api::parse_id(&path)?;
     reset_for(&state, &req, &admin.0, target).await?;
-    Ok(see_other(&format!(
-        "/admin/users/{target}?saved=two_factor_reset"
-    )))
+    Ok(see_page(
+        &state.config.mount,
+        &format!("/admin/users/{target}?saved=two_factor_reset"),
+    ))
 }
 
 /// `POST /api/admin/users/<id>/two-factor/reset`: `{"two_factor": false,

@@ -11,7 +11,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::form_error::{FieldError as _, FormError};
-use super::{Head, render, render_with_retry, see_other};
+use super::{Head, render, render_with_retry, see_other, see_page};
 use crate::AppState;
 use crate::auth::attempts::{self, Attempt};
 use crate::auth::csrf::CsrfToken;
@@ -41,7 +41,7 @@ pub fn proceed(
             Ok(see_other(callback))
         }
         Begun::Pending(token) => {
-            let mut res = see_other(PATH);
+            let mut res = see_page(&state.config.mount, PATH);
             let cookie = state.cookies.cookie(
                 &state.cookies.pending_name,
                 token.expose(),
@@ -111,7 +111,7 @@ pub async fn page(
         None => false,
     };
     if !live {
-        return Ok(see_other("/signin"));
+        return Ok(see_page(&state.config.mount, "/signin"));
     }
     render(
         StatusCode::OK,

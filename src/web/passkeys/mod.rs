@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use super::{callback, see_other};
+use super::{callback, see_page};
 use crate::AppState;
 use crate::auth::guard::refuse_while_impersonating;
 use crate::error::{AppError, PageError};
@@ -152,7 +152,11 @@ async fn owner(
     let user = viewer.ok_or(AppError::Unauthorized)?;
     refuse_while_impersonating(req, &user, what).await?;
     // Adding or removing a passkey needs a recent sign-in (SESSION_FRESH_AGE).
-    crate::auth::fresh::require_fresh(&user, state.config.session_fresh_age, SECURITY_PAGE)?;
+    crate::auth::fresh::require_fresh(
+        &user,
+        state.config.session_fresh_age,
+        &state.config.mount.join(SECURITY_PAGE),
+    )?;
     Ok(user)
 }
 
@@ -390,7 +394,7 @@ pub async fn remove_form(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     remove(&req, &state, Some(user.0), &path).await?;
-    Ok(see_other(SECURITY_PAGE))
+    Ok(see_page(&state.config.mount, SECURITY_PAGE))
 }
 
 /// One passkey as the security page lists it.
