@@ -560,7 +560,7 @@ pub fn through_provider(
     provider: &str,
     fields: &[(&str, &str)],
 ) -> super::Page {
-    let start = b.submit(&format!("/api/auth/signin/{provider}"), fields);
+    let start = b.submit(&b.at(&format!("/api/auth/signin/{provider}")), fields);
     assert_eq!(start.status, 303, "start: {}", start.body);
     let at_provider = b.follow(&start);
     assert_eq!(at_provider.status, 302, "provider: {}", at_provider.body);

@@ -140,6 +140,9 @@ pub struct TestOptions {
 pub struct TestApp {
     pub backend: Backend,
     pub base: String,
+    /// Where gatehouse's routes are (`GATEHOUSE_MOUNT_PATH`): `""` at the
+    /// site root, else `/auth`.
+    pub mount: String,
     /// The metrics listener's `http://IP:port`, when `GATEHOUSE_METRICS_ADDR`
     /// was given (`127.0.0.1:0` picks a free port).
     pub metrics_base: Option<String>,
@@ -308,6 +311,7 @@ impl TestApp {
         let metrics_base = metrics_listener
             .as_ref()
             .map(|l| format!("http://{}", l.local_addr().unwrap()));
+        let mount = config.mount.as_str().to_owned();
         let (state, startup) = AppState::initialize(config).expect("initialize app");
         let db = state.db.clone();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -334,6 +338,7 @@ impl TestApp {
         TestApp {
             backend,
             base: format!("http://{addr}"),
+            mount,
             metrics_base,
             db,
             database_url,
@@ -361,7 +366,7 @@ impl TestApp {
     }
 
     pub fn browser(&self) -> Browser {
-        Browser::new(&self.base)
+        Browser::new(&self.base).mounted_at(&self.mount)
     }
 
     /// The mail this app wrote (`GATEHOUSE_MAIL_DIR` of this test).
@@ -410,7 +415,7 @@ impl TestApp {
     pub fn signed_up(&self, name: &str, email: &str) -> Browser {
         let b = self.browser();
         let page = b.submit(
-            "/signup",
+            &b.at("/signup"),
             &[("name", name), ("email", email), ("password", PASSWORD)],
         );
         assert_eq!(page.status, 303, "sign-up failed: {}", page.body);
@@ -420,7 +425,10 @@ impl TestApp {
     /// Signs `email` in, in a new browser (another device).
     pub fn signed_in(&self, email: &str) -> Browser {
         let b = self.browser();
-        let page = b.submit("/signin", &[("email", email), ("password", PASSWORD)]);
+        let page = b.submit(
+            &b.at("/signin"),
+            &[("email", email), ("password", PASSWORD)],
+        );
         assert_eq!(page.status, 303, "sign-in failed: {}", page.body);
         b
     }
@@ -560,6 +568,8 @@ pub fn unescape(s: &str) -> String {
 /// A browser: a cookie jar that follows `Set-Cookie`, no automatic redirects.
 pub struct Browser {
     base: String,
+    /// gatehouse's mount prefix, for the helpers that call its API.
+    mount: String,
     client: Client,
     pub cookies: RefCell<BTreeMap<String, String>>,
 }
@@ -568,12 +578,24 @@ impl Browser {
     pub fn new(base: &str) -> Self {
         Browser {
             base: base.to_owned(),
+            mount: String::new(),
             client: Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
             cookies: RefCell::new(BTreeMap::new()),
         }
+    }
+
+    /// This browser, for a gatehouse mounted at `mount` (`""`: the root).
+    pub fn mounted_at(mut self, mount: &str) -> Self {
+        self.mount = mount.to_owned();
+        self
+    }
+
+    /// gatehouse's `path` under its mount prefix.
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.mount)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -626,7 +648,7 @@ impl Browser {
     /// A browser for `base` holding this one's cookies: the same device
     /// after the server moved (a restart on another port).
     pub fn moved_to(&self, base: &str) -> Browser {
-        let moved = Browser::new(base);
+        let moved = Browser::new(base).mounted_at(&self.mount);
         *moved.cookies.borrow_mut() = self.cookies.borrow().clone();
         moved
     }
@@ -661,7 +683,7 @@ impl Browser {
     }
 
     pub fn csrf_token(&self) -> String {
-        self.get("/api/auth/csrf").json()["csrfToken"]
+        self.get(&self.at("/api/auth/csrf")).json()["csrfToken"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -700,7 +722,7 @@ impl Browser {
     }
 
     pub fn session_json(&self) -> serde_json::Value {
-        self.get("/api/auth/session").json()
+        self.get(&self.at("/api/auth/session")).json()
     }
 
     /// The signed-in user's id, as the session JSON gives it.
