@@ -63,6 +63,7 @@ fn live_updates_and_a_ban_reach_the_open_tab_under_the_prefix(backend: Backend) 
     };
     sign_in(&c, "grace@example.com");
     assert_eq!(c.attr("html", "data-base").as_deref(), Some("/auth"));
+    c.assert_accessible();
     c.execute("window.__notReloaded = true; return true;", vec![]);
 
     // Another device renames her: the open tab hears it on the prefixed stream.
@@ -91,6 +92,7 @@ fn live_updates_and_a_ban_reach_the_open_tab_under_the_prefix(backend: Backend) 
     c.wait_for_path("/auth/signin");
     assert_eq!(c.path(), "/auth/signin?reason=banned");
     assert!(!c.has("#user-name"), "still shown as signed in");
+    c.assert_accessible();
     assert_quiet_console(&c);
 }
 
@@ -110,6 +112,7 @@ fn a_passkey_is_added_and_signs_in_under_the_prefix(backend: Backend) {
     c.fill("input[name=passkey_name]", "This laptop");
     c.click("#passkey-add-button");
     c.wait_for_text("#passkey-list .passkey-name", "This laptop");
+    c.assert_accessible();
     assert_eq!(app.count("passkeys"), 1);
     assert_eq!(c.authenticator_credentials(&authenticator).len(), 1);
 
