@@ -17,7 +17,9 @@ pub mod email;
 pub mod error;
 pub mod events;
 pub mod healthcheck;
+pub mod hooks;
 pub mod i18n;
+pub mod library;
 pub mod logging;
 pub mod mail;
 pub mod metrics;
@@ -36,15 +38,26 @@ use std::net::TcpListener;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::middleware::{Next, from_fn};
+use actix_web::middleware::Next;
 use actix_web::{App, HttpResponse, HttpServer, ResponseError};
 
+pub use crate::config::Config;
+pub use crate::error::AppError;
+pub use crate::hooks::{
+    AppFields, Callbacks, Decision, Enrichment, EventKind, Notification, SignInAttempt,
+    SignInMethod,
+};
+pub use crate::library::extract::{
+    AdminApi, AdminPage, ApiUser, CsrfToken, MaybeUser, PageUser, PageViewer, Permission,
+    RequirePagePermission, RequirePermission, SignedIn, guard,
+};
+pub use crate::library::{Builder, Gatehouse, Middleware};
+pub use crate::users::SessionUser;
+
 use crate::auth::keys::Keys;
-use crate::config::Config;
 use crate::db::Db;
 use crate::session::ExpiryPolicy;
 use crate::session::cookie::CookiePolicy;
-use crate::session::store::DieselSessionStore;
 
 /// Everything a request may need, built once at start.
 #[derive(Debug)]
@@ -72,6 +85,8 @@ pub struct AppState {
     /// The WebAuthn relying party (off when `GATEHOUSE_URL`'s host is an IP
     /// address).
     pub passkeys: passkeys::Passkeys,
+    /// The embedding app's callbacks (none for the server).
+    pub hooks: hooks::Hooks,
 }
 
 /// What start-up found worth telling the operator. `Debug` hides the setup
@@ -100,11 +115,30 @@ impl AppState {
     /// Connects, migrates, loads or creates the secret, and makes sure an admin
     /// can exist. Blocking: call before the server starts.
     pub fn initialize(config: Config) -> Result<(Self, Startup), String> {
-        let db = Db::connect_with_log(
+        Self::initialize_with(config, None)
+    }
+
+    /// [`AppState::initialize`] with an app's `callbacks`: its sign-in gate
+    /// and enrichment hook, and a thread that hands it the audited events
+    /// after commit.
+    pub fn initialize_with(
+        config: Config,
+        callbacks: Option<std::sync::Arc<dyn hooks::Callbacks>>,
+    ) -> Result<(Self, Startup), String> {
+        let mut db = Db::connect_with_log(
             &config.database_url,
             config.pool_size,
             config.statement_log.clone(),
         )?;
+        let hooks = match callbacks {
+            Some(callbacks) => {
+                let sink = hooks::notify::Sink::start(callbacks.clone())
+                    .map_err(|e| format!("cannot start the event callback thread: {e}"))?;
+                db.notify_to(sink);
+                hooks::Hooks::new(callbacks)
+            }
+            None => hooks::Hooks::default(),
+        };
         let (migrations_run, email_report) = {
             let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
             let ran = db::run_migrations(&mut conn)?;
@@ -172,6 +206,7 @@ impl AppState {
             public_origin: config.public_origin(),
             events,
             passkeys,
+            hooks,
             hasher,
             metrics,
             mailer,
@@ -190,6 +225,17 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// What a proven identity must pass to get a session: the domain
+    /// allow-list and the app's gate.
+    pub fn sign_in_rules(&self) -> auth::gate::Rules {
+        auth::gate::Rules {
+            domains: self.config.email_domains.clone(),
+            hooks: self.hooks.clone(),
+        }
+    }
+}
+
 /// The whole application, as `main`, the tests and embedders run it.
 pub fn build_app(
     state: actix_web::web::Data<AppState>,
@@ -202,31 +248,10 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    let store = DieselSessionStore::new(state.db.clone(), state.expiry, state.events.clone());
-    let sessions = state
-        .cookies
-        .session_middleware(store, state.keys.session_cookie.clone());
-    let cookie_policy = actix_web::web::Data::new(state.cookies.clone());
+    let gatehouse = Gatehouse::from_state(state);
     App::new()
-        .app_data(state.clone())
-        .app_data(cookie_policy)
-        .configure(web::routes)
-        // Innermost first: upkeep sees the handler's session changes before the
-        // session middleware writes them.
-        .wrap(from_fn(session::cookie::session_upkeep))
-        .wrap(sessions)
-        .wrap(from_fn(session::cookie::store_failures_unavailable))
-        .wrap(from_fn(web::input::refuse_nul))
-        .wrap(from_fn(auth::csrf::csrf_guard))
-        // Error pages in the reader's language (also the CSRF guard's).
-        .wrap(from_fn(web::lang::localize_error_pages))
-        .wrap(from_fn(security_headers))
-        // Timing, metrics, the access log (never a query string: it may
-        // carry a setup token) and `X-Request-Id`.
-        .wrap(from_fn(metrics::requests::observe))
-        // Outermost: before anything parses the cookies, a session cookie
-        // signed under an earlier secret is signed again under the current one.
-        .wrap(from_fn(session::previous_keys::accept_previous_keys))
+        .wrap(gatehouse.middleware())
+        .configure(gatehouse.configure())
 }
 
 /// What every answer carries, unless the handler set the header itself (the
@@ -278,7 +303,7 @@ fn add_security_headers(headers: &mut HeaderMap, csp: &HeaderValue) {
 /// raised by a middleware (CSRF, the body cap, the session store, a rate limit)
 /// is an `Err` that skips the usual response path; it is wrapped so that the
 /// response it becomes carries the headers too.
-async fn security_headers(
+pub(crate) async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {

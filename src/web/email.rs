@@ -260,7 +260,7 @@ async fn do_reset(
         })
         .await?;
     let (domains, device, policy) = (
-        state.config.email_domains.clone(),
+        state.sign_in_rules(),
         device_of(req),
         state.expiry,
     );

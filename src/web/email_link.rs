@@ -187,7 +187,7 @@ async fn spend(
         return Ok(Err(NotSignedIn::DeadLink));
     };
     let (domains, device, policy) = (
-        state.config.email_domains.clone(),
+        state.sign_in_rules(),
         device_of(req),
         state.expiry,
     );
