@@ -39,7 +39,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{App, HttpResponse, HttpServer, ResponseError};
+use actix_web::{App, HttpResponse, ResponseError};
 
 pub use crate::config::Config;
 pub use crate::error::AppError;
@@ -350,30 +350,10 @@ impl<F: Fn(&mut HeaderMap) + 'static> ResponseError for WithHeaders<F> {
     }
 }
 
-/// Serves the app on `listener` with `workers` threads (0: one per core).
-/// Signals are not watched here (see [`shutdown`]); a graceful stop through
-/// the server's handle gives requests in flight `GATEHOUSE_SHUTDOWN_TIMEOUT`.
+/// Serves the app on `listener` with `workers` threads (0: one per core):
+/// [`Gatehouse::serve`] of a state built elsewhere.
 pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
-    let running = state.config.running.clone();
-    let state = actix_web::web::Data::new(state);
-    let workers = match workers {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    // GATEHOUSE_MAX_CONNECTIONS is for the instance; actix counts per worker.
-    let per_worker = running.max_connections.div_ceil(workers);
-    let keep_alive = match running.keep_alive {
-        d if d.is_zero() => actix_web::http::KeepAlive::Disabled,
-        d => actix_web::http::KeepAlive::Timeout(d),
-    };
-    let server = HttpServer::new(move || build_app(state.clone()))
-        .disable_signals()
-        .shutdown_timeout(running.shutdown_timeout.as_secs())
-        .workers(workers)
-        .client_request_timeout(running.request_timeout)
-        .keep_alive(keep_alive)
-        .max_connections(per_worker);
-    Ok(server.listen(listener)?.run())
+    Gatehouse::from_state(actix_web::web::Data::new(state)).serve(listener, workers)
 }
 
 #[cfg(test)]

@@ -101,7 +101,8 @@ pub fn reset(
             user_id,
             rules,
             crate::hooks::SignInMethod::PasswordReset,
-        )?.map_err(AppError::Refused)?;
+        )?
+        .map_err(AppError::Refused)?;
         crate::users::set_password_hash(conn, user_id, password_hash)?;
         super::verify::mark_verified(conn, user_id)?;
         // Every session of the user, and any they impersonate through.

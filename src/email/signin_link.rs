@@ -123,7 +123,9 @@ pub fn sign_in(
         if current != claim.email {
             return Err(Abort::Not(NotSignedIn::DeadLink));
         }
-        if let Err(refusal) = gate::check(conn, user_id, rules, crate::hooks::SignInMethod::EmailLink)? {
+        if let Err(refusal) =
+            gate::check(conn, user_id, rules, crate::hooks::SignInMethod::EmailLink)?
+        {
             return Err(Abort::Not(NotSignedIn::Refused(refusal)));
         }
         if super::verify::mark_verified(conn, user_id)? {

@@ -166,5 +166,4 @@ impl Hooks {
     pub fn enrich(&self, session: &SignedIn, db: &Db) -> Option<Enrichment> {
         self.0.enrich_session(session, db)
     }
-
 }

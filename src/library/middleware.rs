@@ -34,8 +34,9 @@ impl Middleware {
 }
 
 type Answer = LocalBoxFuture<'static, Result<ServiceResponse<BoxBody>, Error>>;
-type Boxed =
-    Box<dyn Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = Error, Future = Answer>>;
+type Boxed = Box<
+    dyn Service<ServiceRequest, Response = ServiceResponse<BoxBody>, Error = Error, Future = Answer>,
+>;
 
 impl<S, B> Transform<S, ServiceRequest> for Middleware
 where

@@ -147,6 +147,45 @@ impl Gatehouse {
     }
 }
 
+impl Gatehouse {
+    /// gatehouse on its own, as the server binary runs it: its routes at
+    /// the root, on `listener` with `workers` threads (0: one per core),
+    /// with the request timeout, keep-alive and connection limit of the
+    /// configuration. Signals are not watched here (see
+    /// [`crate::shutdown`]); a graceful stop through the server's handle
+    /// gives requests in flight `GATEHOUSE_SHUTDOWN_TIMEOUT`.
+    pub fn serve(
+        &self,
+        listener: std::net::TcpListener,
+        workers: usize,
+    ) -> std::io::Result<actix_web::dev::Server> {
+        let running = self.state.config.running.clone();
+        let workers = match workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        // GATEHOUSE_MAX_CONNECTIONS is for the instance; actix counts per worker.
+        let per_worker = running.max_connections.div_ceil(workers);
+        let keep_alive = match running.keep_alive {
+            d if d.is_zero() => actix_web::http::KeepAlive::Disabled,
+            d => actix_web::http::KeepAlive::Timeout(d),
+        };
+        let gatehouse = self.clone();
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .wrap(gatehouse.middleware())
+                .configure(gatehouse.configure())
+        })
+        .disable_signals()
+        .shutdown_timeout(running.shutdown_timeout.as_secs())
+        .workers(workers)
+        .client_request_timeout(running.request_timeout)
+        .keep_alive(keep_alive)
+        .max_connections(per_worker);
+        Ok(server.listen(listener)?.run())
+    }
+}
+
 impl FromRequest for Gatehouse {
     type Error = AppError;
     type Future = Ready<Result<Self, AppError>>;
@@ -155,7 +194,9 @@ impl FromRequest for Gatehouse {
         ready(
             req.app_data::<Data<AppState>>()
                 .map(|s| Gatehouse::from_state(s.clone()))
-                .ok_or_else(|| AppError::Internal("gatehouse's middleware is not installed".into())),
+                .ok_or_else(|| {
+                    AppError::Internal("gatehouse's middleware is not installed".into())
+                }),
         )
     }
 }

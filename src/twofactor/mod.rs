@@ -64,7 +64,12 @@ pub fn complete(
         let Some(p) = pending::spend(conn, hash)? else {
             return Ok(Completion::Gone);
         };
-        if let Err(refusal) = gate::check(conn, p.user_id, rules, crate::hooks::SignInMethod::TwoFactor)? {
+        if let Err(refusal) = gate::check(
+            conn,
+            p.user_id,
+            rules,
+            crate::hooks::SignInMethod::TwoFactor,
+        )? {
             return Ok(Completion::Refused(refusal));
         }
         let Some(factor) = store::verify(conn, keys, p.user_id, code)? else {
