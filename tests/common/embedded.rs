@@ -1,6 +1,7 @@
 //! An app of the test's own that embeds gatehouse through its public API
 //! only (`Gatehouse::builder`, `middleware`, `configure`), with the test's
-//! callbacks and routes, on a fresh database of either backend.
+//! callbacks and routes (registered before gatehouse's, so an app's `/`
+//! wins), on a fresh database of either backend.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -29,7 +30,7 @@ impl EmbeddedApp {
         backend: Backend,
         vars: &[(&str, &str)],
         callbacks: impl Callbacks,
-        routes: fn(&mut ServiceConfig),
+        routes: impl Fn(&mut ServiceConfig) + Clone + Send + 'static,
     ) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, pg) = match backend {
@@ -59,8 +60,8 @@ impl EmbeddedApp {
             let server = actix_web::HttpServer::new(move || {
                 actix_web::App::new()
                     .wrap(served.middleware())
+                    .configure(routes.clone())
                     .configure(served.configure())
-                    .configure(routes)
             })
             .workers(2)
             .disable_signals()
