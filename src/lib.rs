@@ -1,36 +1,181 @@
-//! gatehouse: a sign-in and session server whose sessions live in the database.
-//! The cookie holds an opaque token; every request reads the session row and the
-//! user row again (one join), so a change to a user is what the next request sees.
+//! gatehouse: sign-in and sessions for Actix apps, with the session in the
+//! database. The cookie holds only an opaque token; every request reads the
+//! session row and the user row again, in one join, so an edit, a ban or a
+//! revoked session is what the very next request sees, on every device.
+//! There is no token to refresh.
+//!
+//! gatehouse is a server (`cargo run --release`; see the README) and this
+//! library, which the server is built on.
+//!
+//! # Add gatehouse to your app in five minutes
+//!
+//! **1. Depend on it** (`Cargo.toml`): `gatehouse`, `actix-web = "4"`.
+//!
+//! **2. Build it once, at start**, from the environment as the server reads
+//! it (`DATABASE_URL`, default `sqlite://gatehouse.db`; `GATEHOUSE_URL`;
+//! the README lists every variable). This opens the database, runs
+//! gatehouse's migrations and loads (or creates) the secret:
+//!
+//! ```no_run
+//! let gatehouse = gatehouse::Gatehouse::from_env()?.build()?;
+//! # Ok::<(), String>(())
+//! ```
+//!
+//! **3. Wrap your `App`** with its middleware and mount its routes (sign-in,
+//! sign-up, settings, admin, `/api/auth/*`). Register your own routes first
+//! where a path could clash (`/`):
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, web};
+//! # async fn index() -> &'static str { "" }
+//! # fn main() -> std::io::Result<()> {
+//! # let gatehouse = gatehouse::Gatehouse::from_env().and_then(|b| b.build()).map_err(std::io::Error::other)?;
+//! actix_web::rt::System::new().block_on(
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .wrap(gatehouse.middleware())
+//!             .route("/", web::get().to(index))
+//!             .configure(gatehouse.configure())
+//!     })
+//!     .bind("127.0.0.1:8080")?
+//!     .run(),
+//! )
+//! # }
+//! ```
+//!
+//! **4. Protect your handlers** with the extractors. Each reads the request's
+//! one join; none makes a second query:
+//!
+//! ```
+//! use gatehouse::{ApiUser, MaybeUser, PageUser, RequirePermission};
+//!
+//! gatehouse::permission!(ReportsRead = "reports:read");
+//!
+//! // Pages: anonymous visitors are sent to /signin and brought back.
+//! async fn dashboard(user: PageUser) -> String {
+//!     format!("Hello, {}", user.0.user.name)
+//! }
+//!
+//! // JSON: 401 when anonymous.
+//! async fn me(user: ApiUser) -> String {
+//!     user.0.user.email
+//! }
+//!
+//! // 401 anonymous, 403 without the permission (role or own grant).
+//! async fn reports(_user: RequirePermission<ReportsRead>) -> &'static str {
+//!     "…"
+//! }
+//!
+//! // Either.
+//! async fn home(viewer: MaybeUser) -> String {
+//!     viewer.0.map_or("Hello, stranger".into(), |s| s.user.name)
+//! }
+//! # let _ = (dashboard, me, reports, home);
+//! ```
+//!
+//! Every `POST`, `PUT`, `PATCH` and `DELETE` through the middleware needs
+//! gatehouse's CSRF token: the `csrf_token` form field or the `X-CSRF-Token`
+//! header (take it from the [`CsrfToken`] extractor, or
+//! `GET /api/auth/csrf`).
+//!
+//! **5. Add callbacks** when you need them ([`Callbacks`], all optional): a
+//! sign-in gate of your own rules, app fields in the session view, and
+//! events (sign-up, sign-in, sign-out, user changed, ban…) after they
+//! committed:
+//!
+//! ```no_run
+//! use gatehouse::{Callbacks, Decision, EventKind, Notification, SignInAttempt};
+//!
+//! struct MyRules;
+//!
+//! impl Callbacks for MyRules {
+//!     fn sign_in(&self, attempt: &SignInAttempt<'_>) -> Decision {
+//!         if attempt.email.ends_with("@example.com") {
+//!             Decision::Allow
+//!         } else {
+//!             Decision::Deny("Use your example.com address.".into())
+//!         }
+//!     }
+//!
+//!     fn event(&self, event: &Notification) {
+//!         if event.kind == EventKind::SignUp {
+//!             log::info!("welcome, user {:?}", event.user_id);
+//!         }
+//!     }
+//! }
+//!
+//! let gatehouse = gatehouse::Gatehouse::from_env()?.callbacks(MyRules).build()?;
+//! # Ok::<(), String>(())
+//! ```
+//!
+//! When your own code changes a user's row (a plan, a name), call
+//! [`Gatehouse::user_changed`] so pages open on that user's devices hear of
+//! it (`GET /api/auth/events`); every new request sees it anyway.
+//!
+//! Two complete apps are in `examples/`: `team_app` (server-rendered pages
+//! and a custom sign-in gate) and `json_api` (a JSON API on gatehouse's
+//! sessions). `cargo run --example team_app`.
+//!
+//! # What the library promises
+//!
+//! The items at this crate's root are the public API, documented and
+//! stable. The modules marked hidden are gatehouse's internals, public for
+//! its own binary, tests and benchmarks; they change without notice.
+
+#![deny(missing_docs)]
 
 /// Unit tests that allocate megabytes (argon2, the User-Agent parser's tables)
 /// take this, so the RSS test measures its own thread alone.
 #[cfg(test)]
 pub(crate) static MEMORY_HEAVY_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+#[doc(hidden)]
 pub mod admin;
+#[doc(hidden)]
 pub mod assets;
+#[doc(hidden)]
 pub mod audit;
+#[doc(hidden)]
 pub mod auth;
+#[doc(hidden)]
 pub mod config;
+#[doc(hidden)]
 pub mod db;
+#[doc(hidden)]
 pub mod email;
+#[doc(hidden)]
 pub mod error;
+#[doc(hidden)]
 pub mod events;
+#[doc(hidden)]
 pub mod healthcheck;
 pub mod hooks;
+#[doc(hidden)]
 pub mod i18n;
 pub mod library;
+#[doc(hidden)]
 pub mod logging;
+#[doc(hidden)]
 pub mod mail;
+#[doc(hidden)]
 pub mod metrics;
+#[doc(hidden)]
 pub mod oauth;
+#[doc(hidden)]
 pub mod passkeys;
+#[doc(hidden)]
 pub mod ratelimit;
+#[doc(hidden)]
 pub mod session;
+#[doc(hidden)]
 pub mod shutdown;
+#[doc(hidden)]
 pub mod sweeper;
+#[doc(hidden)]
 pub mod twofactor;
+#[doc(hidden)]
 pub mod users;
+#[doc(hidden)]
 pub mod web;
 
 use std::net::TcpListener;
@@ -62,10 +207,15 @@ use crate::session::cookie::CookiePolicy;
 /// Everything a request may need, built once at start.
 #[derive(Debug)]
 pub struct AppState {
+    /// The configuration it was built from.
     pub config: Config,
+    /// The database pool.
     pub db: Db,
+    /// Keys derived from the secret (cookies, CSRF, sealed tokens).
     pub keys: Keys,
+    /// The session and CSRF cookies' names and flags.
     pub cookies: CookiePolicy,
+    /// `SESSION_MAX_AGE` and `SESSION_UPDATE_AGE`.
     pub expiry: ExpiryPolicy,
     /// Bounds concurrent password hashing (see `auth::limiter`).
     pub hasher: auth::limiter::HashLimiter,
@@ -93,7 +243,9 @@ pub struct AppState {
 /// link's token.
 #[derive(Default)]
 pub struct Startup {
+    /// How many migrations this start ran.
     pub migrations_run: usize,
+    /// Whether the admin of `GATEHOUSE_ADMIN_EMAIL` was created now.
     pub admin_created: bool,
     /// The path of the one-time setup link, when no admin exists.
     pub setup_link: Option<String>,

@@ -16,8 +16,11 @@ use crate::users::SessionUser;
 /// A live session and its user, fresh from the database for this request.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
+    /// The session's id (not its token: the cookie's token is never kept).
     pub session_id: i64,
+    /// The user, as their row says on this request.
     pub user: SessionUser,
+    /// When the session ends unless it is used (and extended) before.
     pub expires_at: DateTime<Utc>,
     /// The admin acting as this user (impersonation), if any.
     pub impersonator_id: Option<i64>,
