@@ -218,6 +218,20 @@ pub fn record(conn: &mut DbConn, e: Event<'_>) -> QueryResult<()> {
             ae::details.eq(e.details.to_string()),
         ))
         .execute(conn)?;
+    if crate::hooks::notify::listening() {
+        let in_transaction = conn.in_transaction()?;
+        crate::hooks::notify::recorded(
+            crate::hooks::Notification {
+                kind: crate::hooks::EventKind::of(e.action),
+                action: e.action,
+                actor_id: e.actor_id,
+                user_id: e.target_id,
+                details: e.details,
+                at: Utc::now(),
+            },
+            in_transaction,
+        );
+    }
     Ok(())
 }
 

@@ -104,6 +104,7 @@ impl AppError {
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Refused(crate::auth::gate::Refusal::Banned { .. }) => "banned",
             AppError::Refused(crate::auth::gate::Refusal::EmailUnverified) => "email_unverified",
+            AppError::Refused(crate::auth::gate::Refusal::App(_)) => "access_denied",
             AppError::Refused(_) => "forbidden",
             AppError::Internal(_) => "internal",
         }

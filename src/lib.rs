@@ -1,34 +1,181 @@
-//! gatehouse: a sign-in and session server whose sessions live in the database.
-//! The cookie holds an opaque token; every request reads the session row and the
-//! user row again (one join), so a change to a user is what the next request sees.
+//! gatehouse: sign-in and sessions for Actix apps, with the session in the
+//! database. The cookie holds only an opaque token; every request reads the
+//! session row and the user row again, in one join, so an edit, a ban or a
+//! revoked session is what the very next request sees, on every device.
+//! There is no token to refresh.
+//!
+//! gatehouse is a server (`cargo run --release`; see the README) and this
+//! library, which the server is built on.
+//!
+//! # Add gatehouse to your app in five minutes
+//!
+//! **1. Depend on it** (`Cargo.toml`): `gatehouse`, `actix-web = "4"`.
+//!
+//! **2. Build it once, at start**, from the environment as the server reads
+//! it (`DATABASE_URL`, default `sqlite://gatehouse.db`; `GATEHOUSE_URL`;
+//! the README lists every variable). This opens the database, runs
+//! gatehouse's migrations and loads (or creates) the secret:
+//!
+//! ```no_run
+//! let gatehouse = gatehouse::Gatehouse::from_env()?.build()?;
+//! # Ok::<(), String>(())
+//! ```
+//!
+//! **3. Wrap your `App`** with its middleware and mount its routes (sign-in,
+//! sign-up, settings, admin, `/api/auth/*`). Register your own routes first
+//! where a path could clash (`/`):
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, web};
+//! # async fn index() -> &'static str { "" }
+//! # fn main() -> std::io::Result<()> {
+//! # let gatehouse = gatehouse::Gatehouse::from_env().and_then(|b| b.build()).map_err(std::io::Error::other)?;
+//! actix_web::rt::System::new().block_on(
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .wrap(gatehouse.middleware())
+//!             .route("/", web::get().to(index))
+//!             .configure(gatehouse.configure())
+//!     })
+//!     .bind("127.0.0.1:8080")?
+//!     .run(),
+//! )
+//! # }
+//! ```
+//!
+//! **4. Protect your handlers** with the extractors. Each reads the request's
+//! one join; none makes a second query:
+//!
+//! ```
+//! use gatehouse::{ApiUser, MaybeUser, PageUser, RequirePermission};
+//!
+//! gatehouse::permission!(ReportsRead = "reports:read");
+//!
+//! // Pages: anonymous visitors are sent to /signin and brought back.
+//! async fn dashboard(user: PageUser) -> String {
+//!     format!("Hello, {}", user.0.user.name)
+//! }
+//!
+//! // JSON: 401 when anonymous.
+//! async fn me(user: ApiUser) -> String {
+//!     user.0.user.email
+//! }
+//!
+//! // 401 anonymous, 403 without the permission (role or own grant).
+//! async fn reports(_user: RequirePermission<ReportsRead>) -> &'static str {
+//!     "…"
+//! }
+//!
+//! // Either.
+//! async fn home(viewer: MaybeUser) -> String {
+//!     viewer.0.map_or("Hello, stranger".into(), |s| s.user.name)
+//! }
+//! # let _ = (dashboard, me, reports, home);
+//! ```
+//!
+//! Every `POST`, `PUT`, `PATCH` and `DELETE` through the middleware needs
+//! gatehouse's CSRF token: the `csrf_token` form field or the `X-CSRF-Token`
+//! header (take it from the [`CsrfToken`] extractor, or
+//! `GET /api/auth/csrf`).
+//!
+//! **5. Add callbacks** when you need them ([`Callbacks`], all optional): a
+//! sign-in gate of your own rules, app fields in the session view, and
+//! events (sign-up, sign-in, sign-out, user changed, ban…) after they
+//! committed:
+//!
+//! ```no_run
+//! use gatehouse::{Callbacks, Decision, EventKind, Notification, SignInAttempt};
+//!
+//! struct MyRules;
+//!
+//! impl Callbacks for MyRules {
+//!     fn sign_in(&self, attempt: &SignInAttempt<'_>) -> Decision {
+//!         if attempt.email.ends_with("@example.com") {
+//!             Decision::Allow
+//!         } else {
+//!             Decision::Deny("Use your example.com address.".into())
+//!         }
+//!     }
+//!
+//!     fn event(&self, event: &Notification) {
+//!         if event.kind == EventKind::SignUp {
+//!             log::info!("welcome, user {:?}", event.user_id);
+//!         }
+//!     }
+//! }
+//!
+//! let gatehouse = gatehouse::Gatehouse::from_env()?.callbacks(MyRules).build()?;
+//! # Ok::<(), String>(())
+//! ```
+//!
+//! When your own code changes a user's row (a plan, a name), call
+//! [`Gatehouse::user_changed`] so pages open on that user's devices hear of
+//! it (`GET /api/auth/events`); every new request sees it anyway.
+//!
+//! Two complete apps are in `examples/`: `team_app` (server-rendered pages
+//! and a custom sign-in gate) and `json_api` (a JSON API on gatehouse's
+//! sessions). `cargo run --example team_app`.
+//!
+//! # What the library promises
+//!
+//! The items at this crate's root are the public API, documented and
+//! stable. The modules marked hidden are gatehouse's internals, public for
+//! its own binary, tests and benchmarks; they change without notice.
+
+#![deny(missing_docs)]
 
 /// Unit tests that allocate megabytes (argon2, the User-Agent parser's tables)
 /// take this, so the RSS test measures its own thread alone.
 #[cfg(test)]
 pub(crate) static MEMORY_HEAVY_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+#[doc(hidden)]
 pub mod admin;
+#[doc(hidden)]
 pub mod assets;
+#[doc(hidden)]
 pub mod audit;
+#[doc(hidden)]
 pub mod auth;
+#[doc(hidden)]
 pub mod config;
+#[doc(hidden)]
 pub mod db;
+#[doc(hidden)]
 pub mod email;
+#[doc(hidden)]
 pub mod error;
+#[doc(hidden)]
 pub mod events;
+#[doc(hidden)]
 pub mod healthcheck;
+pub mod hooks;
+#[doc(hidden)]
 pub mod i18n;
+pub mod library;
+#[doc(hidden)]
 pub mod logging;
+#[doc(hidden)]
 pub mod mail;
+#[doc(hidden)]
 pub mod metrics;
+#[doc(hidden)]
 pub mod oauth;
+#[doc(hidden)]
 pub mod passkeys;
+#[doc(hidden)]
 pub mod ratelimit;
+#[doc(hidden)]
 pub mod session;
+#[doc(hidden)]
 pub mod shutdown;
+#[doc(hidden)]
 pub mod sweeper;
+#[doc(hidden)]
 pub mod twofactor;
+#[doc(hidden)]
 pub mod users;
+#[doc(hidden)]
 pub mod web;
 
 use std::net::TcpListener;
@@ -36,23 +183,39 @@ use std::net::TcpListener;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, ResponseError};
+use actix_web::middleware::Next;
+use actix_web::{App, HttpResponse, ResponseError};
+
+pub use crate::config::Config;
+pub use crate::error::AppError;
+pub use crate::hooks::{
+    AppFields, Callbacks, Decision, Enrichment, EventKind, Notification, SignInAttempt,
+    SignInMethod,
+};
+pub use crate::library::extract::{
+    AdminApi, AdminPage, ApiUser, CsrfToken, MaybeUser, PageUser, PageViewer, Permission,
+    RequirePagePermission, RequirePermission, SignedIn, guard,
+};
+pub use crate::library::{Builder, Gatehouse, Middleware};
+pub use crate::users::SessionUser;
 
 use crate::auth::keys::Keys;
-use crate::config::Config;
 use crate::db::Db;
 use crate::session::ExpiryPolicy;
 use crate::session::cookie::CookiePolicy;
-use crate::session::store::DieselSessionStore;
 
 /// Everything a request may need, built once at start.
 #[derive(Debug)]
 pub struct AppState {
+    /// The configuration it was built from.
     pub config: Config,
+    /// The database pool.
     pub db: Db,
+    /// Keys derived from the secret (cookies, CSRF, sealed tokens).
     pub keys: Keys,
+    /// The session and CSRF cookies' names and flags.
     pub cookies: CookiePolicy,
+    /// `SESSION_MAX_AGE` and `SESSION_UPDATE_AGE`.
     pub expiry: ExpiryPolicy,
     /// Bounds concurrent password hashing (see `auth::limiter`).
     pub hasher: auth::limiter::HashLimiter,
@@ -72,13 +235,17 @@ pub struct AppState {
     /// The WebAuthn relying party (off when `GATEHOUSE_URL`'s host is an IP
     /// address).
     pub passkeys: passkeys::Passkeys,
+    /// The embedding app's callbacks (none for the server).
+    pub hooks: hooks::Hooks,
 }
 
 /// What start-up found worth telling the operator. `Debug` hides the setup
 /// link's token.
 #[derive(Default)]
 pub struct Startup {
+    /// How many migrations this start ran.
     pub migrations_run: usize,
+    /// Whether the admin of `GATEHOUSE_ADMIN_EMAIL` was created now.
     pub admin_created: bool,
     /// The path of the one-time setup link, when no admin exists.
     pub setup_link: Option<String>,
@@ -100,11 +267,30 @@ impl AppState {
     /// Connects, migrates, loads or creates the secret, and makes sure an admin
     /// can exist. Blocking: call before the server starts.
     pub fn initialize(config: Config) -> Result<(Self, Startup), String> {
-        let db = Db::connect_with_log(
+        Self::initialize_with(config, None)
+    }
+
+    /// [`AppState::initialize`] with an app's `callbacks`: its sign-in gate
+    /// and enrichment hook, and a thread that hands it the audited events
+    /// after commit.
+    pub fn initialize_with(
+        config: Config,
+        callbacks: Option<std::sync::Arc<dyn hooks::Callbacks>>,
+    ) -> Result<(Self, Startup), String> {
+        let mut db = Db::connect_with_log(
             &config.database_url,
             config.pool_size,
             config.statement_log.clone(),
         )?;
+        let hooks = match callbacks {
+            Some(callbacks) => {
+                let sink = hooks::notify::Sink::start(callbacks.clone())
+                    .map_err(|e| format!("cannot start the event callback thread: {e}"))?;
+                db.notify_to(sink);
+                hooks::Hooks::new(callbacks)
+            }
+            None => hooks::Hooks::default(),
+        };
         let (migrations_run, email_report) = {
             let mut conn = db.pool.get().map_err(|e| format!("database: {e}"))?;
             let ran = db::run_migrations(&mut conn)?;
@@ -166,6 +352,7 @@ impl AppState {
             public_origin: config.public_origin(),
             events,
             passkeys,
+            hooks,
             hasher,
             metrics,
             mailer,
@@ -184,6 +371,17 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// What a proven identity must pass to get a session: the domain
+    /// allow-list and the app's gate.
+    pub fn sign_in_rules(&self) -> auth::gate::Rules {
+        auth::gate::Rules {
+            domains: self.config.email_domains.clone(),
+            hooks: self.hooks.clone(),
+        }
+    }
+}
+
 /// The whole application, as `main`, the tests and embedders run it.
 pub fn build_app(
     state: actix_web::web::Data<AppState>,
@@ -196,31 +394,10 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    let store = DieselSessionStore::new(state.db.clone(), state.expiry, state.events.clone());
-    let sessions = state
-        .cookies
-        .session_middleware(store, state.keys.session_cookie.clone());
-    let cookie_policy = actix_web::web::Data::new(state.cookies.clone());
+    let gatehouse = Gatehouse::from_state(state);
     App::new()
-        .app_data(state.clone())
-        .app_data(cookie_policy)
-        .configure(web::routes_at(&state.config.mount))
-        // Innermost first: upkeep sees the handler's session changes before the
-        // session middleware writes them.
-        .wrap(from_fn(session::cookie::session_upkeep))
-        .wrap(sessions)
-        .wrap(from_fn(session::cookie::store_failures_unavailable))
-        .wrap(from_fn(web::input::refuse_nul))
-        .wrap(from_fn(auth::csrf::csrf_guard))
-        // Error pages in the reader's language (also the CSRF guard's).
-        .wrap(from_fn(web::lang::localize_error_pages))
-        .wrap(from_fn(security_headers))
-        // Timing, metrics, the access log (never a query string: it may
-        // carry a setup token) and `X-Request-Id`.
-        .wrap(from_fn(metrics::requests::observe))
-        // Outermost: before anything parses the cookies, a session cookie
-        // signed under an earlier secret is signed again under the current one.
-        .wrap(from_fn(session::previous_keys::accept_previous_keys))
+        .wrap(gatehouse.middleware())
+        .configure(gatehouse.configure())
 }
 
 /// What every answer carries, unless the handler set the header itself (the
@@ -272,7 +449,7 @@ fn add_security_headers(headers: &mut HeaderMap, csp: &HeaderValue) {
 /// raised by a middleware (CSRF, the body cap, the session store, a rate limit)
 /// is an `Err` that skips the usual response path; it is wrapped so that the
 /// response it becomes carries the headers too.
-async fn security_headers(
+pub(crate) async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -319,30 +496,10 @@ impl<F: Fn(&mut HeaderMap) + 'static> ResponseError for WithHeaders<F> {
     }
 }
 
-/// Serves the app on `listener` with `workers` threads (0: one per core).
-/// Signals are not watched here (see [`shutdown`]); a graceful stop through
-/// the server's handle gives requests in flight `GATEHOUSE_SHUTDOWN_TIMEOUT`.
+/// Serves the app on `listener` with `workers` threads (0: one per core):
+/// [`Gatehouse::serve`] of a state built elsewhere.
 pub fn serve(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Server> {
-    let running = state.config.running.clone();
-    let state = actix_web::web::Data::new(state);
-    let workers = match workers {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    // GATEHOUSE_MAX_CONNECTIONS is for the instance; actix counts per worker.
-    let per_worker = running.max_connections.div_ceil(workers);
-    let keep_alive = match running.keep_alive {
-        d if d.is_zero() => actix_web::http::KeepAlive::Disabled,
-        d => actix_web::http::KeepAlive::Timeout(d),
-    };
-    let server = HttpServer::new(move || build_app(state.clone()))
-        .disable_signals()
-        .shutdown_timeout(running.shutdown_timeout.as_secs())
-        .workers(workers)
-        .client_request_timeout(running.request_timeout)
-        .keep_alive(keep_alive)
-        .max_connections(per_worker);
-    Ok(server.listen(listener)?.run())
+    Gatehouse::from_state(actix_web::web::Data::new(state)).serve(listener, workers)
 }
 
 #[cfg(test)]

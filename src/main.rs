@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use gatehouse::config::Config;
 use gatehouse::db::{self, Db};
-use gatehouse::{AppState, auth};
+use gatehouse::{Gatehouse, auth};
 
 #[derive(Parser)]
 #[command(name = "gatehouse", version, about = "Database-session sign-in server")]
@@ -129,10 +129,13 @@ fn main() -> ExitCode {
 /// How long queued mail may take to go out after the server has stopped.
 const MAIL_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The server: gatehouse's library API, as any app would use it, with
+/// gatehouse's routes at the root and no callbacks.
 fn serve(config: Config) -> Result<(), String> {
     let addr = config.addr;
     let public_url = config.public_url.clone();
-    let (state, startup) = AppState::initialize(config)?;
+    let (gatehouse, startup) = Gatehouse::builder(config).build_with_startup()?;
+    let state = gatehouse.state();
     if startup.migrations_run > 0 {
         log::info!("ran {} migration(s)", startup.migrations_run);
     }
@@ -170,7 +173,7 @@ fn serve(config: Config) -> Result<(), String> {
         )
     });
     let served = actix_web::rt::System::new().block_on(async move {
-        let server = gatehouse::serve(state, listener, 0)?;
+        let server = gatehouse.serve(listener, 0)?;
         let metrics_server = metrics_listener
             .map(|l| gatehouse::metrics::metrics_server(metrics, l))
             .transpose()?;

@@ -113,8 +113,14 @@ fn user_add_reads_the_password_from_stdin_and_refuses_a_taken_email(backend: Bac
     let db =
         gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&t.url).unwrap(), 1).unwrap();
     assert!(
-        gatehouse::auth::authenticate(&db, "ops@example.com", "a long enough password", &[], false)
-            .is_ok()
+        gatehouse::auth::authenticate(
+            &db,
+            "ops@example.com",
+            "a long enough password",
+            &Default::default(),
+            false
+        )
+        .is_ok()
     );
 }
 

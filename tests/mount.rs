@@ -9,6 +9,8 @@ use std::collections::{BTreeSet, VecDeque};
 use diesel::prelude::*;
 use gatehouse::db::schema::sessions;
 
+use actix_web::{HttpResponse, web};
+use common::embedded::EmbeddedApp;
 use common::fake_provider::{FakeProvider, FakeUser};
 use common::{Backend, Browser, PASSWORD, Page, ROOT_ADMIN, TestApp, unescape};
 
@@ -23,6 +25,7 @@ on_both_backends!(
     the_oauth_round_trip_comes_back_under_the_prefix,
     the_assets_load_under_the_prefix,
     the_setup_link_is_under_the_prefix,
+    an_embedding_apps_own_pages_send_to_the_prefixed_sign_in,
 );
 
 const MOUNT: &str = "/auth";
@@ -534,4 +537,61 @@ fn the_setup_link_is_under_the_prefix(backend: Backend) {
         page.body
     );
     assert_links_under_the_prefix("/auth/setup", &page);
+}
+
+/// An app of its own with gatehouse at `/auth`: its home and one page that
+/// needs sign-in.
+struct NoCallbacks;
+impl gatehouse::Callbacks for NoCallbacks {}
+
+fn app_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/",
+        web::get().to(|| async { HttpResponse::Ok().body("the app's home") }),
+    )
+    .route(
+        "/dashboard",
+        web::get().to(|user: gatehouse::PageUser| async move {
+            HttpResponse::Ok().body(format!("dashboard of {}", user.0.user.name))
+        }),
+    );
+}
+
+fn an_embedding_apps_own_pages_send_to_the_prefixed_sign_in(backend: Backend) {
+    let Some(app) = EmbeddedApp::start(
+        backend,
+        &[("GATEHOUSE_MOUNT_PATH", MOUNT)],
+        NoCallbacks,
+        app_routes,
+    ) else {
+        return;
+    };
+    let b = app.browser().mounted_at(MOUNT);
+    let page = b.get("/dashboard");
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(
+        page.location().as_deref(),
+        Some("/auth/signin?callbackUrl=%2Fdashboard")
+    );
+    assert_eq!(b.get("/").body, "the app's home");
+    assert_eq!(b.get("/signin").status, 404);
+
+    let done = b.submit(
+        "/auth/signup",
+        &[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+            ("callbackUrl", "/dashboard"),
+        ],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location().as_deref(), Some("/dashboard"));
+    assert_eq!(b.follow(&done).body, "dashboard of Ada");
+    // Signing out lands on the app's home, signed out.
+    let out = b.submit("/auth/signout", &[]);
+    assert_eq!(out.location().as_deref(), Some("/"));
+    assert_eq!(b.follow(&out).body, "the app's home");
+    assert_eq!(b.get("/dashboard").status, 303);
+    assert_eq!(b.get("/auth/").status, 200);
 }

@@ -1,6 +1,9 @@
 //! The cost of the design, counted: a signed-in page view within the update age
 //! sends exactly one SQL statement (the session ⨝ user join), writes nothing,
-//! and reuses a statement prepared once per connection.
+//! and reuses a statement prepared once per connection. That is with no
+//! callbacks, as the server runs; an embedding app's session enrichment hook
+//! adds exactly what its future queries, once per request, and nothing when it
+//! queries nothing.
 
 mod common;
 
@@ -8,7 +11,10 @@ use std::sync::atomic::Ordering;
 
 use common::{Backend, TestApp};
 
-on_both_backends!(one_statement_per_signed_in_request_and_no_writes);
+on_both_backends!(
+    one_statement_per_signed_in_request_and_no_writes,
+    an_enrichment_hook_adds_what_it_queries,
+);
 
 fn one_statement_per_signed_in_request_and_no_writes(backend: Backend) {
     let Some(app) = TestApp::start(backend) else {
@@ -68,4 +74,77 @@ fn one_statement_per_signed_in_request_and_no_writes(backend: Backend) {
         assert_eq!(app.browser().get("/").status, 200);
     }
     assert_eq!(app.log.queries.load(Ordering::SeqCst), 0);
+}
+
+/// An enrichment hook: with `query`, one query of the app's own; without,
+/// a value from memory.
+struct Enrich {
+    query: bool,
+}
+
+impl gatehouse::Callbacks for Enrich {
+    fn enrich_session(
+        &self,
+        session: &gatehouse::SignedIn,
+        db: &gatehouse::db::Db,
+    ) -> Option<gatehouse::Enrichment> {
+        let (user, db, query) = (session.user.id, db.clone(), self.query);
+        Some(Box::pin(async move {
+            let mut fields = gatehouse::AppFields::new();
+            let value = if query {
+                db.run(move |conn| {
+                    use diesel::prelude::*;
+                    use gatehouse::db::schema::sessions::dsl as s;
+                    Ok(s::sessions
+                        .filter(s::user_id.eq(user))
+                        .count()
+                        .get_result::<i64>(conn)?)
+                })
+                .await
+                .map_err(|e| e.to_string())?
+            } else {
+                user
+            };
+            fields.insert("n".into(), value.into());
+            Ok(fields)
+        }))
+    }
+}
+
+fn an_enrichment_hook_adds_what_it_queries(backend: Backend) {
+    for (query, per_request) in [(true, 2), (false, 1)] {
+        let Some(app) =
+            common::embedded::EmbeddedApp::start(backend, &[], Enrich { query }, |_| {})
+        else {
+            return;
+        };
+        let b = app.browser();
+        let page = b.submit(
+            "/signup",
+            &[
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("password", common::PASSWORD),
+            ],
+        );
+        assert_eq!(page.status, 303);
+        for path in ["/", "/api/auth/session", "/settings"] {
+            app.log.reset();
+            for _ in 0..10 {
+                assert_eq!(b.get(path).status, 200, "{path}");
+            }
+            assert_eq!(
+                app.log.queries.load(Ordering::SeqCst),
+                10 * per_request,
+                "{path}: the join{} per request",
+                if query {
+                    " and the hook's query"
+                } else {
+                    " alone"
+                }
+            );
+            assert_eq!(app.log.writes.load(Ordering::SeqCst), 0);
+        }
+        assert!(b.get("/api/auth/session").json()["app"]["n"].is_number());
+    }
 }

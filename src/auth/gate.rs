@@ -1,13 +1,43 @@
 //! The sign-in gate: the one place that decides whether a user whose identity
 //! is proven (right password, or a provider's answer) may have a session.
-//! Password and OAuth sign-in both call [`check`].
+//! Every way in (password, provider, sign-in link, passkey, the second
+//! step, a password reset) calls [`check`]; after gatehouse's own rules it
+//! asks the app's gate ([`crate::hooks::Callbacks::sign_in`]), when one is
+//! installed, in the same transaction.
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::db::schema::users;
+use crate::hooks::{Decision, Hooks, SignInAttempt, SignInMethod};
 use crate::i18n::Msg;
+
+/// What decides whether a proven identity may have a session, besides the
+/// user's row: the domain allow-list and the app's gate.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// `GATEHOUSE_EMAIL_DOMAINS` (empty: any).
+    pub domains: Vec<String>,
+    /// The app's callbacks (none for the server).
+    pub hooks: Hooks,
+}
+
+impl Rules {
+    /// The app's gate on a new account, before it exists (sign-up).
+    pub fn new_account(&self, email: &str, name: &str) -> Result<(), Refusal> {
+        match self.hooks.sign_in(&SignInAttempt {
+            user_id: None,
+            email,
+            name,
+            role: "user",
+            method: SignInMethod::SignUp,
+        }) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(message) => Err(Refusal::App(message)),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -20,6 +50,8 @@ pub enum Refusal {
     /// `EMAIL_VERIFICATION=required` and the address is not verified yet
     /// (password sign-in only).
     EmailUnverified,
+    /// The app's gate said no, with this message.
+    App(String),
 }
 
 impl Refusal {
@@ -45,6 +77,7 @@ impl Refusal {
             }
             Refusal::Domain => Msg::key("refused-domain"),
             Refusal::EmailUnverified => Msg::key("refused-unverified"),
+            Refusal::App(message) => Msg::Text(message.clone()),
         }
     }
 
@@ -68,14 +101,16 @@ pub fn ban_in_force(banned_at: Option<NaiveDateTime>, until: Option<NaiveDateTim
     banned_at.is_some() && until.is_none_or(|u| u > Utc::now().naive_utc())
 }
 
-/// `Ok(Ok(()))`: the user may sign in; `Ok(Err(_))`: refused, and why. A user
-/// deleted since the caller read the id is diesel's `NotFound`.
+/// `Ok(Ok(()))`: the user may sign in by `method`; `Ok(Err(_))`: refused,
+/// and why. A user deleted since the caller read the id is diesel's
+/// `NotFound`.
 pub fn check(
     conn: &mut DbConn,
     user_id: i64,
-    domains: &[String],
+    rules: &Rules,
+    method: SignInMethod,
 ) -> QueryResult<Result<(), Refusal>> {
-    decide(conn, user_id, domains, false)
+    decide(conn, user_id, rules, method, false)
 }
 
 /// [`check`] for a password sign-in: with `require_verified_email`
@@ -84,28 +119,41 @@ pub fn check(
 pub fn check_password_sign_in(
     conn: &mut DbConn,
     user_id: i64,
-    domains: &[String],
+    rules: &Rules,
     require_verified_email: bool,
 ) -> QueryResult<Result<(), Refusal>> {
-    decide(conn, user_id, domains, require_verified_email)
+    decide(
+        conn,
+        user_id,
+        rules,
+        SignInMethod::Password,
+        require_verified_email,
+    )
 }
+
+type GateRow = (
+    String,
+    String,
+    String,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<String>,
+    Option<NaiveDateTime>,
+);
 
 fn decide(
     conn: &mut DbConn,
     user_id: i64,
-    domains: &[String],
+    rules: &Rules,
+    method: SignInMethod,
     require_verified_email: bool,
 ) -> QueryResult<Result<(), Refusal>> {
-    let (email, banned_at, until, reason, verified_at): (
-        String,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-        Option<String>,
-        Option<NaiveDateTime>,
-    ) = users::table
+    let (email, name, role, banned_at, until, reason, verified_at): GateRow = users::table
         .find(user_id)
         .select((
             users::email,
+            users::name,
+            users::role,
             users::banned_at,
             users::banned_until,
             users::ban_reason,
@@ -115,13 +163,23 @@ fn decide(
     if ban_in_force(banned_at, until) {
         return Ok(Err(Refusal::Banned { reason, until }));
     }
-    if !domain_allowed(&email, domains) {
+    if !domain_allowed(&email, &rules.domains) {
         return Ok(Err(Refusal::Domain));
     }
     if require_verified_email && verified_at.is_none() {
         return Ok(Err(Refusal::EmailUnverified));
     }
-    Ok(Ok(()))
+    let attempt = SignInAttempt {
+        user_id: Some(user_id),
+        email: &email,
+        name: &name,
+        role: &role,
+        method,
+    };
+    Ok(match rules.hooks.sign_in(&attempt) {
+        Decision::Allow => Ok(()),
+        Decision::Deny(message) => Err(Refusal::App(message)),
+    })
 }
 
 #[cfg(test)]

@@ -120,6 +120,7 @@ mod tests {
             verification_pending: false,
             authenticated_at: chrono::Utc::now(),
             aal: 1,
+            app: Default::default(),
         }
     }
 

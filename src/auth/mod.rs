@@ -22,7 +22,7 @@ pub fn authenticate(
     pool: &crate::db::Db,
     email: &str,
     password: &str,
-    domains: &[String],
+    rules: &gate::Rules,
     require_verified_email: bool,
 ) -> Result<i64, AppError> {
     let found = match users::normalize_email(email) {
@@ -37,7 +37,7 @@ pub fn authenticate(
             if password::verify_password(password, &hash) {
                 // Only after the right password: a ban is never an oracle.
                 let mut conn = pool.get()?;
-                gate::check_password_sign_in(&mut conn, id, domains, require_verified_email)?
+                gate::check_password_sign_in(&mut conn, id, rules, require_verified_email)?
                     .map_err(AppError::Refused)?;
                 Ok(id)
             } else {

@@ -266,6 +266,9 @@ pub struct Db {
     manager: Manager,
     /// PostgreSQL: per-worker async connections for the session lookup.
     pub async_pg: Option<Arc<pg_async::AsyncPg>>,
+    /// Where the audit events of this pool's connections are announced
+    /// (the app's event callback), if anywhere.
+    events: Option<crate::hooks::notify::Sink>,
 }
 
 impl fmt::Debug for Db {
@@ -329,7 +332,14 @@ impl Db {
             id: NEXT_DB_ID.fetch_add(1, Ordering::Relaxed),
             manager,
             async_pg,
+            events: None,
         })
+    }
+
+    /// Announces the audit events of this pool's connections to `sink`
+    /// once committed (see [`crate::hooks::notify`]). Call before cloning.
+    pub fn notify_to(&mut self, sink: crate::hooks::notify::Sink) {
+        self.events = Some(sink);
     }
 
     /// Runs `work` with a pooled connection on a blocking thread, off the
@@ -349,6 +359,7 @@ impl Db {
     }
 
     pub fn get(&self) -> Result<PooledConn, crate::error::AppError> {
+        crate::hooks::notify::checkout(self.events.as_ref());
         self.pool.get().map_err(|e| {
             log::warn!("database unavailable: {e}");
             crate::error::AppError::Unavailable

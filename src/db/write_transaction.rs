@@ -19,35 +19,49 @@ impl DbConn {
     where
         E: From<diesel::result::Error>,
     {
+        use crate::hooks::notify;
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
-        let began = match self {
-            DbConn::Sqlite(c) => {
-                let open = AnsiTransactionManager::transaction_manager_status_mut(c)
-                    .transaction_depth()?
-                    .is_some();
-                if !open {
-                    AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+        let outermost = !self.in_transaction()?;
+        let mark = notify::mark();
+        let done = match self {
+            DbConn::Sqlite(c) if outermost => {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+                let done = work(self);
+                if let DbConn::Sqlite(c) = self {
+                    let ended = match &done {
+                        Ok(_) => AnsiTransactionManager::commit_transaction(c),
+                        Err(_) => AnsiTransactionManager::rollback_transaction(c),
+                    };
+                    if let Err(e) = ended {
+                        notify::rolled_back(mark);
+                        return Err(e.into());
+                    }
                 }
-                !open
+                done
             }
-            DbConn::Postgres(_) => false,
+            _ => self.transaction(work),
         };
-        if !began {
-            return self.transaction(work);
+        // Audit events recorded inside go out once the outermost transaction
+        // has committed; a rolled-back part's events never do.
+        match &done {
+            Ok(_) if outermost => notify::committed(),
+            Ok(_) => {}
+            Err(_) => notify::rolled_back(mark),
         }
-        match work(self) {
-            Ok(value) => {
-                if let DbConn::Sqlite(c) = self {
-                    AnsiTransactionManager::commit_transaction(c)?;
-                }
-                Ok(value)
+        done
+    }
+
+    /// Whether a transaction is open on this connection.
+    pub fn in_transaction(&mut self) -> diesel::QueryResult<bool> {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let depth = match self {
+            DbConn::Sqlite(c) => {
+                AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
             }
-            Err(e) => {
-                if let DbConn::Sqlite(c) = self {
-                    AnsiTransactionManager::rollback_transaction(c)?;
-                }
-                Err(e)
+            DbConn::Postgres(c) => {
+                AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
             }
-        }
+        };
+        Ok(depth.is_some())
     }
 }

@@ -83,7 +83,7 @@ pub fn reset(
     conn: &mut DbConn,
     token: &PlainToken,
     password_hash: &str,
-    domains: &[String],
+    rules: &crate::auth::gate::Rules,
     device: &Device,
     policy: &ExpiryPolicy,
 ) -> Result<Option<Reset>, AppError> {
@@ -96,7 +96,13 @@ pub fn reset(
         if current != claim.email {
             return Ok(None);
         }
-        crate::auth::gate::check(conn, user_id, domains)?.map_err(AppError::Refused)?;
+        crate::auth::gate::check(
+            conn,
+            user_id,
+            rules,
+            crate::hooks::SignInMethod::PasswordReset,
+        )?
+        .map_err(AppError::Refused)?;
         crate::users::set_password_hash(conn, user_id, password_hash)?;
         super::verify::mark_verified(conn, user_id)?;
         // Every session of the user, and any they impersonate through.

@@ -109,7 +109,7 @@ impl From<diesel::result::Error> for Abort {
 pub fn sign_in(
     conn: &mut DbConn,
     token: &PlainToken,
-    domains: &[String],
+    rules: &gate::Rules,
     device: &Device,
     policy: &ExpiryPolicy,
     callback_url: &str,
@@ -123,7 +123,9 @@ pub fn sign_in(
         if current != claim.email {
             return Err(Abort::Not(NotSignedIn::DeadLink));
         }
-        if let Err(refusal) = gate::check(conn, user_id, domains)? {
+        if let Err(refusal) =
+            gate::check(conn, user_id, rules, crate::hooks::SignInMethod::EmailLink)?
+        {
             return Err(Abort::Not(NotSignedIn::Refused(refusal)));
         }
         if super::verify::mark_verified(conn, user_id)? {

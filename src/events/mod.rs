@@ -3,7 +3,7 @@
 //!
 //! A [`Change`] names ids only ("user 12 changed", "session 34 ended,
 //! revoked"), never data. Each watched session has one watcher on this
-//! instance ([`reload`]): it hears the changes, reads the session again when
+//! instance (`reload`): it hears the changes, reads the session again when
 //! one concerns it or its user (once for all of the session's streams, and
 //! once for a burst), and every stream of it sends the [`View`] it found.
 //! Handlers publish after their transaction has committed, so a rolled-back
@@ -11,7 +11,7 @@
 //!
 //! - SQLite: [`Hub::publish`] sends into an in-process broadcast.
 //! - PostgreSQL: it sends `NOTIFY gatehouse_events, '<payload>'`; one `LISTEN`
-//!   connection per instance ([`listen`]) receives every instance's
+//!   connection per instance (`listen`) receives every instance's
 //!   notifications, its own included, and fans them into the local broadcast.
 //!
 //! A watcher that falls behind the broadcast, or a `LISTEN` connection that

@@ -187,28 +187,16 @@ fn locked<T>(
     account_row: i64,
     f: impl FnOnce(&mut DbConn) -> Result<T, TokenError>,
 ) -> Result<T, TokenError> {
-    match conn {
-        DbConn::Sqlite(_) => {
-            // BEGIN IMMEDIATE takes SQLite's write lock now (waiting up to the
-            // busy timeout), so a second refresher waits here, not later.
-            diesel::connection::SimpleConnection::batch_execute(conn, "BEGIN IMMEDIATE")?;
-            let out = f(conn);
-            let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
-            match diesel::connection::SimpleConnection::batch_execute(conn, end) {
-                Ok(()) => out,
-                Err(e) => {
-                    let _ = diesel::connection::SimpleConnection::batch_execute(conn, "ROLLBACK");
-                    Err(e.into())
-                }
-            }
-        }
-        DbConn::Postgres(_) => conn.transaction(|conn| {
+    // SQLite: `write_transaction` begins with BEGIN IMMEDIATE, which takes the
+    // write lock now (waiting up to the busy timeout); PostgreSQL locks the rows.
+    conn.write_transaction(|conn| {
+        if let DbConn::Postgres(_) = conn {
             diesel::sql_query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
                 .bind::<diesel::sql_types::BigInt, _>(account_row)
                 .execute(conn)?;
-            f(conn)
-        }),
-    }
+        }
+        f(conn)
+    })
 }
 
 /// A valid access token for the user's `provider` account. Blocks (database

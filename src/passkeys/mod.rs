@@ -300,7 +300,7 @@ impl Passkeys {
         conn: &mut DbConn,
         binding: &PlainToken,
         answer: &PublicKeyCredential,
-        domains: &[String],
+        rules: &gate::Rules,
         device: &Device,
         policy: &ExpiryPolicy,
     ) -> Outcome<SignedIn> {
@@ -344,7 +344,9 @@ impl Passkeys {
             if !store::record_use(conn, found.id, &found.passkey, &updated, now)? {
                 return Err(Abort::Refused(Refused::UnknownPasskey));
             }
-            if let Err(refusal) = gate::check(conn, user_id, domains)? {
+            if let Err(refusal) =
+                gate::check(conn, user_id, rules, crate::hooks::SignInMethod::Passkey)?
+            {
                 return Err(Abort::Refused(Refused::Gate(refusal)));
             }
             let session = crate::session::create_session(conn, user_id, device, policy, None, 2)?;

@@ -16,8 +16,11 @@ use crate::users::SessionUser;
 /// A live session and its user, fresh from the database for this request.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
+    /// The session's id (not its token: the cookie's token is never kept).
     pub session_id: i64,
+    /// The user, as their row says on this request.
     pub user: SessionUser,
+    /// When the session ends unless it is used (and extended) before.
     pub expires_at: DateTime<Utc>,
     /// The admin acting as this user (impersonation), if any.
     pub impersonator_id: Option<i64>,
@@ -28,6 +31,9 @@ pub struct SignedIn {
     pub authenticated_at: DateTime<Utc>,
     /// 1: one factor; 2: two factors or a passkey.
     pub aal: i32,
+    /// Fields the app's enrichment hook added for this request
+    /// ([`crate::hooks::Callbacks::enrich_session`]); empty without one.
+    pub app: crate::hooks::AppFields,
 }
 
 impl SignedIn {
@@ -41,6 +47,7 @@ impl SignedIn {
             verification_pending,
             authenticated_at: loaded.authenticated_at,
             aal: loaded.aal,
+            app: Default::default(),
         }
     }
 
@@ -56,17 +63,48 @@ impl SignedIn {
 pub async fn read_session(req: &HttpRequest) -> Outcome {
     match super::callback::current(req).await {
         Lookup::Live(loaded) => {
+            let state = req.app_data::<actix_web::web::Data<crate::AppState>>();
             let pending = !loaded.user.email_verified
-                && req
-                    .app_data::<actix_web::web::Data<crate::AppState>>()
-                    .is_some_and(|s| s.config.email_verification.is_on());
-            Ok(Some(SignedIn::from_loaded(
-                loaded.as_ref().clone(),
-                pending,
-            )))
+                && state.is_some_and(|s| s.config.email_verification.is_on());
+            let mut view = SignedIn::from_loaded(loaded.as_ref().clone(), pending);
+            if let Some(state) = state {
+                view.app = enriched(req, state, &view).await?;
+            }
+            Ok(Some(view))
         }
         Lookup::Anonymous => Ok(None),
         Lookup::Unavailable => Err(AppError::Unavailable),
+    }
+}
+
+/// This request's enrichment, run once and kept in the request.
+#[derive(Clone)]
+struct Enriched(std::rc::Rc<crate::hooks::AppFields>);
+
+/// The app's fields for `view`: none without an enrichment hook; otherwise
+/// what its future answered, once per request.
+async fn enriched(
+    req: &HttpRequest,
+    state: &crate::AppState,
+    view: &SignedIn,
+) -> Result<crate::hooks::AppFields, AppError> {
+    use actix_web::HttpMessage;
+    if let Some(Enriched(known)) = req.extensions().get::<Enriched>() {
+        return Ok(known.as_ref().clone());
+    }
+    let Some(future) = state.hooks.enrich(view, &state.db) else {
+        return Ok(Default::default());
+    };
+    match future.await {
+        Ok(fields) => {
+            req.extensions_mut()
+                .insert(Enriched(std::rc::Rc::new(fields.clone())));
+            Ok(fields)
+        }
+        Err(e) => {
+            log::warn!("the app's session enrichment failed: {e}");
+            Err(AppError::Unavailable)
+        }
     }
 }
 

@@ -58,13 +58,18 @@ pub fn complete(
     code: &str,
     device: &Device,
     policy: &ExpiryPolicy,
-    domains: &[String],
+    rules: &gate::Rules,
 ) -> QueryResult<Completion> {
     let done = conn.write_transaction::<_, Abort>(|conn| {
         let Some(p) = pending::spend(conn, hash)? else {
             return Ok(Completion::Gone);
         };
-        if let Err(refusal) = gate::check(conn, p.user_id, domains)? {
+        if let Err(refusal) = gate::check(
+            conn,
+            p.user_id,
+            rules,
+            crate::hooks::SignInMethod::TwoFactor,
+        )? {
             return Ok(Completion::Refused(refusal));
         }
         let Some(factor) = store::verify(conn, keys, p.user_id, code)? else {

@@ -72,25 +72,14 @@ fn locked<T>(
     user_id: i64,
     f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    use diesel::connection::SimpleConnection;
-    match conn {
-        DbConn::Sqlite(_) => {
-            conn.batch_execute("BEGIN IMMEDIATE")?;
-            let out = f(conn);
-            let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
-            match conn.batch_execute(end) {
-                Ok(()) => out,
-                Err(e) => {
-                    let _ = conn.batch_execute("ROLLBACK");
-                    Err(e.into())
-                }
-            }
-        }
-        DbConn::Postgres(_) => conn.transaction(|conn| {
+    // SQLite: `write_transaction` begins with BEGIN IMMEDIATE, which takes the
+    // write lock now (waiting up to the busy timeout); PostgreSQL locks the rows.
+    conn.write_transaction(|conn| {
+        if let DbConn::Postgres(_) = conn {
             diesel::sql_query("SELECT id FROM users WHERE role = 'admin' OR id = $1 FOR UPDATE")
                 .bind::<diesel::sql_types::BigInt, _>(user_id)
                 .execute(conn)?;
-            f(conn)
-        }),
-    }
+        }
+        f(conn)
+    })
 }

@@ -39,19 +39,28 @@ pub struct UserRow {
 /// from the database on every request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionUser {
+    /// The user's id (a string in JSON).
     #[serde(with = "id_as_string")]
     pub id: i64,
+    /// The display name.
     pub name: String,
+    /// The address, normalised (lower case, the domain in ASCII).
     pub email: String,
     /// The user has opened a link mailed to this address.
     pub email_verified: bool,
     /// The user signs in with a second factor (TOTP).
     pub two_factor: bool,
+    /// The avatar's URL (`http`/`https`), if any.
     pub image: Option<String>,
+    /// `user` or `admin` (or a role of the app's own).
     pub role: String,
+    /// What the user may do: their role's permissions and their own grants.
     pub permissions: Vec<String>,
+    /// `light`, `dark` or `system`.
     pub theme: String,
+    /// The UI language (`en`, `de`, `ru`).
     pub language: String,
+    /// The plan in force now (`free` once a plan's end has passed).
     pub plan: String,
     /// When `plan` turns to `free` by itself (no write happens then, so no
     /// change is told: a live stream arms a timer for it). Not in the JSON.
@@ -84,10 +93,12 @@ impl SessionUser {
         }
     }
 
+    /// Whether the role is `admin`.
     pub fn is_admin(&self) -> bool {
         self.role == "admin"
     }
 
+    /// Whether the user holds `permission` (read fresh on this request).
     pub fn can(&self, permission: &str) -> bool {
         self.permissions.iter().any(|p| p == permission)
     }

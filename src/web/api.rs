@@ -11,11 +11,14 @@ use crate::error::AppError;
 use crate::session::extract::{ApiUser, MaybeUser, SignedIn, device_of, end_session};
 use crate::users::{self, SelfUpdate, SessionUser};
 
-/// The Auth.js session shape.
+/// The Auth.js session shape; `app` holds what an embedding app's
+/// enrichment hook added (absent without one).
 #[derive(Serialize)]
 pub struct SessionBody<'a> {
     pub user: &'a SessionUser,
     pub expires: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<&'a crate::hooks::AppFields>,
 }
 
 /// The session JSON of `GET /api/auth/session`, as the answer and as the
@@ -23,10 +26,12 @@ pub struct SessionBody<'a> {
 pub(super) fn session_body(
     user: &SessionUser,
     expires_at: chrono::DateTime<chrono::Utc>,
+    app: Option<&crate::hooks::AppFields>,
 ) -> String {
     serde_json::to_string(&SessionBody {
         user,
         expires: expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        app: app.filter(|a| !a.is_empty()),
     })
     .unwrap_or_else(|_| "null".into())
 }
@@ -34,7 +39,7 @@ pub(super) fn session_body(
 pub(super) fn session_json(s: &SignedIn) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(session_body(&s.user, s.expires_at))
+        .body(session_body(&s.user, s.expires_at, Some(&s.app)))
 }
 
 /// `200` with the session, or `200` with `null` when not signed in.

@@ -259,11 +259,7 @@ async fn do_reset(
             crate::auth::password::hash_password(&password)
         })
         .await?;
-    let (domains, device, policy) = (
-        state.config.email_domains.clone(),
-        device_of(req),
-        state.expiry,
-    );
+    let (domains, device, policy) = (state.sign_in_rules(), device_of(req), state.expiry);
     let done = state
         .db
         .run(move |conn| reset::reset(conn, &token, &hash, &domains, &device, &policy))

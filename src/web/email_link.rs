@@ -186,11 +186,7 @@ async fn spend(
     let Some(token) = PlainToken::parse(raw) else {
         return Ok(Err(NotSignedIn::DeadLink));
     };
-    let (domains, device, policy) = (
-        state.config.email_domains.clone(),
-        device_of(req),
-        state.expiry,
-    );
+    let (domains, device, policy) = (state.sign_in_rules(), device_of(req), state.expiry);
     let to = callback.to_owned();
     let outcome = state
         .db

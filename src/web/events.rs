@@ -91,7 +91,7 @@ fn signout_event(reason: Reason) -> String {
 fn event_of(view: &View) -> (String, bool) {
     match view {
         View::Standing(s) => (
-            session_event(&super::api::session_body(&s.user, s.expires_at)),
+            session_event(&super::api::session_body(&s.user, s.expires_at, None)),
             false,
         ),
         View::Ended(reason) => (signout_event(*reason), true),

@@ -317,12 +317,12 @@ pub async fn finish(
         .link_user_id
         .map(|starter| (starter, viewer.0.as_ref().map(|s| s.user.id)));
     let auto_link = state.config.oauth_link_verified_email;
-    let domains = state.config.email_domains.clone();
+    let rules = state.sign_in_rules();
     // `profile.email` is the verified address only: an unverified one never
     // passes this gate (resolve refuses it for a new user or a link).
     if linking.is_none()
         && let Some(email) = &profile.email
-        && !gate::domain_allowed(email, &domains)
+        && !gate::domain_allowed(email, &rules.domains)
     {
         return failure(
             &req,
@@ -349,7 +349,13 @@ pub async fn finish(
                 other => other?,
             };
             let refusal = match (&outcome, linking) {
-                (Outcome::User(uid), None) => gate::check(conn, *uid, &domains)?.err(),
+                (Outcome::User(uid), None) => gate::check(
+                    conn,
+                    *uid,
+                    &rules,
+                    crate::hooks::SignInMethod::Provider(pid.clone()),
+                )?
+                .err(),
                 _ => None,
             };
             Ok((outcome, refusal))

@@ -139,7 +139,7 @@ pub async fn signin_submit(
     let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
     let db = state.db.clone();
     let (email, password) = (form.email.clone(), form.password);
-    let domains = state.config.email_domains.clone();
+    let domains = state.sign_in_rules();
     let require_verified = state.config.email_verification == crate::email::Verification::Required;
     let device = device_of(&req);
     let attempt = Attempt {
@@ -279,9 +279,19 @@ pub async fn signup_submit(
         &crate::users::normalize_email(&email).unwrap_or_else(|_| email.trim().to_lowercase()),
         &state.config.email_domains,
     ) {
+        let rules = state.sign_in_rules();
         state
             .hasher
-            .run(move || crate::auth::register(&db, &policy, &name, &email, &password, "user"))
+            .run(move || {
+                // The app's gate, before the account exists (a valid address
+                // only: an invalid one is answered by `register`).
+                if let Ok(normal) = crate::users::normalize_email(&email) {
+                    rules
+                        .new_account(&normal, name.trim())
+                        .map_err(AppError::Refused)?;
+                }
+                crate::auth::register(&db, &policy, &name, &email, &password, "user")
+            })
             .await
     } else {
         Err(AppError::invalid(
@@ -311,6 +321,7 @@ pub async fn signup_submit(
             e @ (AppError::Invalid { .. }
             | AppError::Conflict(_)
             | AppError::Busy
+            | AppError::Refused(_)
             | AppError::RateLimited { .. }),
         ) => render_with_retry(
             &e,

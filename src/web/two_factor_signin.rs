@@ -170,7 +170,7 @@ pub async fn submit(
         device: device.clone(),
     };
     let (db, keys, policy) = (state.db.clone(), FactorKeys::new(&state.keys), state.expiry);
-    let domains = state.config.email_domains.clone();
+    let domains = state.sign_in_rules();
     let code = form.into_inner().code;
     let outcome = attempts::checked(
         &state.db,

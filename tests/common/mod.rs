@@ -4,6 +4,7 @@
 //! PostgreSQL fails the test instead of skipping it.
 #![allow(dead_code)]
 
+pub mod embedded;
 pub mod fake_provider;
 pub mod mailbox;
 pub mod pg_cluster;
@@ -253,7 +254,7 @@ impl TestApp {
         Self::config_for(&self.database_url, &self.secret_file, vars, addr)
     }
 
-    fn config_for(
+    pub fn config_for(
         database_url: &str,
         secret_file: &std::path::Path,
         vars: &[(&str, &str)],

@@ -282,7 +282,7 @@ pub async fn signin_verify(
     }
     let binding = binding_of(&req, &state);
     let passkeys = state.passkeys.clone();
-    let (domains, policy) = (state.config.email_domains.clone(), state.expiry);
+    let (domains, policy) = (state.sign_in_rules(), state.expiry);
     let outcome = state
         .db
         .run(move |conn| {

@@ -1,0 +1,354 @@
+//! gatehouse as a library, through its public API only: an app of the
+//! test's own with gatehouse's middleware and routes, its own handlers
+//! behind gatehouse's extractors, and callbacks that record what they see.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpResponse, web};
+use gatehouse::{
+    ApiUser, AppFields, Callbacks, Decision, Enrichment, EventKind, Notification, PageUser,
+    RequirePermission, SignInAttempt, SignInMethod, SignedIn,
+};
+
+use common::embedded::EmbeddedApp;
+use common::{Backend, PASSWORD};
+
+gatehouse::permission!(ReportsRead = "reports:read");
+
+/// What the callbacks saw, in order: `gate:<method>:<email>` when the gate
+/// was asked, `event:<action>:<visible>` when an event was delivered (with
+/// whether its audit row was visible to another connection by then).
+#[derive(Clone, Default)]
+struct Seen {
+    log: Arc<Mutex<Vec<String>>>,
+    events: Arc<Mutex<Vec<Notification>>>,
+    /// Addresses the gate refuses (any method).
+    refused: Arc<Mutex<Vec<String>>>,
+    /// The pool, once built, so the event callback can look for the row.
+    db: Arc<Mutex<Option<gatehouse::db::Db>>>,
+}
+
+impl Seen {
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until an event with `action` for `user` arrived.
+    fn wait_for(&self, action: &str, user: Option<i64>) -> Notification {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(n) = self
+                .events
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|n| n.action == action && (user.is_none() || n.user_id == user))
+            {
+                return n.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {action} event: {:?}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Callbacks for Seen {
+    fn sign_in(&self, attempt: &SignInAttempt<'_>) -> Decision {
+        let method = match &attempt.method {
+            SignInMethod::Password => "password".to_string(),
+            SignInMethod::SignUp => "signup".to_string(),
+            other => format!("{other:?}"),
+        };
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("gate:{method}:{}", attempt.email));
+        if self
+            .refused
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e == attempt.email)
+        {
+            Decision::Deny(format!("{} may not sign in here today.", attempt.name))
+        } else {
+            Decision::Allow
+        }
+    }
+
+    fn enrich_session(&self, session: &SignedIn, db: &gatehouse::db::Db) -> Option<Enrichment> {
+        let (user_id, name, db) = (session.user.id, session.user.name.clone(), db.clone());
+        Some(Box::pin(async move {
+            // One query of the app's own (here: how many sessions the user has).
+            let sessions = db
+                .run(move |conn| {
+                    use diesel::prelude::*;
+                    use gatehouse::db::schema::sessions::dsl as s;
+                    Ok(s::sessions
+                        .filter(s::user_id.eq(user_id))
+                        .count()
+                        .get_result::<i64>(conn)?)
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut fields = AppFields::new();
+            fields.insert("greeting".into(), format!("Hello, {name}").into());
+            fields.insert("sessions".into(), sessions.into());
+            Ok(fields)
+        }))
+    }
+
+    fn event(&self, event: &Notification) {
+        let visible = self.db.lock().unwrap().as_ref().map(|db| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::audit_events::dsl as a;
+            let mut conn = db.get().expect("connection");
+            a::audit_events
+                .filter(a::action.eq(event.action))
+                .filter(a::target_id.eq(event.user_id))
+                .count()
+                .get_result::<i64>(&mut *conn)
+                .expect("count")
+                > 0
+        });
+        self.log.lock().unwrap().push(format!(
+            "event:{}:{}",
+            event.action,
+            visible.unwrap_or(false)
+        ));
+        self.events.lock().unwrap().push(event.clone());
+    }
+}
+
+/// The app's own routes, behind gatehouse's extractors.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/app/me",
+        web::get().to(|user: PageUser| async move {
+            HttpResponse::Ok().json(serde_json::json!({
+                "id": user.0.user.id.to_string(),
+                "greeting": user.0.app.get("greeting"),
+            }))
+        }),
+    )
+    .route(
+        "/app/api/me",
+        web::get().to(|user: ApiUser| async move {
+            HttpResponse::Ok().json(serde_json::json!({ "email": user.0.user.email }))
+        }),
+    )
+    .route(
+        "/app/reports",
+        web::get().to(|user: RequirePermission<ReportsRead>| async move {
+            HttpResponse::Ok().body(format!("reports for {}", user.0.user.name))
+        }),
+    );
+}
+
+fn start(backend: Backend) -> Option<(EmbeddedApp, Seen)> {
+    let seen = Seen::default();
+    let app = EmbeddedApp::start(backend, &[], seen.clone(), routes)?;
+    *seen.db.lock().unwrap() = Some(app.gatehouse.db().clone());
+    Some((app, seen))
+}
+
+fn sign_up(app: &EmbeddedApp, name: &str, email: &str) -> common::Browser {
+    let b = app.browser();
+    let page = b.submit(
+        "/signup",
+        &[("name", name), ("email", email), ("password", PASSWORD)],
+    );
+    assert_eq!(page.status, 303, "sign-up failed: {}", page.body);
+    b
+}
+
+on_both_backends!(
+    a_refusing_gate_keeps_nothing_and_is_asked_only_after_the_password,
+    enrichment_is_in_the_session_view_and_in_the_apps_extractor,
+    extractors_guard_the_apps_routes,
+    events_arrive_after_commit_in_order_and_never_for_a_rollback,
+);
+
+fn a_refusing_gate_keeps_nothing_and_is_asked_only_after_the_password(backend: Backend) {
+    let Some((app, seen)) = start(backend) else {
+        return;
+    };
+    // A sign-up the gate refuses: its message, 403, and no account.
+    seen.refused
+        .lock()
+        .unwrap()
+        .push("mallory@example.com".into());
+    let b = app.browser();
+    let page = b.submit(
+        "/signup",
+        &[
+            ("name", "Mallory"),
+            ("email", "Mallory@Example.com"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(
+        page.body.contains("Mallory may not sign in here today."),
+        "{}",
+        page.body
+    );
+    assert_eq!(app.count("users"), 0);
+    assert_eq!(app.count("sessions"), 0);
+    assert_eq!(seen.log(), ["gate:signup:mallory@example.com"]);
+
+    // An account made while allowed, then refused at sign-in.
+    sign_up(&app, "Eve", "eve@example.com");
+    assert_eq!(app.count("sessions"), 1);
+    seen.refused.lock().unwrap().push("eve@example.com".into());
+    let gates = |seen: &Seen| seen.log().iter().filter(|l| l.starts_with("gate:")).count();
+    let asked = gates(&seen);
+    let other = app.browser();
+    let wrong = other.submit(
+        "/signin",
+        &[
+            ("email", "eve@example.com"),
+            ("password", "not her password"),
+        ],
+    );
+    assert_eq!(wrong.status, 401, "a wrong password never reaches the gate");
+    assert_eq!(gates(&seen), asked, "{:?}", seen.log());
+    let refused = other.submit(
+        "/signin",
+        &[("email", "eve@example.com"), ("password", PASSWORD)],
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("Eve may not sign in here today."));
+    assert_eq!(
+        app.count("sessions"),
+        1,
+        "no session for the refused sign-in"
+    );
+    assert_eq!(other.get("/api/auth/session").body.trim(), "null");
+    assert!(
+        seen.log()
+            .contains(&"gate:password:eve@example.com".to_string())
+    );
+
+    // Allowed again: the same password signs in.
+    seen.refused.lock().unwrap().clear();
+    let ok = other.submit(
+        "/signin",
+        &[("email", "eve@example.com"), ("password", PASSWORD)],
+    );
+    assert_eq!(ok.status, 303);
+    assert_eq!(app.count("sessions"), 2);
+}
+
+fn enrichment_is_in_the_session_view_and_in_the_apps_extractor(backend: Backend) {
+    let Some((app, _seen)) = start(backend) else {
+        return;
+    };
+    let b = sign_up(&app, "Ada", "ada@example.com");
+    let session = b.get("/api/auth/session").json();
+    assert_eq!(session["app"]["greeting"], "Hello, Ada");
+    assert_eq!(session["app"]["sessions"], 1);
+    assert_eq!(session["user"]["name"], "Ada", "the Auth.js shape is kept");
+    let me = b.get("/app/me").json();
+    assert_eq!(me["greeting"], "Hello, Ada");
+    // Fresh on every request: a rename is in the next view.
+    app.sql("UPDATE users SET name = 'Ada L.'");
+    assert_eq!(b.get("/app/me").json()["greeting"], "Hello, Ada L.");
+    // What the hook costs per request is counted in tests/statements.rs.
+    // Anonymous: no hook, no app fields.
+    assert_eq!(app.browser().get("/api/auth/session").body.trim(), "null");
+}
+
+fn extractors_guard_the_apps_routes(backend: Backend) {
+    let Some((app, _seen)) = start(backend) else {
+        return;
+    };
+    let stranger = app.browser();
+    let page = stranger.get("/app/me");
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.location().as_deref(),
+        Some("/signin?callbackUrl=%2Fapp%2Fme")
+    );
+    assert_eq!(stranger.get("/app/api/me").status, 401);
+    assert_eq!(stranger.get("/app/reports").status, 401);
+    let b = sign_up(&app, "Bo", "bo@example.com");
+    assert_eq!(b.get("/app/api/me").json()["email"], "bo@example.com");
+    assert_eq!(b.get("/app/reports").status, 403);
+    // A grant takes effect on the next request, as every change does.
+    app.sql(r#"UPDATE users SET permissions = '["reports:read"]'"#);
+    let reports = b.get("/app/reports");
+    assert_eq!(reports.status, 200);
+    assert_eq!(reports.body, "reports for Bo");
+    // A ban ends it at once.
+    app.sql("UPDATE users SET banned_at = CURRENT_TIMESTAMP");
+    assert_eq!(b.get("/app/reports").status, 401);
+}
+
+fn events_arrive_after_commit_in_order_and_never_for_a_rollback(backend: Backend) {
+    let Some((app, seen)) = start(backend) else {
+        return;
+    };
+    let b = sign_up(&app, "Cy", "cy@example.com");
+    let signed_up = seen.wait_for("sign_up", None);
+    assert_eq!(signed_up.kind, EventKind::SignUp);
+    let id = signed_up.user_id.expect("the new user");
+    // The gate was asked before the session existed; the event came after
+    // its row was committed (visible to another connection).
+    let log = seen.log();
+    let gate = log.iter().position(|l| l == "gate:signup:cy@example.com");
+    let event = log.iter().position(|l| l == "event:sign_up:true");
+    assert!(gate.is_some() && event.is_some() && gate < event, "{log:?}");
+
+    let page = b.submit("/settings/profile", &[("name", "Cyrus"), ("image", "")]);
+    assert!(page.status < 400, "{}", page.body);
+    let changed = seen.wait_for("profile_changed", Some(id));
+    assert_eq!(changed.kind, EventKind::UserChanged);
+    assert_eq!(b.submit("/signout", &[]).status, 303);
+    assert_eq!(seen.wait_for("sign_out", Some(id)).kind, EventKind::SignOut);
+    assert!(
+        seen.log()
+            .iter()
+            .all(|l| !l.starts_with("event:") || l.ends_with(":true")),
+        "every event after its commit: {:?}",
+        seen.log()
+    );
+
+    // A change that rolls back announces nothing; the same change committed does.
+    let db = app.gatehouse.db().clone();
+    let record = move |commit: bool| {
+        let mut conn = db.get().expect("connection");
+        let device = gatehouse::session::Device::default();
+        let outcome = conn.write_transaction(|conn| {
+            gatehouse::audit::record(
+                conn,
+                gatehouse::audit::Event::by(id, gatehouse::audit::action::PLAN_CHANGED, &device),
+            )?;
+            if commit {
+                Ok(())
+            } else {
+                Err(diesel::result::Error::RollbackTransaction)
+            }
+        });
+        assert_eq!(outcome.is_ok(), commit);
+    };
+    record(false);
+    record(true);
+    seen.wait_for("plan_changed", Some(id));
+    std::thread::sleep(Duration::from_millis(200));
+    let plans = seen
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|n| n.action == "plan_changed")
+        .count();
+    assert_eq!(plans, 1, "the rolled-back change was announced");
+}
