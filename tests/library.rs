@@ -144,12 +144,43 @@ fn routes(cfg: &mut web::ServiceConfig) {
             HttpResponse::Ok().json(serde_json::json!({ "email": user.0.user.email }))
         }),
     )
+    .route("/app/rename", web::post().to(rename))
     .route(
         "/app/reports",
         web::get().to(|user: RequirePermission<ReportsRead>| async move {
             HttpResponse::Ok().body(format!("reports for {}", user.0.user.name))
         }),
     );
+}
+
+#[derive(serde::Deserialize)]
+struct Rename {
+    name: String,
+    tell: bool,
+}
+
+/// The app changes its user's row itself, and tells gatehouse when `tell`.
+async fn rename(
+    user: ApiUser,
+    gatehouse: gatehouse::Gatehouse,
+    body: web::Json<Rename>,
+) -> Result<HttpResponse, gatehouse::AppError> {
+    let (id, Rename { name, tell }) = (user.0.user.id, body.into_inner());
+    gatehouse
+        .db()
+        .run(move |conn| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::users;
+            diesel::update(users::table.find(id))
+                .set(users::name.eq(name))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await?;
+    if tell {
+        gatehouse.user_changed(id).await;
+    }
+    Ok(HttpResponse::NoContent().finish())
 }
 
 fn start(backend: Backend) -> Option<(EmbeddedApp, Seen)> {
@@ -174,6 +205,8 @@ on_both_backends!(
     enrichment_is_in_the_session_view_and_in_the_apps_extractor,
     extractors_guard_the_apps_routes,
     events_arrive_after_commit_in_order_and_never_for_a_rollback,
+    the_apps_own_change_reaches_open_pages_when_told,
+    an_admins_ban_is_an_event,
 );
 
 fn a_refusing_gate_keeps_nothing_and_is_asked_only_after_the_password(backend: Backend) {
@@ -351,4 +384,59 @@ fn events_arrive_after_commit_in_order_and_never_for_a_rollback(backend: Backend
         .filter(|n| n.action == "plan_changed")
         .count();
     assert_eq!(plans, 1, "the rolled-back change was announced");
+}
+
+fn the_apps_own_change_reaches_open_pages_when_told(backend: Backend) {
+    let Some((app, _seen)) = start(backend) else {
+        return;
+    };
+    let b = sign_up(&app, "Di", "di@example.com");
+    let mut stream = common::sse::Stream::open(&b);
+    assert_eq!(stream.status, 200);
+    assert_eq!(stream.session()["user"]["name"], "Di");
+    let rename = |name: &str, tell: bool| {
+        let body = serde_json::json!({ "name": name, "tell": tell });
+        let page = b.json(reqwest::Method::POST, "/app/rename", &body);
+        assert_eq!(page.status, 204, "{}", page.body);
+    };
+    // Untold: requests see it (they read the row), the open page does not.
+    rename("Dee", false);
+    stream.quiet(Duration::from_millis(700));
+    assert_eq!(b.get("/api/auth/session").json()["user"]["name"], "Dee");
+    // Told: the stream sends the fresh session.
+    rename("Dot", true);
+    assert_eq!(stream.session()["user"]["name"], "Dot");
+}
+
+fn an_admins_ban_is_an_event(backend: Backend) {
+    let seen = Seen::default();
+    let admin = [
+        ("GATEHOUSE_ADMIN_EMAIL", "root@example.com"),
+        ("GATEHOUSE_ADMIN_PASSWORD", PASSWORD),
+    ];
+    let Some(app) = EmbeddedApp::start(backend, &admin, seen.clone(), routes) else {
+        return;
+    };
+    let user = sign_up(&app, "Bea", "bea@example.com");
+    let id = seen.wait_for("sign_up", None).user_id.expect("the user");
+    let root = app.browser();
+    let signed_in = root.submit(
+        "/signin",
+        &[("email", "root@example.com"), ("password", PASSWORD)],
+    );
+    assert_eq!(signed_in.status, 303);
+    let ban = root.json(
+        reqwest::Method::POST,
+        &format!("/api/admin/users/{id}/ban"),
+        &serde_json::json!({ "reason": "spam" }),
+    );
+    assert_eq!(ban.status, 200, "{}", ban.body);
+    let banned = seen.wait_for("banned", Some(id));
+    assert_eq!(banned.kind, EventKind::Banned);
+    assert!(banned.actor_id.is_some() && banned.actor_id != Some(id));
+    assert_eq!(
+        user.get("/app/api/me").status,
+        401,
+        "the ban ended the session"
+    );
 }

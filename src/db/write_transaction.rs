@@ -22,6 +22,9 @@ impl DbConn {
         use crate::hooks::notify;
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         let outermost = !self.in_transaction()?;
+        if outermost {
+            notify::begin();
+        }
         let mark = notify::mark();
         let done = match self {
             DbConn::Sqlite(c) if outermost => {

@@ -157,8 +157,7 @@ thread_local! {
 }
 
 /// This thread now works on a connection of the pool whose sink is `sink`:
-/// its events go there. Whatever an earlier connection left uncommitted on
-/// this thread is dropped.
+/// its events go there.
 pub fn checkout(sink: Option<&Sink>) {
     CURRENT.with(|c| {
         let mut c = c.borrow_mut();
@@ -166,6 +165,11 @@ pub fn checkout(sink: Option<&Sink>) {
             *c = sink.cloned();
         }
     });
+}
+
+/// An outermost transaction begins: nothing is pending on this thread (what
+/// a transaction outside `write_transaction` may have left is dropped).
+pub fn begin() {
     PENDING.with(|p| p.borrow_mut().clear());
 }
 

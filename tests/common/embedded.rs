@@ -87,6 +87,11 @@ impl EmbeddedApp {
         Browser::new(&self.base)
     }
 
+    /// The mail gatehouse wrote (as `.eml` files: no `SMTP_URL`).
+    pub fn mailbox(&self) -> super::mailbox::Mailbox {
+        super::mailbox::Mailbox::new(self.gatehouse.state().config.mail.dir.clone())
+    }
+
     /// Runs `sql` on gatehouse's database; answers the rows changed.
     pub fn sql(&self, sql: &str) -> usize {
         use diesel::RunQueryDsl;

@@ -21,10 +21,14 @@ pub fn press(b: &Browser, token: &str, callback: &str) -> Page {
 
 /// The `n`th sign-in mail to `to`, once it has arrived.
 pub fn link_mail(app: &TestApp, to: &str, n: usize) -> super::mailbox::Mail {
+    link_mail_in(&app.mailbox(), to, n)
+}
+
+/// [`link_mail`] in any app's `mailbox`.
+pub fn link_mail_in(mailbox: &super::mailbox::Mailbox, to: &str, n: usize) -> super::mailbox::Mail {
     let started = std::time::Instant::now();
     loop {
-        let mails: Vec<_> = app
-            .mailbox()
+        let mails: Vec<_> = mailbox
             .to(to)
             .into_iter()
             .filter(|m| m.subject.starts_with("Sign in"))
