@@ -4,15 +4,12 @@
 
 mod common;
 
-use std::collections::{BTreeSet, VecDeque};
-
 use diesel::prelude::*;
 use gatehouse::db::schema::sessions;
 
-use actix_web::{HttpResponse, web};
-use common::embedded::EmbeddedApp;
 use common::fake_provider::{FakeProvider, FakeUser};
-use common::{Backend, Browser, PASSWORD, Page, ROOT_ADMIN, TestApp, unescape};
+use common::links::{assert_links_under_the_prefix, attribute_values, crawl};
+use common::{Backend, PASSWORD, ROOT_ADMIN, TestApp};
 
 on_both_backends!(
     sign_up_and_sign_in_happen_under_the_prefix,
@@ -25,7 +22,6 @@ on_both_backends!(
     the_oauth_round_trip_comes_back_under_the_prefix,
     the_assets_load_under_the_prefix,
     the_setup_link_is_under_the_prefix,
-    an_embedding_apps_own_pages_send_to_the_prefixed_sign_in,
 );
 
 const MOUNT: &str = "/auth";
@@ -39,74 +35,6 @@ fn mounted(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
 
 fn mounted_with_admin(backend: Backend) -> Option<TestApp> {
     TestApp::with_admin(backend, &[("GATEHOUSE_MOUNT_PATH", MOUNT)])
-}
-
-/// Every value of `attr="…"` in `html`, unescaped.
-fn attribute_values(html: &str, attr: &str) -> Vec<String> {
-    let needle = format!(" {attr}=\"");
-    html.match_indices(&needle)
-        .filter_map(|(at, _)| {
-            let start = at + needle.len();
-            let end = html[start..].find('"')?;
-            Some(unescape(&html[start..start + end]))
-        })
-        .collect()
-}
-
-/// The URLs a page links to, loads or posts to, with the attribute's name.
-fn urls_of(page: &Page) -> Vec<(&'static str, String)> {
-    ["href", "action", "src", "data-api"]
-        .into_iter()
-        .flat_map(|attr| {
-            attribute_values(&page.body, attr)
-                .into_iter()
-                .map(move |v| (attr, v))
-        })
-        .collect()
-}
-
-/// Under the prefix, the site's home, or another site.
-fn assert_links_under_the_prefix(path: &str, page: &Page) {
-    for (attr, url) in urls_of(page) {
-        let ok = url.starts_with("/auth/")
-            || url == "/"
-            || url.starts_with("https://")
-            || url.starts_with("http://");
-        assert!(ok, "{path}: {attr}=\"{url}\" is not under /auth/");
-    }
-    if page.body.contains("<html") {
-        assert!(
-            page.body.contains("data-base=\"/auth\"") || !page.body.contains("data-base"),
-            "{path}: the scripts' base is not /auth"
-        );
-    }
-}
-
-/// Visits `start` and every page it links to (GET only, under the prefix,
-/// at most `limit` pages), checking each page's links; answers the paths seen.
-fn crawl(b: &Browser, start: &[&str], limit: usize) -> BTreeSet<String> {
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut queue: VecDeque<String> = start.iter().map(|s| s.to_string()).collect();
-    while let Some(path) = queue.pop_front() {
-        if seen.len() >= limit || !seen.insert(path.clone()) {
-            continue;
-        }
-        let page = b.get(&path);
-        assert!(page.status < 500, "{path}: {} {}", page.status, page.body);
-        if let Some(to) = page.location() {
-            assert!(
-                to.starts_with("/auth/") || to == "/",
-                "{path} redirects to {to}"
-            );
-        }
-        assert_links_under_the_prefix(&path, &page);
-        for (attr, url) in urls_of(&page) {
-            if attr == "href" && url.starts_with("/auth/") && !url.starts_with("/auth/static/") {
-                queue.push_back(url);
-            }
-        }
-    }
-    seen
 }
 
 fn sign_up_and_sign_in_happen_under_the_prefix(backend: Backend) {
@@ -537,61 +465,4 @@ fn the_setup_link_is_under_the_prefix(backend: Backend) {
         page.body
     );
     assert_links_under_the_prefix("/auth/setup", &page);
-}
-
-/// An app of its own with gatehouse at `/auth`: its home and one page that
-/// needs sign-in.
-struct NoCallbacks;
-impl gatehouse::Callbacks for NoCallbacks {}
-
-fn app_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/",
-        web::get().to(|| async { HttpResponse::Ok().body("the app's home") }),
-    )
-    .route(
-        "/dashboard",
-        web::get().to(|user: gatehouse::PageUser| async move {
-            HttpResponse::Ok().body(format!("dashboard of {}", user.0.user.name))
-        }),
-    );
-}
-
-fn an_embedding_apps_own_pages_send_to_the_prefixed_sign_in(backend: Backend) {
-    let Some(app) = EmbeddedApp::start(
-        backend,
-        &[("GATEHOUSE_MOUNT_PATH", MOUNT)],
-        NoCallbacks,
-        app_routes,
-    ) else {
-        return;
-    };
-    let b = app.browser().mounted_at(MOUNT);
-    let page = b.get("/dashboard");
-    assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(
-        page.location().as_deref(),
-        Some("/auth/signin?callbackUrl=%2Fdashboard")
-    );
-    assert_eq!(b.get("/").body, "the app's home");
-    assert_eq!(b.get("/signin").status, 404);
-
-    let done = b.submit(
-        "/auth/signup",
-        &[
-            ("name", "Ada"),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-            ("callbackUrl", "/dashboard"),
-        ],
-    );
-    assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(done.location().as_deref(), Some("/dashboard"));
-    assert_eq!(b.follow(&done).body, "dashboard of Ada");
-    // Signing out lands on the app's home, signed out.
-    let out = b.submit("/auth/signout", &[]);
-    assert_eq!(out.location().as_deref(), Some("/"));
-    assert_eq!(b.follow(&out).body, "the app's home");
-    assert_eq!(b.get("/dashboard").status, 303);
-    assert_eq!(b.get("/auth/").status, 200);
 }

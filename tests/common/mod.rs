@@ -6,6 +6,7 @@
 
 pub mod embedded;
 pub mod fake_provider;
+pub mod links;
 pub mod mailbox;
 pub mod pg_cluster;
 pub mod process;
