@@ -7,9 +7,9 @@
 //! TEAM_DOMAIN=example.com cargo run --example team_app
 //! ```
 //!
-//! then open <http://127.0.0.1:8080/>: sign up at `/signup` with an address
-//! at the team's domain, then visit `/wiki`. gatehouse's own pages (sign-in,
-//! settings, admin) are served beside the app's.
+//! then open <http://127.0.0.1:8080/>: sign up at `/auth/signup` with an
+//! address at the team's domain, then visit `/wiki`. gatehouse's own pages
+//! (sign-in, settings, admin) are mounted under [`MOUNT`], beside the app's.
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
@@ -18,6 +18,9 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use gatehouse::{
     AdminPage, Callbacks, CsrfToken, Decision, Gatehouse, PageUser, PageViewer, SignInAttempt,
 };
+
+/// Where gatehouse's routes live in this app.
+pub const MOUNT: &str = "/auth";
 
 /// The app's own state: who has left the team.
 #[derive(Clone, Default)]
@@ -62,8 +65,8 @@ impl Callbacks for TeamGate {
     }
 }
 
-/// The app's routes. gatehouse's are mounted by `gatehouse.configure()`;
-/// the app's `/` is registered first, so it wins over gatehouse's home page.
+/// The app's routes. gatehouse's are mounted under [`MOUNT`] by
+/// `gatehouse.configure()`.
 pub fn routes(roster: Roster) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(roster.clone()))
@@ -100,7 +103,7 @@ async fn home(viewer: PageViewer) -> HttpResponse {
         ),
         None => page(
             "Team wiki",
-            "<a href=\"/signin?callbackUrl=/wiki\">Sign in</a> or <a href=\"/signup\">sign up</a>",
+            "<a href=\"/auth/signin?callbackUrl=/wiki\">Sign in</a> or <a href=\"/auth/signup\">sign up</a>",
         ),
     }
 }
@@ -159,11 +162,12 @@ fn main() -> std::io::Result<()> {
     let roster = Roster::default();
     let gatehouse = Gatehouse::from_env()
         .and_then(|b| {
-            b.callbacks(TeamGate {
-                domain,
-                roster: roster.clone(),
-            })
-            .build()
+            b.mount(MOUNT)
+                .callbacks(TeamGate {
+                    domain,
+                    roster: roster.clone(),
+                })
+                .build()
         })
         .map_err(std::io::Error::other)?;
     gatehouse::logging::init(gatehouse.state().config.running.log_format);

@@ -21,9 +21,15 @@
 //! # Ok::<(), String>(())
 //! ```
 //!
+//! To keep gatehouse's pages out of your app's way, mount them under a
+//! prefix: `Gatehouse::from_env()?.mount("/auth").build()?` serves
+//! `/auth/signin`, `/auth/api/auth/session` and the rest, and every link,
+//! redirect, OAuth callback and mail link it makes carries the prefix. The
+//! session cookie stays at `Path=/`, so your routes see the session.
+//!
 //! **3. Wrap your `App`** with its middleware and mount its routes (sign-in,
-//! sign-up, settings, admin, `/api/auth/*`). Register your own routes first
-//! where a path could clash (`/`):
+//! sign-up, settings, admin, `/api/auth/*`). At the root, register your own
+//! routes first where a path could clash (`/`):
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer, web};
@@ -187,6 +193,7 @@ use actix_web::middleware::Next;
 use actix_web::{App, HttpResponse, ResponseError};
 
 pub use crate::config::Config;
+pub use crate::config::mount::MountPath;
 pub use crate::error::AppError;
 pub use crate::hooks::{
     AppFields, Callbacks, Decision, Enrichment, EventKind, Notification, SignInAttempt,

@@ -37,6 +37,8 @@ fn team_app_keeps_its_pages_for_its_team(backend: Backend) {
     let admin = [
         ("GATEHOUSE_ADMIN_EMAIL", "lead@team.example"),
         ("GATEHOUSE_ADMIN_PASSWORD", PASSWORD),
+        // What `main`'s `.mount(team_app::MOUNT)` sets.
+        ("GATEHOUSE_MOUNT_PATH", team_app::MOUNT),
     ];
     let Some(app) = EmbeddedApp::start(backend, &admin, gate, team_app::routes(roster)) else {
         return;
@@ -51,11 +53,24 @@ fn team_app_keeps_its_pages_for_its_team(backend: Backend) {
     assert_eq!(wiki.status, 303);
     assert_eq!(
         wiki.location().as_deref(),
-        Some("/signin?callbackUrl=%2Fwiki")
+        Some("/auth/signin?callbackUrl=%2Fwiki")
     );
+    assert_eq!(
+        stranger.get("/signin").status,
+        404,
+        "gatehouse is under /auth"
+    );
+    assert_eq!(stranger.get("/auth/signin").status, 200);
 
     // Another domain: refused with the app's words, no account.
-    let outsider = sign_up(&app, "Olga", "olga@elsewhere.example");
+    let outsider = app.browser().submit(
+        "/auth/signup",
+        &[
+            ("name", "Olga"),
+            ("email", "olga@elsewhere.example"),
+            ("password", PASSWORD),
+        ],
+    );
     assert_eq!(outsider.status, 403);
     assert!(outsider.body.contains("Only addresses at team.example"));
     assert_eq!(app.count("users WHERE email = 'olga@elsewhere.example'"), 0);
@@ -63,7 +78,7 @@ fn team_app_keeps_its_pages_for_its_team(backend: Backend) {
     // A teammate signs up and reads the wiki.
     let b = app.browser();
     let page = b.submit(
-        "/signup",
+        "/auth/signup",
         &[
             ("name", "Tam"),
             ("email", "tam@team.example"),
@@ -84,7 +99,7 @@ fn team_app_keeps_its_pages_for_its_team(backend: Backend) {
     );
     let lead = app.browser();
     let signed_in = lead.submit(
-        "/signin",
+        "/auth/signin",
         &[("email", "lead@team.example"), ("password", PASSWORD)],
     );
     assert_eq!(signed_in.status, 303);
@@ -95,7 +110,7 @@ fn team_app_keeps_its_pages_for_its_team(backend: Backend) {
     assert_eq!(done.status, 303);
     assert_eq!(b.get("/wiki").status, 303, "Tam's session ended at once");
     let again = app.browser().submit(
-        "/signin",
+        "/auth/signin",
         &[("email", "tam@team.example"), ("password", PASSWORD)],
     );
     assert_eq!(again.status, 403);

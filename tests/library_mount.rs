@@ -10,6 +10,39 @@ use common::{Backend, PASSWORD};
 
 on_both_backends!(an_embedding_apps_own_pages_send_to_the_prefixed_sign_in);
 
+/// `Builder::mount`: a plain absolute path is taken; anything else fails the
+/// build with one line, before the database is touched.
+#[test]
+fn the_builder_takes_a_plain_mount_path_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gatehouse.db");
+    let config = || {
+        common::TestApp::config_for(
+            &format!("sqlite://{}", db.display()),
+            &dir.path().join("gatehouse.secret"),
+            &[],
+            "127.0.0.1:0".parse().unwrap(),
+        )
+    };
+    for bad in ["/a/../b", "https://evil.example/x", "/a b", "/a?x"] {
+        let err = gatehouse::Gatehouse::builder(config())
+            .mount(bad)
+            .build()
+            .expect_err(bad);
+        assert!(err.starts_with("mount path"), "{bad}: {err}");
+    }
+    assert!(!db.exists(), "a refused mount opened the database");
+    let built = gatehouse::Gatehouse::builder(config())
+        .mount("/auth/")
+        .build()
+        .expect("build");
+    assert_eq!(built.state().config.mount.as_str(), "/auth");
+    assert_eq!(
+        built.state().config.mount,
+        gatehouse::MountPath::parse("/auth").unwrap()
+    );
+}
+
 const MOUNT: &str = "/auth";
 
 /// An app of its own with gatehouse at `/auth`: its home and one page that

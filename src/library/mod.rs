@@ -42,6 +42,7 @@ impl std::fmt::Debug for Gatehouse {
 pub struct Builder {
     config: Config,
     callbacks: Option<Arc<dyn Callbacks>>,
+    mount_error: Option<String>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -56,6 +57,18 @@ impl Builder {
     /// The app's callbacks: sign-in gate, session enrichment, events.
     pub fn callbacks(mut self, callbacks: impl Callbacks) -> Self {
         self.callbacks = Some(Arc::new(callbacks));
+        self
+    }
+
+    /// Mounts gatehouse's routes under `prefix` (`/auth`) instead of the
+    /// site root: its pages, `/api/auth/*`, `/static/*` and every URL it
+    /// makes (links, redirects, OAuth callbacks, mail links) carry it. A
+    /// prefix that is not a plain absolute path fails the build.
+    pub fn mount(mut self, prefix: &str) -> Self {
+        match crate::config::MountPath::parse(prefix) {
+            Ok(m) => self.config.mount = m,
+            Err(e) => self.mount_error = Some(format!("mount path {prefix:?}: {e}")),
+        }
         self
     }
 
@@ -77,6 +90,9 @@ impl Builder {
     /// [`Builder::build`], with what start-up found worth telling the
     /// operator (migrations run, the one-time setup link).
     pub fn build_with_startup(self) -> Result<(Gatehouse, Startup), String> {
+        if let Some(e) = self.mount_error {
+            return Err(e);
+        }
         let (state, startup) = AppState::initialize_with(self.config, self.callbacks)?;
         Ok((Gatehouse::from_state(Data::new(state)), startup))
     }
@@ -88,6 +104,7 @@ impl Gatehouse {
         Builder {
             config,
             callbacks: None,
+            mount_error: None,
         }
     }
 

@@ -83,8 +83,9 @@ impl EmbeddedApp {
         })
     }
 
+    /// A new browser; its helpers (`submit`'s CSRF token) know the mount.
     pub fn browser(&self) -> Browser {
-        Browser::new(&self.base)
+        Browser::new(&self.base).mounted_at(self.gatehouse.state().config.mount.as_str())
     }
 
     /// The mail gatehouse wrote (as `.eml` files: no `SMTP_URL`).
