@@ -21,13 +21,6 @@ on_both_backends!(
     json_api_serves_notes_behind_gatehouse_sessions,
 );
 
-fn sign_up(app: &EmbeddedApp, name: &str, email: &str) -> common::Page {
-    app.browser().submit(
-        "/signup",
-        &[("name", name), ("email", email), ("password", PASSWORD)],
-    )
-}
-
 fn team_app_keeps_its_pages_for_its_team(backend: Backend) {
     let roster = team_app::Roster::default();
     let gate = team_app::TeamGate {
