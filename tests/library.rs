@@ -86,6 +86,9 @@ impl Callbacks for Seen {
     fn enrich_session(&self, session: &SignedIn, db: &gatehouse::db::Db) -> Option<Enrichment> {
         let (user_id, name, db) = (session.user.id, session.user.name.clone(), db.clone());
         Some(Box::pin(async move {
+            if name == "Fail" {
+                return Err("the app's store is down".to_string());
+            }
             // One query of the app's own (here: how many sessions the user has).
             let sessions = db
                 .run(move |conn| {
@@ -294,6 +297,21 @@ fn enrichment_is_in_the_session_view_and_in_the_apps_extractor(backend: Backend)
     // Fresh on every request: a rename is in the next view.
     app.sql("UPDATE users SET name = 'Ada L.'");
     assert_eq!(b.get("/app/me").json()["greeting"], "Hello, Ada L.");
+    // The JSON update answers the fresh session, with the fresh app fields.
+    let updated = b.json(
+        reqwest::Method::POST,
+        "/api/auth/session",
+        &serde_json::json!({ "name": "Ada B" }),
+    );
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(updated.json()["app"]["greeting"], "Hello, Ada B");
+    // A failing hook: the view it would complete is unavailable (503), and
+    // nothing is half-answered.
+    app.sql("UPDATE users SET name = 'Fail'");
+    assert_eq!(b.get("/app/me").status, 503);
+    assert_eq!(b.get("/api/auth/session").status, 503);
+    app.sql("UPDATE users SET name = 'Ada'");
+    assert_eq!(b.get("/app/me").status, 200);
     // What the hook costs per request is counted in tests/statements.rs.
     // Anonymous: no hook, no app fields.
     assert_eq!(app.browser().get("/api/auth/session").body.trim(), "null");

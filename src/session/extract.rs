@@ -95,17 +95,27 @@ async fn enriched(
     let Some(future) = state.hooks.enrich(view, &state.db) else {
         return Ok(Default::default());
     };
-    match future.await {
-        Ok(fields) => {
-            req.extensions_mut()
-                .insert(Enriched(std::rc::Rc::new(fields.clone())));
-            Ok(fields)
-        }
-        Err(e) => {
-            log::warn!("the app's session enrichment failed: {e}");
-            Err(AppError::Unavailable)
-        }
-    }
+    let fields = future.await.map_err(enrichment_failed)?;
+    req.extensions_mut()
+        .insert(Enriched(std::rc::Rc::new(fields.clone())));
+    Ok(fields)
+}
+
+fn enrichment_failed(e: String) -> AppError {
+    log::warn!("the app's session enrichment failed: {e}");
+    AppError::Unavailable
+}
+
+/// The app's fields for `view`, asked now (a view made by the handler
+/// itself, such as the fresh session after an update).
+pub async fn app_fields(
+    state: &crate::AppState,
+    view: &SignedIn,
+) -> Result<crate::hooks::AppFields, AppError> {
+    let Some(future) = state.hooks.enrich(view, &state.db) else {
+        return Ok(Default::default());
+    };
+    future.await.map_err(enrichment_failed)
 }
 
 /// What the lookup found: `Ok(None)` is anonymous.

@@ -117,7 +117,11 @@ pub async fn update_session(
         .await?;
     state.events.user_changed(parties.1).await;
     match fresh {
-        Some(s) => Ok(session_json(&SignedIn::from_loaded(s, false))),
+        Some(s) => {
+            let mut view = SignedIn::from_loaded(s, false);
+            view.app = crate::session::extract::app_fields(&state, &view).await?;
+            Ok(session_json(&view))
+        }
         // Revoked between the two statements.
         None => Err(AppError::Unauthorized),
     }

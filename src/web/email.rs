@@ -341,9 +341,9 @@ pub async fn reset_json(
         .await?
         .ok_or(AppError::Unauthorized)?;
     begin_issued_session(&session, token)?;
-    Ok(super::api::session_json(&SignedIn::from_loaded(
-        loaded, false,
-    )))
+    let mut view = SignedIn::from_loaded(loaded, false);
+    view.app = crate::session::extract::app_fields(&state, &view).await?;
+    Ok(super::api::session_json(&view))
 }
 
 /// `GET /verify-email?token=…`: marks the address verified, `303` to `/`.
