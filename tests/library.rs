@@ -193,16 +193,6 @@ fn start(backend: Backend) -> Option<(EmbeddedApp, Seen)> {
     Some((app, seen))
 }
 
-fn sign_up(app: &EmbeddedApp, name: &str, email: &str) -> common::Browser {
-    let b = app.browser();
-    let page = b.submit(
-        "/signup",
-        &[("name", name), ("email", email), ("password", PASSWORD)],
-    );
-    assert_eq!(page.status, 303, "sign-up failed: {}", page.body);
-    b
-}
-
 on_both_backends!(
     a_refusing_gate_keeps_nothing_and_is_asked_only_after_the_password,
     enrichment_is_in_the_session_view_and_in_the_apps_extractor,
@@ -241,7 +231,7 @@ fn a_refusing_gate_keeps_nothing_and_is_asked_only_after_the_password(backend: B
     assert_eq!(seen.log(), ["gate:signup:mallory@example.com"]);
 
     // An account made while allowed, then refused at sign-in.
-    sign_up(&app, "Eve", "eve@example.com");
+    app.signed_up("Eve", "eve@example.com");
     assert_eq!(app.count("sessions"), 1);
     seen.refused.lock().unwrap().push("eve@example.com".into());
     let gates = |seen: &Seen| seen.log().iter().filter(|l| l.starts_with("gate:")).count();
@@ -287,7 +277,7 @@ fn enrichment_is_in_the_session_view_and_in_the_apps_extractor(backend: Backend)
     let Some((app, _seen)) = start(backend) else {
         return;
     };
-    let b = sign_up(&app, "Ada", "ada@example.com");
+    let b = app.signed_up("Ada", "ada@example.com");
     let session = b.get("/api/auth/session").json();
     assert_eq!(session["app"]["greeting"], "Hello, Ada");
     assert_eq!(session["app"]["sessions"], 1);
@@ -330,7 +320,7 @@ fn extractors_guard_the_apps_routes(backend: Backend) {
     );
     assert_eq!(stranger.get("/app/api/me").status, 401);
     assert_eq!(stranger.get("/app/reports").status, 401);
-    let b = sign_up(&app, "Bo", "bo@example.com");
+    let b = app.signed_up("Bo", "bo@example.com");
     assert_eq!(b.get("/app/api/me").json()["email"], "bo@example.com");
     assert_eq!(b.get("/app/reports").status, 403);
     // A grant takes effect on the next request, as every change does.
@@ -347,7 +337,7 @@ fn events_arrive_after_commit_in_order_and_never_for_a_rollback(backend: Backend
     let Some((app, seen)) = start(backend) else {
         return;
     };
-    let b = sign_up(&app, "Cy", "cy@example.com");
+    let b = app.signed_up("Cy", "cy@example.com");
     let signed_up = seen.wait_for("sign_up", None);
     assert_eq!(signed_up.kind, EventKind::SignUp);
     let id = signed_up.user_id.expect("the new user");
@@ -408,7 +398,7 @@ fn the_apps_own_change_reaches_open_pages_when_told(backend: Backend) {
     let Some((app, _seen)) = start(backend) else {
         return;
     };
-    let b = sign_up(&app, "Di", "di@example.com");
+    let b = app.signed_up("Di", "di@example.com");
     let mut stream = common::sse::Stream::open(&b);
     assert_eq!(stream.status, 200);
     assert_eq!(stream.session()["user"]["name"], "Di");
@@ -435,7 +425,7 @@ fn an_admins_ban_is_an_event(backend: Backend) {
     let Some(app) = EmbeddedApp::start(backend, &admin, seen.clone(), routes) else {
         return;
     };
-    let user = sign_up(&app, "Bea", "bea@example.com");
+    let user = app.signed_up("Bea", "bea@example.com");
     let id = seen.wait_for("sign_up", None).user_id.expect("the user");
     let root = app.browser();
     let signed_in = root.submit(

@@ -88,15 +88,7 @@ fn a_sign_in_link_passes_the_apps_gate(backend: Backend) {
     let Some(app) = EmbeddedApp::start(backend, &[], gate.clone(), |_| {}) else {
         return;
     };
-    let page = app.browser().submit(
-        "/signup",
-        &[
-            ("name", "Lin"),
-            ("email", "lin@example.com"),
-            ("password", PASSWORD),
-        ],
-    );
-    assert_eq!(page.status, 303);
+    app.signed_up("Lin", "lin@example.com");
     let sessions = app.count("sessions");
     let b = app.browser();
     assert_eq!(sign_in_link::ask(&b, "lin@example.com", "/").status, 200);
@@ -121,15 +113,7 @@ fn a_password_reset_passes_the_apps_gate(backend: Backend) {
     let Some(app) = EmbeddedApp::start(backend, &[], gate.clone(), |_| {}) else {
         return;
     };
-    let page = app.browser().submit(
-        "/signup",
-        &[
-            ("name", "Ray"),
-            ("email", "ray@example.com"),
-            ("password", PASSWORD),
-        ],
-    );
-    assert_eq!(page.status, 303);
+    app.signed_up("Ray", "ray@example.com");
     let b = app.browser();
     let asked = b.submit("/forgot-password", &[("email", "ray@example.com")]);
     assert!(asked.status < 400, "{}", asked.body);

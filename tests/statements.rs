@@ -118,16 +118,7 @@ fn an_enrichment_hook_adds_what_it_queries(backend: Backend) {
         else {
             return;
         };
-        let b = app.browser();
-        let page = b.submit(
-            "/signup",
-            &[
-                ("name", "Ada"),
-                ("email", "ada@example.com"),
-                ("password", common::PASSWORD),
-            ],
-        );
-        assert_eq!(page.status, 303);
+        let b = app.signed_up("Ada", "ada@example.com");
         for path in ["/", "/api/auth/session", "/settings"] {
             app.log.reset();
             for _ in 0..10 {

@@ -88,6 +88,21 @@ impl EmbeddedApp {
         Browser::new(&self.base).mounted_at(self.gatehouse.state().config.mount.as_str())
     }
 
+    /// Signs `name` up with `email` and [`super::PASSWORD`], in a new browser.
+    pub fn signed_up(&self, name: &str, email: &str) -> Browser {
+        let b = self.browser();
+        let page = b.submit(
+            &self.gatehouse.state().config.mount.join("/signup"),
+            &[
+                ("name", name),
+                ("email", email),
+                ("password", super::PASSWORD),
+            ],
+        );
+        assert_eq!(page.status, 303, "sign-up failed: {}", page.body);
+        b
+    }
+
     /// The mail gatehouse wrote (as `.eml` files: no `SMTP_URL`).
     pub fn mailbox(&self) -> super::mailbox::Mailbox {
         super::mailbox::Mailbox::new(self.gatehouse.state().config.mail.dir.clone())
@@ -118,13 +133,6 @@ impl EmbeddedApp {
 
 impl Drop for EmbeddedApp {
     fn drop(&mut self) {
-        let handle = self.handle.clone();
-        let _ = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(handle.stop(false));
-        })
-        .join();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        super::stop_server(&self.handle, &mut self.thread);
     }
 }

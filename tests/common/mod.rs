@@ -453,16 +453,24 @@ impl TestApp {
     }
 }
 
+/// Stops a server started on its own thread, and waits for that thread.
+pub fn stop_server(
+    handle: &actix_web::dev::ServerHandle,
+    thread: &mut Option<std::thread::JoinHandle<()>>,
+) {
+    let handle = handle.clone();
+    let _ = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(handle.stop(false));
+    })
+    .join();
+    if let Some(t) = thread.take() {
+        let _ = t.join();
+    }
+}
+
 impl TestApp {
     fn stop(&mut self) {
-        let handle = self.handle.clone();
-        let _ = std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(handle.stop(false));
-        })
-        .join();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        stop_server(&self.handle, &mut self.thread);
     }
 }
 
