@@ -9,7 +9,9 @@
 //!
 //! # Add gatehouse to your app in five minutes
 //!
-//! **1. Depend on it** (`Cargo.toml`): `gatehouse`, `actix-web = "4"`.
+//! **1. Depend on it** (`Cargo.toml`): `actix-web = "4"` and gatehouse from
+//! its repository, `gatehouse = { git = "<this repository's URL>" }` (or a
+//! `path` to a checkout). Its migrations are embedded: it needs no files.
 //!
 //! **2. Build it once, at start**, from the environment as the server reads
 //! it (`DATABASE_URL`, default `sqlite://gatehouse.db`; `GATEHOUSE_URL`;
