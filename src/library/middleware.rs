@@ -76,7 +76,9 @@ where
             let s = from_fn(crate::web::lang::localize_error_pages)
                 .new_transform(s)
                 .await?;
-            let s = from_fn(crate::security_headers).new_transform(s).await?;
+            let s = from_fn(crate::headers::security_headers)
+                .new_transform(s)
+                .await?;
             // Timing, metrics, the access log (never a query string: it may
             // carry a setup token) and `X-Request-Id`.
             let s = from_fn(crate::metrics::requests::observe)
