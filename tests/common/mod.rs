@@ -782,11 +782,13 @@ pub fn run_gatehouse(
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("run gatehouse");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    // A command that stops at once (a bad setting) may exit before it reads
+    // its input: that pipe is closed, and the answer is in the output.
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        panic!("writing to gatehouse's input: {e}");
+    }
     child.wait_with_output().unwrap()
 }
