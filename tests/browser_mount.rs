@@ -139,11 +139,5 @@ fn a_passkey_is_added_and_signs_in_under_the_prefix(backend: Backend) {
         app.count("audit_events WHERE action = 'reauthenticated' AND details LIKE '%passkey%'"),
         1
     );
-    let console = c.console();
-    assert!(
-        !console
-            .iter()
-            .any(|l| l.contains("Content Security Policy")),
-        "{console:?}"
-    );
+    c.assert_no_csp_refusal();
 }

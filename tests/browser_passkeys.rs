@@ -109,13 +109,7 @@ fn a_passkey_added_on_the_security_page_signs_in_with_the_button(backend: Backen
         app.count("audit_events WHERE action = 'reauthenticated' AND details LIKE '%passkey%'"),
         1
     );
-    let console = c.console();
-    assert!(
-        !console
-            .iter()
-            .any(|l| l.contains("Content Security Policy")),
-        "{console:?}"
-    );
+    c.assert_no_csp_refusal();
 }
 
 fn without_a_domain_the_pages_offer_no_passkeys(backend: Backend) {

@@ -361,6 +361,17 @@ impl Chromium {
             .expect("switch tab");
     }
 
+    /// No Content-Security-Policy refusal in the console since the last call.
+    pub fn assert_no_csp_refusal(&self) {
+        let console = self.console();
+        assert!(
+            !console
+                .iter()
+                .any(|l| l.contains("Content Security Policy")),
+            "{console:?}"
+        );
+    }
+
     /// What the page wrote to the console since the last call (CSP
     /// violations, script errors), one line per entry; chromedriver's
     /// `se/log` endpoint.
