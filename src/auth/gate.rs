@@ -26,13 +26,18 @@ pub struct Rules {
 impl Rules {
     /// The app's gate on a new account, before it exists (sign-up).
     pub fn new_account(&self, email: &str, name: &str) -> Result<(), Refusal> {
-        match self.hooks.sign_in(&SignInAttempt {
+        self.ask(&SignInAttempt {
             user_id: None,
             email,
             name,
             role: "user",
             method: SignInMethod::SignUp,
-        }) {
+        })
+    }
+
+    /// The app's gate on `attempt`, as a refusal when it says no.
+    fn ask(&self, attempt: &SignInAttempt<'_>) -> Result<(), Refusal> {
+        match self.hooks.sign_in(attempt) {
             Decision::Allow => Ok(()),
             Decision::Deny(message) => Err(Refusal::App(message)),
         }
@@ -169,17 +174,13 @@ fn decide(
     if require_verified_email && verified_at.is_none() {
         return Ok(Err(Refusal::EmailUnverified));
     }
-    let attempt = SignInAttempt {
+    Ok(rules.ask(&SignInAttempt {
         user_id: Some(user_id),
         email: &email,
         name: &name,
         role: &role,
         method,
-    };
-    Ok(match rules.hooks.sign_in(&attempt) {
-        Decision::Allow => Ok(()),
-        Decision::Deny(message) => Err(Refusal::App(message)),
-    })
+    }))
 }
 
 #[cfg(test)]

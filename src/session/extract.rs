@@ -78,8 +78,7 @@ pub async fn read_session(req: &HttpRequest) -> Outcome {
 }
 
 /// This request's enrichment, run once and kept in the request.
-#[derive(Clone)]
-struct Enriched(std::rc::Rc<crate::hooks::AppFields>);
+struct Enriched(crate::hooks::AppFields);
 
 /// The app's fields for `view`: none without an enrichment hook; otherwise
 /// what its future answered, once per request.
@@ -90,20 +89,27 @@ async fn enriched(
 ) -> Result<crate::hooks::AppFields, AppError> {
     use actix_web::HttpMessage;
     if let Some(Enriched(known)) = req.extensions().get::<Enriched>() {
-        return Ok(known.as_ref().clone());
+        return Ok(known.clone());
     }
-    let Some(future) = state.hooks.enrich(view, &state.db) else {
+    let Some(fields) = ask_hook(state, view).await? else {
         return Ok(Default::default());
     };
-    let fields = future.await.map_err(enrichment_failed)?;
-    req.extensions_mut()
-        .insert(Enriched(std::rc::Rc::new(fields.clone())));
+    req.extensions_mut().insert(Enriched(fields.clone()));
     Ok(fields)
 }
 
-fn enrichment_failed(e: String) -> AppError {
-    log::warn!("the app's session enrichment failed: {e}");
-    AppError::Unavailable
+/// What the enrichment hook answers for `view`; `None` without one.
+async fn ask_hook(
+    state: &crate::AppState,
+    view: &SignedIn,
+) -> Result<Option<crate::hooks::AppFields>, AppError> {
+    let Some(future) = state.hooks.enrich(view, &state.db) else {
+        return Ok(None);
+    };
+    future.await.map(Some).map_err(|e| {
+        log::warn!("the app's session enrichment failed: {e}");
+        AppError::Unavailable
+    })
 }
 
 /// The app's fields for `view`, asked now (a view made by the handler
@@ -112,10 +118,7 @@ pub async fn app_fields(
     state: &crate::AppState,
     view: &SignedIn,
 ) -> Result<crate::hooks::AppFields, AppError> {
-    let Some(future) = state.hooks.enrich(view, &state.db) else {
-        return Ok(Default::default());
-    };
-    future.await.map_err(enrichment_failed)
+    Ok(ask_hook(state, view).await?.unwrap_or_default())
 }
 
 /// What the lookup found: `Ok(None)` is anonymous.

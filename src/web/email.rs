@@ -259,10 +259,10 @@ async fn do_reset(
             crate::auth::password::hash_password(&password)
         })
         .await?;
-    let (domains, device, policy) = (state.sign_in_rules(), device_of(req), state.expiry);
+    let (rules, device, policy) = (state.sign_in_rules(), device_of(req), state.expiry);
     let done = state
         .db
-        .run(move |conn| reset::reset(conn, &token, &hash, &domains, &device, &policy))
+        .run(move |conn| reset::reset(conn, &token, &hash, &rules, &device, &policy))
         .await?
         .ok_or(ResetRefused::Link)?;
     let reason = crate::events::Reason::PasswordChanged;

@@ -186,11 +186,11 @@ async fn spend(
     let Some(token) = PlainToken::parse(raw) else {
         return Ok(Err(NotSignedIn::DeadLink));
     };
-    let (domains, device, policy) = (state.sign_in_rules(), device_of(req), state.expiry);
+    let (rules, device, policy) = (state.sign_in_rules(), device_of(req), state.expiry);
     let to = callback.to_owned();
     let outcome = state
         .db
-        .run(move |conn| signin_link::sign_in(conn, &token, &domains, &device, &policy, &to))
+        .run(move |conn| signin_link::sign_in(conn, &token, &rules, &device, &policy, &to))
         .await;
     if let Ok(Ok(done)) = &outcome {
         // The link verified the address: open pages of the user say so.

@@ -139,7 +139,7 @@ pub async fn signin_submit(
     let callback = callback::sanitize(form.callback_url.as_deref(), &state.config.public_url);
     let db = state.db.clone();
     let (email, password) = (form.email.clone(), form.password);
-    let domains = state.sign_in_rules();
+    let rules = state.sign_in_rules();
     let require_verified = state.config.email_verification == crate::email::Verification::Required;
     let device = device_of(&req);
     let attempt = Attempt {
@@ -153,7 +153,7 @@ pub async fn signin_submit(
         &state.hasher,
         &state.config.rate_limits,
         attempt,
-        move || crate::auth::authenticate(&db, &email, &password, &domains, require_verified),
+        move || crate::auth::authenticate(&db, &email, &password, &rules, require_verified),
     )
     .await;
     state.metrics.password_sign_in(&outcome);

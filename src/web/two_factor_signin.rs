@@ -170,7 +170,7 @@ pub async fn submit(
         device: device.clone(),
     };
     let (db, keys, policy) = (state.db.clone(), FactorKeys::new(&state.keys), state.expiry);
-    let domains = state.sign_in_rules();
+    let rules = state.sign_in_rules();
     let code = form.into_inner().code;
     let outcome = attempts::checked(
         &state.db,
@@ -179,7 +179,7 @@ pub async fn submit(
         attempt,
         move || {
             let mut conn = db.get()?;
-            match twofactor::complete(&mut conn, &keys, &hash, &code, &device, &policy, &domains)? {
+            match twofactor::complete(&mut conn, &keys, &hash, &code, &device, &policy, &rules)? {
                 Completion::WrongCode => Err(AppError::BadCredentials),
                 Completion::Refused(r) => Err(AppError::Refused(r)),
                 other => Ok(other),

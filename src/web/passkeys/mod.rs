@@ -282,7 +282,7 @@ pub async fn signin_verify(
     }
     let binding = binding_of(&req, &state);
     let passkeys = state.passkeys.clone();
-    let (domains, policy) = (state.sign_in_rules(), state.expiry);
+    let (rules, policy) = (state.sign_in_rules(), state.expiry);
     let outcome = state
         .db
         .run(move |conn| {
@@ -291,7 +291,7 @@ pub async fn signin_verify(
                     conn,
                     &binding,
                     &body.credential,
-                    &domains,
+                    &rules,
                     &device,
                     &policy,
                 )?,
