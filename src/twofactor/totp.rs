@@ -18,6 +18,9 @@ use crate::oauth::crypto::TokenCipher;
 pub const STEP: u64 = 30;
 /// Digits per code.
 pub const DIGITS: u8 = 6;
+/// The shortest secret that opens: 128 bits, RFC 4226's minimum and what
+/// `totp-rs` builds a TOTP from (issued secrets have 160).
+pub const MIN_SECRET_BYTES: usize = 16;
 
 /// A TOTP secret. Its `Debug` never shows the bytes.
 #[derive(Clone, PartialEq, Eq)]
@@ -60,10 +63,13 @@ impl Secret {
 
     /// As [`Secret::open`], and whether it was sealed under an earlier
     /// secret's key (to be sealed again).
+    /// A secret shorter than [`MIN_SECRET_BYTES`] is refused: the TOTP
+    /// builder would refuse it later, and [`Secret::check`] must not panic.
     pub fn open_checked(cipher: &TokenCipher, stored: &str, user_id: i64) -> Option<(Self, bool)> {
         let opened = cipher.open_checked(stored, &aad(user_id))?;
         let raw = RawSecret::try_from_base32(opened.plain).ok()?;
-        Some((Secret(raw.as_ref().to_vec()), opened.stale))
+        let bytes = raw.as_ref().to_vec();
+        (bytes.len() >= MIN_SECRET_BYTES).then_some((Secret(bytes), opened.stale))
     }
 
     fn totp(&self, issuer: &str, account: &str) -> Totp {
@@ -228,6 +234,22 @@ mod tests {
         assert_eq!(Secret::open(&cipher, &sealed, 7), Some(s.clone()));
         assert_eq!(Secret::open(&cipher, &sealed, 8), None);
         assert_eq!(Secret::open(&TokenCipher::new(&[4; 32]), &sealed, 7), None);
+    }
+
+    /// Found by `any_plain_text_in_the_secrets_place_never_panics`: a short
+    /// (here empty) base32 text sealed in a secret's place opened, and the
+    /// first code checked against it panicked in the TOTP builder.
+    #[test]
+    fn a_sealed_secret_shorter_than_128_bits_does_not_open() {
+        let cipher = TokenCipher::new(&[3; 32]);
+        for plain in ["", "AAAA", "AAAAAAAAAAAAAAAAAAAAAAAAA"] {
+            let sealed = cipher.seal(plain, &aad(7));
+            assert_eq!(Secret::open(&cipher, &sealed, 7), None, "{plain:?}");
+        }
+        let sealed = cipher.seal(&"A".repeat(26), &aad(7));
+        let s = Secret::open(&cipher, &sealed, 7).expect("128 bits open");
+        let now = 1_800_000_000;
+        assert!(s.check(&s.code_at(now), now, None).is_some());
         assert_eq!(format!("{s:?}"), "Secret(***)");
     }
 }
