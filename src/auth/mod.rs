@@ -158,3 +158,6 @@ pub fn change_password(
     })?;
     Ok(())
 }
+
+#[cfg(test)]
+mod proptests;

@@ -91,3 +91,6 @@ impl OAuth {
         format!("{}/api/auth/signin/{id}", self.base)
     }
 }
+
+#[cfg(test)]
+mod proptests;
