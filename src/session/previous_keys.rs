@@ -47,7 +47,8 @@ pub async fn accept_previous_keys(
 /// The `Cookie` header with the session cookie `name` signed again under the
 /// current key, when an earlier key (and not the current one) verifies it.
 /// Only the first cookie of that name counts, as for actix-session.
-fn resign(headers: &HeaderMap, name: &str, keys: &Keys) -> Option<HeaderValue> {
+/// Public for the fuzz target (`fuzz/fuzz_targets/cookie.rs`).
+pub fn resign(headers: &HeaderMap, name: &str, keys: &Keys) -> Option<HeaderValue> {
     let mut pieces: Vec<String> = Vec::new();
     let mut seen = false;
     let mut changed = false;

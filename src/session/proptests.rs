@@ -1,14 +1,19 @@
 //! Property tests for what a client sends about a session: the cookie's
-//! token, a carried token hash, and `X-Forwarded-For` behind trusted proxies.
+//! token, a carried token hash, `X-Forwarded-For` behind trusted proxies, and
+//! the `Cookie` header as it is signed again after a secret rotation.
 use std::net::IpAddr;
 
+use actix_web::cookie::{Cookie, CookieJar, Key};
+use actix_web::http::header::{COOKIE, HeaderMap, HeaderValue};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ipnet::IpNet;
 use proptest::prelude::*;
 
 use super::extract::forwarded_client;
+use super::previous_keys::resign;
 use super::token::{PlainToken, TOKEN_LEN, TokenHash};
+use crate::auth::keys::Keys;
 
 fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
@@ -134,5 +139,162 @@ proptest! {
         let trusted: Vec<IpNet> = vec!["192.0.2.0/24".parse().unwrap()];
         prop_assume!(!trusted[0].contains(&peer));
         prop_assert_eq!(forwarded_client(peer, [header.as_bytes()], &trusted), peer);
+    }
+}
+
+const SESSION: &str = "gatehouse_session";
+
+/// `name=value` signed under `key`, as actix-session writes it.
+fn signed(key: &Key, name: &str, value: &str) -> String {
+    let mut jar = CookieJar::new();
+    jar.signed_mut(key)
+        .add(Cookie::new(name.to_owned(), value.to_owned()));
+    jar.get(name).unwrap().encoded().to_string()
+}
+
+/// The pieces of a `Cookie` header in order, as `resign` reads them.
+fn pieces(headers: &[String]) -> Vec<String> {
+    headers
+        .iter()
+        .flat_map(|h| h.split(';'))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The value of the first cookie named `name` in `pieces`, if `key`
+/// verifies it, and where it is.
+fn first_verified(pieces: &[String], name: &str, key: &Key) -> (Option<usize>, Option<String>) {
+    let Some((at, cookie)) = pieces.iter().enumerate().find_map(|(i, p)| {
+        Cookie::parse_encoded(p.as_str())
+            .ok()
+            .filter(|c| c.name() == name)
+            .map(|c| (i, c.into_owned()))
+    }) else {
+        return (None, None);
+    };
+    let mut jar = CookieJar::new();
+    jar.add_original(cookie);
+    let value = jar.signed(key).get(name).map(|c| c.value().to_owned());
+    (Some(at), value)
+}
+
+/// One piece of a `Cookie` header: the session cookie under one of three
+/// keys (0: current, 1: earlier, 2: unknown), another cookie, or junk.
+fn cookie_piece() -> impl Strategy<Value = (u8, String)> {
+    let value = prop_oneof![3 => "[A-Za-z0-9_-]{43}", 1 => any::<String>()];
+    prop_oneof![
+        4 => (0u8..3, value).prop_map(|(k, v)| (k, v)),
+        2 => "(theme|lang|gatehouse_csrf|gatehouse_session)=[!-~&&[^;]]{0,20}".prop_map(|p| (9, p)),
+        1 => any::<String>().prop_map(|p| (8, p)),
+        1 => "gatehouse_session=[A-Za-z0-9+/=_-]{40,90}".prop_map(|p| (9, p)),
+    ]
+}
+
+fn rotated_keys() -> (Keys, [Key; 3]) {
+    let (current, earlier, unknown) = ([b'b'; 32], [b'a'; 32], [b'c'; 32]);
+    let keys = Keys::derive_with_previous(&current, &[&earlier]);
+    let each = [
+        Keys::derive(&current).session_cookie,
+        Keys::derive(&earlier).session_cookie,
+        Keys::derive(&unknown).session_cookie,
+    ];
+    (keys, each)
+}
+
+proptest! {
+    /// Any `Cookie` header (one or more, any bytes, the session cookie under
+    /// any key or none): never a panic, and a new header comes back exactly
+    /// when the first session cookie verifies under the earlier key and not
+    /// the current one; it then carries the same value under the current
+    /// key, every other piece as it was.
+    #[test]
+    fn any_cookie_header_is_signed_again_only_when_an_earlier_key_verifies_it(
+        parts in proptest::collection::vec(
+            proptest::collection::vec(cookie_piece(), 0..5),
+            0..3,
+        ),
+        raw in proptest::collection::vec(any::<u8>(), 0..40),
+        with_raw in prop::bool::weighted(0.2),
+    ) {
+        let (keys, each) = rotated_keys();
+        let mut candidates: Vec<Vec<u8>> = parts
+            .iter()
+            .map(|piece| {
+                piece
+                    .iter()
+                    .map(|(k, p)| match k {
+                        0..=2 => signed(&each[usize::from(*k)], SESSION, p),
+                        _ => p.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+                    .into_bytes()
+            })
+            .collect();
+        if with_raw {
+            candidates.push(raw);
+        }
+        // What is sent: the values a client can put in a header at all; a
+        // value that is not visible ASCII leaves the whole header alone.
+        let (mut headers, mut texts, mut all_text) = (HeaderMap::new(), Vec::new(), true);
+        for c in candidates {
+            let Ok(v) = HeaderValue::from_bytes(&c) else { continue };
+            match v.to_str() {
+                Ok(t) => texts.push(t.to_owned()),
+                Err(_) => all_text = false,
+            }
+            headers.append(COOKIE, v);
+        }
+
+        let before = pieces(&texts);
+        let (at, under_current) = first_verified(&before, SESSION, &each[0]);
+        let (_, under_earlier) = first_verified(&before, SESSION, &each[1]);
+        let expected = all_text && under_current.is_none() && under_earlier.is_some();
+
+        let got = resign(&headers, SESSION, &keys);
+        prop_assert_eq!(got.is_some(), expected, "{:?}", texts);
+        if let Some(new) = got {
+            let after = pieces(&[new.to_str().unwrap().to_owned()]);
+            prop_assert_eq!(after.len(), before.len());
+            let at = at.unwrap();
+            let (new_at, value) = first_verified(&after, SESSION, &each[0]);
+            prop_assert_eq!(new_at, Some(at));
+            prop_assert_eq!(value, under_earlier);
+            for (i, (a, b)) in before.iter().zip(&after).enumerate() {
+                if i != at {
+                    prop_assert_eq!(a, b);
+                }
+            }
+        }
+    }
+
+    /// The story of a rotation: a cookie signed under the earlier secret
+    /// comes back signed under the current one with the same value, which
+    /// the current key alone accepts; one signed under neither is refused.
+    #[test]
+    fn an_earlier_signature_comes_back_current_and_an_unknown_one_is_refused(
+        value in prop_oneof!["[A-Za-z0-9_-]{43}", any::<String>()],
+        before in "((theme|lang)=[a-z]{1,8}; ){0,2}",
+    ) {
+        let (keys, each) = rotated_keys();
+        let header = |piece: String| {
+            let mut h = HeaderMap::new();
+            h.insert(COOKIE, HeaderValue::from_str(&format!("{before}{piece}")).unwrap());
+            h
+        };
+        let old = header(signed(&each[1], SESSION, &value));
+        let new = resign(&old, SESSION, &keys);
+        prop_assert!(new.is_some());
+        let new = pieces(&[new.unwrap().to_str().unwrap().to_owned()]);
+        prop_assert_eq!(first_verified(&new, SESSION, &each[0]).1, Some(value.clone()));
+        prop_assert_eq!(first_verified(&new, SESSION, &each[1]).1, None);
+
+        prop_assert!(resign(&header(signed(&each[0], SESSION, &value)), SESSION, &keys).is_none());
+        let unknown = header(signed(&each[2], SESSION, &value));
+        prop_assert!(resign(&unknown, SESSION, &keys).is_none());
+        let unknown = pieces(&[unknown.get(COOKIE).unwrap().to_str().unwrap().to_owned()]);
+        prop_assert_eq!(first_verified(&unknown, SESSION, &each[0]).1, None);
     }
 }
