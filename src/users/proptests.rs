@@ -1,4 +1,5 @@
-//! Property tests for the email rule and permission strings.
+//! Property tests for the email rule, permission strings and the stored
+//! language preference.
 use proptest::prelude::*;
 
 use super::*;
@@ -125,4 +126,46 @@ proptest! {
             g.len()
         });
     }
+
+    /// The stored language preference: never a panic; accepted exactly when
+    /// it is (trimmed) a BCP 47-like tag as the README states (2-3 letters,
+    /// then `-` and 1-8 letters or digits, at most 35 bytes), as that tag;
+    /// what was accepted is accepted again unchanged, and is safe in the
+    /// page's `lang` attribute.
+    #[test]
+    fn language_tags_are_exactly_the_documented_set_and_round_trip(raw in language_text()) {
+        let naive = naive_language(raw.trim());
+        match validate_language(&raw) {
+            Ok(tag) => {
+                prop_assert!(naive, "{:?} accepted", raw);
+                prop_assert_eq!(&tag, raw.trim());
+                prop_assert!(tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+                prop_assert_eq!(validate_language(&tag), Ok(tag.clone()));
+                prop_assert!(crate::i18n::Lang::ALL.contains(&crate::i18n::Lang::negotiate(Some(&tag), None)));
+            }
+            Err(_) => prop_assert!(!naive, "{:?} refused", raw),
+        }
+    }
+}
+
+fn naive_language(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or("");
+    tag.len() <= 35
+        && (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Tags as a form or a script might send them: well-formed ones, near
+/// misses (`_`, empty subtags, long subtags, non-ASCII letters), anything.
+fn language_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[ \t]{0,2}[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8}){0,4}[ \t]{0,2}",
+        2 => "[a-zA-Z]{2,3}(-[a-zA-Z0-9]{5,8}){3,5}",
+        2 => "[a-zA-Z0-9_äöéЯ一\u{0}\u{3000}-]{0,40}",
+        1 => prop::sample::select(LANGUAGES.iter().map(|(code, _)| code.to_string()).collect::<Vec<_>>()),
+        1 => prop::sample::select(crate::i18n::Lang::ALL.iter().map(|l| l.code().to_string()).collect::<Vec<_>>()),
+        1 => any::<String>(),
+    ]
 }
