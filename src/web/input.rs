@@ -47,7 +47,8 @@ fn json_has_nul(v: &serde_json::Value) -> bool {
 
 /// A whole body: a raw 0 byte, or a NUL its content type decodes to. A JSON
 /// body that does not parse is left to the extractor (it answers 400).
-fn body_has_nul(content_type: &str, body: &[u8]) -> bool {
+/// Public for the `bodies` fuzz target.
+pub fn body_has_nul(content_type: &str, body: &[u8]) -> bool {
     if body.contains(&0) {
         return true;
     }
