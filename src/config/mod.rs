@@ -11,9 +11,11 @@ use crate::db::DatabaseUrl;
 
 pub mod mount;
 pub mod running;
+mod variables;
 pub mod webauthn;
 pub use mount::MountPath;
 pub use running::{LogFormat, Running};
+pub use variables::VARIABLES;
 
 /// Key material given by the operator; `Debug` prints nothing of it.
 #[derive(Clone, PartialEq, Eq)]
@@ -125,6 +127,13 @@ impl Config {
 
     /// Reads variables through `lookup`; empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let lookup = |name: &str| {
+            debug_assert!(
+                VARIABLES.contains(&name),
+                "{name} is read but not listed in config::VARIABLES"
+            );
+            lookup(name)
+        };
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
 
         let database_url = DatabaseUrl::parse(

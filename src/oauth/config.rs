@@ -114,13 +114,23 @@ pub fn from_lookup(
         if id.is_none() && secret.is_none() && issuer.is_none() {
             continue;
         }
+        // Each refusal names the variable that is set too, so an operator
+        // who set one of the pair reads the name they wrote.
         let Some(client_id) = id else {
-            return Err(bad(n.client_id, "must be set to enable this provider"));
+            let set = if secret.is_some() {
+                n.client_secret
+            } else {
+                "OIDC_ISSUER"
+            };
+            return Err(bad(
+                n.client_id,
+                format!("must be set to enable {} ({set} is set)", n.id),
+            ));
         };
         let Some(client_secret) = secret else {
             return Err(bad(
                 n.client_secret,
-                "must be set together with the client id",
+                format!("must be set together with {}", n.client_id),
             ));
         };
         let issuer = match (n.kind, issuer) {
