@@ -130,8 +130,9 @@ pub fn check_current_password(
 }
 
 /// Checks the current password, then the new one against `policy` and the
-/// account's name and email, stores it and ends every session of the user
-/// (the caller starts a fresh one for this device). Runs on a hashing thread.
+/// account's name and email, stores it, ends every session of the user (the
+/// caller starts a fresh one for this device) and revokes their mailed reset
+/// and sign-in links, in one transaction. Runs on a hashing thread.
 pub fn change_password(
     db: &crate::db::Db,
     policy: &users::PasswordPolicy,
@@ -154,6 +155,7 @@ pub fn change_password(
     conn.write_transaction(|conn| {
         users::set_password_hash(conn, user_id, &hash)?;
         crate::session::delete_all_of_user(conn, user_id)?;
+        crate::email::tokens::revoke_account_links(conn, user_id)?;
         Ok::<_, diesel::result::Error>(())
     })?;
     Ok(())
