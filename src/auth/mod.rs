@@ -56,6 +56,9 @@ pub struct Registration {
     pub name: String,
     pub email: String,
     password: String,
+    /// The new user's language preference (mails included); English unless
+    /// the sign-up page says otherwise ([`Registration::in_language`]).
+    language: crate::i18n::Lang,
 }
 
 impl Registration {
@@ -77,7 +80,14 @@ impl Registration {
             name,
             email,
             password: password.to_owned(),
+            language: crate::i18n::Lang::En,
         })
+    }
+
+    /// The account gets `language` as its preference: the language the
+    /// sign-up page was negotiated in, so its first mail is in it too.
+    pub fn in_language(self, language: crate::i18n::Lang) -> Self {
+        Registration { language, ..self }
     }
 
     /// Creates the account; the password is hashed before a connection is taken
@@ -92,6 +102,7 @@ impl Registration {
                 name: &self.name,
                 password_hash: Some(&hash),
                 role,
+                language: self.language.code(),
             },
         )
     }
