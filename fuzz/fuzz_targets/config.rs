@@ -25,6 +25,15 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(parse_cidr_list(&again.join(",")), Ok(nets));
     }
     let var = VARIABLES[usize::from(*first) % VARIABLES.len()];
+    // SMTP_CA_FILE is read whole at start: a device such as /dev/zero would
+    // never end (the operator's own choice, not a parser's answer).
+    if var == "SMTP_CA_FILE"
+        && ["/dev", "/proc", "/sys"]
+            .iter()
+            .any(|d| raw.trim().starts_with(d))
+    {
+        return;
+    }
     if let Err(e) = Config::from_lookup(|k| (k == var).then(|| raw.to_owned())) {
         let text = e.to_string();
         assert!(text.contains(var), "{var}: {e}");
@@ -32,8 +41,35 @@ fuzz_target!(|data: &[u8]| {
         let secret = var.ends_with("SECRET")
             || var == "GATEHOUSE_SECRET_PREVIOUS"
             || var == "GATEHOUSE_ADMIN_PASSWORD";
-        if secret && raw.trim().len() >= 12 {
-            assert!(!text.contains(raw.trim()), "{var}'s value in: {text}");
+        if secret {
+            let other = twin(raw);
+            let again = Config::from_lookup(|k| (k == var).then(|| other.clone()));
+            assert_eq!(
+                again.err().map(|e| e.to_string()),
+                Some(text),
+                "{var}'s value shows"
+            );
         }
     }
 });
+
+/// `value` with every character but commas, whitespace and controls
+/// replaced by another of the same UTF-8 length: a message that does not
+/// repeat a secret is the same for it.
+fn twin(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c == ',' || c.is_whitespace() || c.is_control() {
+                return c;
+            }
+            let pair = match c.len_utf8() {
+                1 => ['x', 'y'],
+                2 => ['é', 'è'],
+                3 => ['€', '₤'],
+                _ => ['😀', '😁'],
+            };
+            if c == pair[0] { pair[1] } else { pair[0] }
+        })
+        .collect()
+}

@@ -92,6 +92,27 @@ fn probe(addr: IpAddr) -> impl Strategy<Value = IpAddr> {
     ]
 }
 
+/// `value` with every character but commas, whitespace and controls
+/// replaced by another of the same UTF-8 length: a message that does not
+/// repeat a secret is the same for it.
+fn twin(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c == ',' || c.is_whitespace() || c.is_control() {
+                return c;
+            }
+            let pair = match c.len_utf8() {
+                1 => ['x', 'y'],
+                2 => ['é', 'è'],
+                3 => ['€', '₤'],
+                _ => ['😀', '😁'],
+            };
+            if c == pair[0] { pair[1] } else { pair[0] }
+        })
+        .collect()
+}
+
 proptest! {
     #[test]
     fn parse_duration_never_panics_and_ok_is_in_range(raw in hostile_text()) {
@@ -266,8 +287,11 @@ proptest! {
                 let secret = var.ends_with("SECRET")
                     || *var == "GATEHOUSE_SECRET_PREVIOUS"
                     || *var == "GATEHOUSE_ADMIN_PASSWORD";
-                if secret && value.trim().len() >= 12 {
-                    prop_assert!(!text.contains(value.trim()), "{var}'s value in: {text}");
+                if secret {
+                    let mut other = map.clone();
+                    other.insert(*var, twin(value));
+                    let again = Config::from_lookup(|k| other.get(k).cloned()).err();
+                    prop_assert_eq!(again.map(|e| e.to_string()), Some(text.clone()), "{}'s value shows", var);
                 }
             }
         }

@@ -134,7 +134,12 @@ pub fn from_lookup(
             ));
         };
         let issuer = match (n.kind, issuer) {
-            (Kind::Oidc, None) => return Err(bad("OIDC_ISSUER", "must be set to enable oidc")),
+            (Kind::Oidc, None) => {
+                return Err(bad(
+                    "OIDC_ISSUER",
+                    "must be set to enable oidc (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are set)",
+                ));
+            }
             (_, raw) => match raw {
                 Some(r) => {
                     endpoint("OIDC_ISSUER", &r)?;
