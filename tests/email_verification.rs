@@ -102,6 +102,7 @@ fn required_refuses_the_unverified_after_the_password_and_offers_a_new_link(back
     assert_eq!(b.session_json()["user"]["email_verified"], true);
     // The other link went with the verification.
     assert_eq!(app.browser().get(&first.path()).status, 400);
+    app.mailbox().settle();
     assert!(app.mailbox().to("nobody@example.com").is_empty());
 }
 
@@ -153,7 +154,7 @@ fn the_link_is_sent_again_from_settings(backend: Backend) {
         again.location().as_deref(),
         Some("/settings?saved=verified")
     );
-    std::thread::sleep(Duration::from_millis(300));
+    app.mailbox().settle();
     assert_eq!(app.mailbox().to("ada@example.com").len(), 2);
 }
 
@@ -196,7 +197,7 @@ fn the_email_limit_trips_per_address_and_per_ip(backend: Backend) {
     }
     assert_eq!(forgot_from(&b, "203.0.113.9", "z@example.com").status, 429);
     assert_eq!(app.count("audit_events WHERE action = 'rate_limited'"), 2);
-    std::thread::sleep(Duration::from_millis(300));
+    app.mailbox().settle();
     assert_eq!(app.mailbox().to("ada@example.com").len(), 2);
 }
 
