@@ -4,6 +4,7 @@
 //! PostgreSQL fails the test instead of skipping it.
 #![allow(dead_code)]
 
+pub mod dump;
 pub mod embedded;
 pub mod fake_provider;
 pub mod links;
