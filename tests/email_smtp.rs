@@ -256,7 +256,9 @@ fn a_test_app_delivers_over_smtp_unless_started_on_the_eml_default(backend: Back
     );
     drop(app);
 
-    // `SMTP_URL` unset: the mail is an .eml file, and its link works.
+    // `SMTP_URL` unset: the mail is an .eml file, and its links work. (The
+    // process stories of email_verification.rs and email_link.rs follow
+    // verification, reset, sign-in and change links from written files.)
     let Some(app) = TestApp::start_with(backend, &[common::mailbox::EML]) else {
         return;
     };
@@ -266,4 +268,21 @@ fn a_test_app_delivers_over_smtp_unless_started_on_the_eml_default(backend: Back
     assert!(mail.subject.starts_with("Verify"), "{}", mail.subject);
     assert_eq!(bob.get(&mail.path()).status, 303);
     assert_eq!(bob.session_json()["user"]["email_verified"], true);
+    // A reset through the written file, end to end.
+    let (page, _) = forgot_timed(&app.browser(), "bob@example.com");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let reset = app.mail_files().wait_for_nth("bob@example.com", 2);
+    assert!(reset.subject.starts_with("Reset"), "{}", reset.subject);
+    let here = app.browser();
+    assert_eq!(here.get(&reset.path()).status, 200);
+    let done = here.submit(
+        "/reset-password",
+        &[("token", &reset.token()), ("new_password", NEW_PASSWORD)],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(here.session_json()["user"]["email"], "bob@example.com");
+    assert!(
+        bob.session_json().is_null(),
+        "the reset ended Bob's session"
+    );
 }
