@@ -5,9 +5,7 @@
 mod common;
 
 use common::totp::{between, code, recovery_codes, steady, turn_on};
-use common::{Backend, Browser, PASSWORD, Page, TestApp};
-use reqwest::Method;
-use serde_json::json;
+use common::{Backend, Browser, Page, TestApp};
 
 on_both_backends!(
     turning_it_on_then_signing_in_asks_for_a_code,
@@ -19,27 +17,14 @@ on_both_backends!(
     a_provider_sign_in_asks_for_the_second_factor_too,
     turning_it_on_ends_one_factor_sessions_elsewhere,
     new_recovery_codes_replace_the_old_and_turning_off_removes_them,
-    an_admin_resets_a_users_two_factors,
-    an_impersonating_admin_cannot_touch_them,
     the_database_holds_no_secret_and_no_code,
 );
 
 const ADA: &str = "ada@example.com";
 
-/// Password sign-in of a two-factor user in a new browser: the code page.
+/// Password sign-in of Ada (two factors on) in a new browser: the code page.
 fn first_factor(app: &TestApp, callback: &str) -> (Browser, Page) {
-    let b = app.browser();
-    let page = b.submit(
-        "/signin",
-        &[
-            ("email", ADA),
-            ("password", PASSWORD),
-            ("callbackUrl", callback),
-        ],
-    );
-    assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(page.location().as_deref(), Some("/signin/two-factor"));
-    (b, page)
+    common::totp::first_factor(app, ADA, callback)
 }
 
 fn audited(app: &TestApp, action: &str) -> i64 {
@@ -364,66 +349,6 @@ fn new_recovery_codes_replace_the_old_and_turning_off_removes_them(backend: Back
     // A password alone signs in again.
     let laptop = app.signed_in(ADA);
     assert_eq!(laptop.session_json()["user"]["email"], ADA);
-}
-
-fn an_admin_resets_a_users_two_factors(backend: Backend) {
-    let Some(app) = TestApp::with_admin(backend, &[]) else {
-        return;
-    };
-    let b = app.signed_up("Ada", ADA);
-    let id = b.user_id();
-    turn_on(&b);
-    // Another user may not.
-    let rita = app.signed_up("Rita", "rita@example.com");
-    let path = format!("/api/admin/users/{id}/two-factor/reset");
-    assert_eq!(rita.json(Method::POST, &path, &json!({})).status, 403);
-    assert_eq!(b.session_json()["user"]["two_factor"], true);
-
-    let admin = app.signed_in(common::ROOT_ADMIN);
-    let page = format!("/admin/users/{id}");
-    assert!(admin.get(&page).body.contains("id=\"two-factor-reset\""));
-    let listed = admin.json(Method::GET, &format!("/api/admin/users/{id}"), &json!(null));
-    assert_eq!(listed.json()["two_factor"], true, "{}", listed.body);
-    let r = admin.json(Method::POST, &path, &json!({}));
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["was_on"], true);
-    assert_eq!(audited(&app, "two_factor_reset"), 1);
-    // The user's own session stays, and says two factors are off.
-    assert_eq!(b.session_json()["user"]["two_factor"], false);
-    assert_eq!(app.count("recovery_codes"), 0);
-    assert!(!admin.get(&page).body.contains("id=\"two-factor-reset\""));
-    let laptop = app.signed_in(ADA);
-    assert_eq!(laptop.session_json()["user"]["email"], ADA);
-    // The page's button, for an unknown user: 404.
-    assert_eq!(
-        admin
-            .json(
-                Method::POST,
-                "/api/admin/users/999999/two-factor/reset",
-                &json!({})
-            )
-            .status,
-        404
-    );
-    let page = admin.submit(&format!("/admin/users/{id}/two-factor/reset"), &[]);
-    assert_eq!(page.status, 303, "{}", page.body);
-}
-
-fn an_impersonating_admin_cannot_touch_them(backend: Backend) {
-    let Some(app) = TestApp::with_admin(backend, &[]) else {
-        return;
-    };
-    let b = app.signed_up("Ada", ADA);
-    let id = b.user_id();
-    let admin = app.signed_in(common::ROOT_ADMIN);
-    let started = admin.json(
-        Method::POST,
-        &format!("/api/admin/users/{id}/impersonate"),
-        &json!({}),
-    );
-    assert_eq!(started.status, 200, "{}", started.body);
-    assert_eq!(admin.submit("/settings/two-factor/setup", &[]).status, 403);
-    assert_eq!(app.count("totp_secrets"), 0);
 }
 
 fn the_database_holds_no_secret_and_no_code(backend: Backend) {
