@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::totp::{between, turn_on};
+use common::totp::{between, code, steady, turn_on};
 use common::{Backend, TestApp};
 use reqwest::Method;
 use serde_json::json;
@@ -127,8 +127,11 @@ fn an_impersonating_admin_cannot_touch_them(backend: Backend) {
     let Some(app) = TestApp::with_admin(backend, &[]) else {
         return;
     };
-    let b = app.signed_up("Ada", ADA);
-    let id = b.user_id();
+    let ada = app.signed_up("Ada", ADA);
+    let id = ada.user_id();
+    // Ada started a setup and has not confirmed it yet.
+    let setup = ada.submit("/settings/two-factor/setup", &[]);
+    let secret = between(&setup.body, "id=\"totp-secret\">", "<").to_owned();
     let admin = app.signed_in(common::ROOT_ADMIN);
     let started = admin.json(
         Method::POST,
@@ -136,6 +139,61 @@ fn an_impersonating_admin_cannot_touch_them(backend: Backend) {
         &json!({}),
     );
     assert_eq!(started.status, 200, "{}", started.body);
+    let sealed = |app: &TestApp| -> Vec<(String, Option<i64>)> {
+        app.with_conn(|c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::totp_secrets as t;
+            t::table
+                .select((t::secret, t::last_used_step))
+                .load(c)
+                .unwrap()
+        })
+    };
+    let before = sealed(&app);
+    assert_eq!(before.len(), 1);
+
+    // Neither a new setup nor confirming Ada's with a right code.
     assert_eq!(admin.submit("/settings/two-factor/setup", &[]).status, 403);
-    assert_eq!(app.count("totp_secrets"), 0);
+    steady();
+    let enable = admin.submit(
+        "/settings/two-factor/enable",
+        &[("code", &code(&secret, 0))],
+    );
+    assert_eq!(enable.status, 403, "{}", enable.body);
+    assert_eq!(
+        sealed(&app),
+        before,
+        "the secret and its steps are as they were"
+    );
+    assert_eq!(ada.session_json()["user"]["two_factor"], false);
+
+    // Ada turns them on herself; the acting admin can neither turn them off
+    // nor replace her recovery codes.
+    let on = ada.submit(
+        "/settings/two-factor/enable",
+        &[("code", &code(&secret, -1))],
+    );
+    assert_eq!(on.status, 200, "{}", on.body);
+    let hashes = |app: &TestApp| -> Vec<Vec<u8>> {
+        app.with_conn(|c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::recovery_codes as r;
+            r::table.order(r::id).select(r::code_hash).load(c).unwrap()
+        })
+    };
+    let (secret_on, codes_on) = (sealed(&app), hashes(&app));
+    assert_eq!(codes_on.len(), 10);
+    let off = admin.submit("/settings/two-factor/disable", &[]);
+    assert_eq!(off.status, 403, "{}", off.body);
+    let fresh = admin.submit("/settings/two-factor/recovery-codes", &[]);
+    assert_eq!(fresh.status, 403, "{}", fresh.body);
+    assert!(!fresh.body.contains("id=\"recovery-codes\""));
+    assert_eq!(ada.session_json()["user"]["two_factor"], true);
+    assert_eq!(sealed(&app), secret_on);
+    assert_eq!(hashes(&app), codes_on, "the same codes, none used");
+    assert_eq!(app.count("recovery_codes WHERE used_at IS NOT NULL"), 0);
+    assert_eq!(audited(&app, "two_factor_disabled"), 0);
+    assert_eq!(audited(&app, "recovery_codes_generated"), 0);
+    assert_eq!(audited(&app, "two_factor_enabled"), 1, "Ada's own");
+    assert_eq!(audited(&app, "impersonation_refused"), 4);
 }
