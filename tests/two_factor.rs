@@ -11,6 +11,7 @@ on_both_backends!(
     turning_it_on_then_signing_in_asks_for_a_code,
     a_code_is_accepted_once,
     a_recovery_code_signs_in_once,
+    a_right_password_abandoned_at_the_code_step_leaves_a_trace,
     the_pending_sign_in_is_this_browsers_and_lasts_five_minutes,
     wrong_codes_count_toward_the_sign_in_limit,
     a_sign_in_link_asks_for_the_second_factor_too,
@@ -29,6 +30,30 @@ fn first_factor(app: &TestApp, callback: &str) -> (Browser, Page) {
 
 fn audited(app: &TestApp, action: &str) -> i64 {
     app.count(&format!("audit_events WHERE action = '{action}'"))
+}
+
+/// The newest `action` event: its actor, its target and its details.
+fn last_event(app: &TestApp, action: &str) -> (Option<i64>, Option<i64>, serde_json::Value) {
+    let (actor, target, details): (Option<i64>, Option<i64>, String) = app.with_conn(|c| {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::audit_events as ae;
+        ae::table
+            .filter(ae::action.eq(action))
+            .order(ae::id.desc())
+            .select((ae::actor_id, ae::target_id, ae::details))
+            .first(c)
+            .unwrap_or_else(|e| panic!("no {action} event: {e}"))
+    });
+    (actor, target, serde_json::from_str(&details).unwrap())
+}
+
+/// The first factor was right and the code step was reached: one
+/// `two_factor_required` event of the user (actor and target) naming it.
+fn assert_required(app: &TestApp, user_id: &str, method: &str) {
+    let id: i64 = user_id.parse().unwrap();
+    let (actor, target, details) = last_event(app, "two_factor_required");
+    assert_eq!((actor, target), (Some(id), Some(id)));
+    assert_eq!(details["method"], method, "{details}");
 }
 
 fn turning_it_on_then_signing_in_asks_for_a_code(backend: Backend) {
@@ -82,17 +107,7 @@ fn turning_it_on_then_signing_in_asks_for_a_code(backend: Backend) {
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(done.location().as_deref(), Some("/settings"));
     assert_eq!(other.session_json()["user"]["email"], ADA);
-    let details: String = app.with_conn(|c| {
-        use diesel::prelude::*;
-        use gatehouse::db::schema::audit_events as ae;
-        ae::table
-            .filter(ae::action.eq("sign_in"))
-            .order(ae::id.desc())
-            .select(ae::details)
-            .first(c)
-            .unwrap()
-    });
-    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    let (_, _, details) = last_event(&app, "sign_in");
     assert_eq!(details["method"], "password");
     assert_eq!(details["second_factor"], "totp");
     assert_eq!(app.count("sessions WHERE aal = 2"), 2);
@@ -139,6 +154,9 @@ fn a_recovery_code_signs_in_once(backend: Backend) {
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(phone.session_json()["user"]["email"], ADA);
     assert_eq!(audited(&app, "recovery_code_used"), 1);
+    let (_, _, details) = last_event(&app, "sign_in");
+    assert_eq!(details["method"], "password");
+    assert_eq!(details["second_factor"], "recovery_code", "{details}");
     assert!(
         phone.get("/settings/security").body.contains(": 9"),
         "nine codes are left"
@@ -155,6 +173,35 @@ fn a_recovery_code_signs_in_once(backend: Backend) {
             .submit("/signin/two-factor", &[("code", &codes[4])])
             .status,
         303
+    );
+}
+
+fn a_right_password_abandoned_at_the_code_step_leaves_a_trace(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    turn_on(&b);
+    // A wrong password is a sign_in_failed, and nothing more.
+    let wrong = app.browser().submit(
+        "/signin",
+        &[("email", ADA), ("password", "not the password at all")],
+    );
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert_eq!(audited(&app, "two_factor_required"), 0);
+    let sign_ins = audited(&app, "sign_in");
+    // The right one, by someone without the phone, who goes no further.
+    let (stranger, _) = first_factor(&app, "/");
+    assert_eq!(audited(&app, "two_factor_required"), 1);
+    assert_required(&app, &b.user_id(), "password");
+    assert_eq!(audited(&app, "sign_in"), sign_ins, "no sign-in happened");
+    assert!(stranger.session_json().is_null());
+    // Ada sees it in her own security history.
+    let history = b.get("/settings/sessions");
+    assert!(
+        history.body.contains("data-action=\"two_factor_required\""),
+        "{}",
+        history.body
     );
 }
 
@@ -235,6 +282,7 @@ fn a_sign_in_link_asks_for_the_second_factor_too(backend: Backend) {
     assert_eq!(pressed.status, 303, "{}", pressed.body);
     assert_eq!(pressed.location().as_deref(), Some("/signin/two-factor"));
     assert!(phone.session_json().is_null());
+    assert_required(&app, &b.user_id(), "email");
     steady();
     let done = phone.submit("/signin/two-factor", &[("code", &code(&secret, 0))]);
     assert_eq!(done.status, 303, "{}", done.body);
@@ -259,6 +307,7 @@ fn a_provider_sign_in_asks_for_the_second_factor_too(backend: Backend) {
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(page.location().as_deref(), Some("/signin/two-factor"));
     assert!(phone.session_json().is_null());
+    assert_required(&app, &b.user_id(), "github");
     steady();
     let done = phone.submit("/signin/two-factor", &[("code", &code(&secret, 0))]);
     assert_eq!(done.status, 303, "{}", done.body);
