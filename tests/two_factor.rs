@@ -383,10 +383,23 @@ fn new_recovery_codes_replace_the_old_and_turning_off_removes_them(backend: Back
         "{:?}",
         stale.location()
     );
-    assert_eq!(
-        b.submit("/settings/two-factor/recovery-codes", &[]).status,
-        303
-    );
+    let stored = || -> Vec<(Vec<u8>, Option<chrono::NaiveDateTime>)> {
+        app.with_conn(|c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::recovery_codes as r;
+            r::table
+                .order(r::id)
+                .select((r::code_hash, r::used_at))
+                .load(c)
+                .unwrap()
+        })
+    };
+    let before = stored();
+    let stale_codes = b.submit("/settings/two-factor/recovery-codes", &[]);
+    assert_eq!(stale_codes.status, 303);
+    assert!(!stale_codes.body.contains("id=\"recovery-codes\""));
+    assert_eq!(stored(), before, "the stored codes are as they were");
+    assert_eq!(audited(&app, "recovery_codes_generated"), 1);
     assert_eq!(b.session_json()["user"]["two_factor"], true);
     set_authenticated(chrono::Utc::now().naive_utc());
     let off = b.submit("/settings/two-factor/disable", &[]);
