@@ -190,6 +190,10 @@ impl ResponseError for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
+        if crate::deadline::is_passed_error(&e) {
+            // Rolled back at the request's deadline: the connection is fine.
+            return AppError::Unavailable;
+        }
         let mapped = Self::from_diesel(e);
         if matches!(mapped, AppError::Unavailable) {
             crate::db::discard_current_connection();

@@ -150,6 +150,8 @@ pub mod config;
 #[doc(hidden)]
 pub mod db;
 #[doc(hidden)]
+pub mod deadline;
+#[doc(hidden)]
 pub mod email;
 #[doc(hidden)]
 pub mod error;

@@ -166,6 +166,11 @@ fn three_instances_behind_nginx_share_sessions_and_survive_a_kill() {
         ADA
     );
 
+    // A session made on the instance about to be killed.
+    let on_killed = Browser::new(&instances[0].base);
+    let r = on_killed.submit("/signin", &[("email", ADA), ("password", PASSWORD)]);
+    assert_eq!(r.status, 303);
+
     // Reads through nginx while instance 0 is killed: every one answered.
     let stop = AtomicBool::new(false);
     let statuses: Mutex<Vec<u16>> = Mutex::new(Vec::new());
@@ -212,6 +217,17 @@ fn three_instances_behind_nginx_share_sessions_and_survive_a_kill() {
     // The killed instance's sessions were the database's: new sign-ins and
     // the old session go on through the two left.
     assert_eq!(ada.session_json()["user"]["email"], ADA);
+    assert_eq!(
+        on_killed.moved_to(&nginx.base).session_json()["user"]["email"],
+        ADA,
+        "the killed instance's own sign-in outlives it"
+    );
+    for s in &rest {
+        assert_eq!(
+            on_killed.moved_to(&s.base).session_json()["user"]["email"],
+            ADA
+        );
+    }
     let again = Browser::new(&nginx.base);
     let r = again.submit("/signin", &[("email", ADA), ("password", PASSWORD)]);
     assert_eq!(r.status, 303, "{}", r.body);

@@ -159,7 +159,12 @@ fn check(seen: &[Seen], back: Instant, slowest: Duration, recovery: Duration) {
 }
 
 fn signed_up_server(db: &ProcessDb) -> ServerProcess {
-    let server = ServerProcess::start(db, ENV);
+    signed_up_server_with(db, &[])
+}
+
+fn signed_up_server_with(db: &ProcessDb, extra: &[(&str, &str)]) -> ServerProcess {
+    let env: Vec<(&str, &str)> = ENV.iter().chain(extra).copied().collect();
+    let server = ServerProcess::start(db, &env);
     let b = Browser::new(&server.base);
     let r = b.submit(
         "/signup",
@@ -204,7 +209,7 @@ fn sqlite_locked_past_busy_timeout_answers_503_then_recovers() {
         dir,
         pg: None,
     };
-    let server = signed_up_server(&db);
+    let server = signed_up_server_with(&db, &[("GATEHOUSE_RESPONSE_TIMEOUT", "3s")]);
     let (seen, back) = under_load(&server.base, || {
         // Another process (this test) takes the write lock and keeps it
         // past the server's busy_timeout (5 s), longer than two writes wait.
@@ -218,10 +223,70 @@ fn sqlite_locked_past_busy_timeout_answers_503_then_recovers() {
         std::thread::sleep(Duration::from_secs(12));
         diesel::sql_query("COMMIT").execute(&mut other).unwrap();
     });
-    // Each write waits up to busy_timeout (5 s) for the lock; a sign-in makes
-    // up to three (count the attempt, take the count back, the session), and
-    // only bookkeeping may fail without failing the request.
-    check(&seen, back, Duration::from_secs(16), Duration::from_secs(5));
+    // Each write waits up to busy_timeout (5 s) for the lock, and a sign-in
+    // makes up to three (count the attempt, take the count back, the
+    // session): GATEHOUSE_RESPONSE_TIMEOUT (3 s here) bounds them all.
+    check(&seen, back, Duration::from_secs(4), Duration::from_secs(5));
+    // A sign-in answered 503 at the deadline made no session, even one whose
+    // write got the lock afterwards: one session for the sign-up, one for
+    // each of the three readers, one per sign-in answered 303.
+    let signed_in = seen
+        .iter()
+        .filter(|s| s.kind == "sign-in" && s.status == 303)
+        .count();
+    let cut = seen
+        .iter()
+        .filter(|s| s.kind == "sign-in" && s.status == 503)
+        .count();
+    let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sessions = diesel::sql_query("SELECT count(*) AS n FROM sessions")
+        .get_result::<Count>(&mut conn)
+        .unwrap()
+        .n;
+    eprintln!("{signed_in} sign-ins answered 303, {cut} answered 503; {sessions} sessions");
+    assert!(cut > 0, "a sign-in was cut at the deadline");
+    assert_eq!(sessions as usize, 1 + 3 + signed_in);
+
+    // A lock held past the deadline (3 s) but within busy_timeout (5 s): the
+    // profile form's one write transaction waits for it, is answered 503 at
+    // its deadline and gets the lock afterwards; its change is rolled back,
+    // not made behind the 503. (The JSON edit would wait in its rate-limit
+    // count first, a statement of its own, and never reach the change.)
+    let ada = Browser::new(&server.base);
+    let r = ada.submit("/signin", &[("email", ADA), ("password", PASSWORD)]);
+    assert_eq!(r.status, 303);
+    ada.csrf_token();
+    let (locked, lock_taken) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        diesel::sql_query("BEGIN IMMEDIATE")
+            .execute(&mut conn)
+            .unwrap();
+        locked.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(4));
+        diesel::sql_query("COMMIT").execute(&mut conn).unwrap();
+    });
+    lock_taken.recv().unwrap();
+    let started = Instant::now();
+    let edit = ada.submit("/settings/profile", &[("name", "Cut"), ("image", "")]);
+    let took = started.elapsed();
+    holder.join().unwrap();
+    assert_eq!(edit.status, 503, "after {took:?}: {}", edit.body);
+    assert!(edit.header("retry-after").is_some());
+    assert!(
+        took < Duration::from_millis(3_900),
+        "answered after {took:?}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        ada.session_json()["user"]["name"],
+        "Ada",
+        "nothing behind a 503"
+    );
 }
 
 #[test]

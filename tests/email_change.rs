@@ -127,6 +127,12 @@ fn a_confirmed_change_shows_on_every_device_and_moves_the_sign_in(backend: Backe
         "no link in the notice"
     );
     assert!(!notice.text.contains("token="), "{}", notice.text);
+    assert_eq!(
+        notice.text.matches("http").count(),
+        1,
+        "one link, to Settings: {}",
+        notice.text
+    );
 
     // Nothing changed yet.
     for b in [&laptop, &phone] {

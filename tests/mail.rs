@@ -197,6 +197,46 @@ fn tls_required_or_smtps_never_falls_back_to_plain() {
 }
 
 #[test]
+fn starttls_and_implicit_tls_deliver_to_a_relay_signed_by_a_private_ca() {
+    use common::smtp_tls::{Mode, TestCa, TlsFront};
+    let sink = SmtpSink::start();
+    let backend: std::net::SocketAddr = format!("127.0.0.1:{}", sink.port()).parse().unwrap();
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("relay-ca.pem");
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let trusted = gatehouse::mail::SmtpCa::read(ca_file.to_str().unwrap()).unwrap();
+    for (mode, scheme, query) in [
+        (Mode::StartTls, "smtp", "?tls=required"),
+        (Mode::StartTls, "smtp", ""),
+        (Mode::Implicit, "smtps", ""),
+    ] {
+        let front = TlsFront::start(&ca, mode, backend);
+        let url = format!("{scheme}://localhost:{}{query}", front.port());
+        let to = format!("{scheme}{}@tls.example", query.len());
+        // The relay's certificate is signed by a CA no public root knows:
+        // without SMTP_CA_FILE nothing is sent, in the clear or otherwise.
+        let untrusted = Mailer::start(config(Some(&url), dir.path()));
+        untrusted.send(message(&to));
+        wait_until(&untrusted, &url, |s| s.failed == 1);
+        assert!(sink.messages_to(&to).is_empty(), "{url}");
+        // With it, the message goes through TLS.
+        let mut with_ca = config(Some(&url), dir.path());
+        with_ca.smtp_ca = Some(trusted.clone());
+        let mailer = Mailer::start(with_ca);
+        mailer.send(message(&to));
+        let mail = sink.wait_for(&to, WAIT);
+        assert!(
+            mail.link_to("/reset-password")
+                .unwrap()
+                .ends_with("SECRET-TOKEN-123"),
+            "{url}"
+        );
+        wait_until(&mailer, &url, |s| s.sent == 1);
+    }
+}
+
+#[test]
 fn without_smtp_url_each_message_is_an_eml_file_named_in_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let mail_dir = dir.path().join("mail");
@@ -365,6 +405,8 @@ fn flush_delivers_what_waits_for_a_retry_and_gives_up_at_the_deadline() {
 fn a_bad_smtp_url_or_smtp_from_stops_the_start_naming_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("mail.db").display());
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
     for (var, value) in [
         ("SMTP_URL", "http://mail.example.com"),
         ("SMTP_URL", "smtp://mail.example.com:99999"),
@@ -375,6 +417,8 @@ fn a_bad_smtp_url_or_smtp_from_stops_the_start_naming_the_variable() {
         ("SMTP_URL", "smtps://mail.example.com?tls=none"),
         ("SMTP_FROM", "gatehouse"),
         ("SMTP_FROM", "gatehouse <nobody@>"),
+        ("SMTP_CA_FILE", "/nonexistent/relay-ca.pem"),
+        ("SMTP_CA_FILE", junk.to_str().unwrap()),
     ] {
         let out = common::run_gatehouse(dir.path(), &db, &["serve"], "", &[(var, value)]);
         assert_eq!(out.status.code(), Some(2), "{var}={value}");

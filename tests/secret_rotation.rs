@@ -14,6 +14,7 @@ use gatehouse::oauth::crypto::TokenCipher;
 on_both_backends!(
     a_session_and_its_csrf_token_survive_a_rotation,
     without_previous_an_old_cookie_is_signed_out,
+    a_rolling_restart_in_two_rounds_signs_no_one_out,
     provider_tokens_are_sealed_again_under_the_new_secret,
     totp_and_recovery_codes_made_before_still_work,
     rotating_the_secret_file_keeps_everyone_signed_in,
@@ -126,6 +127,57 @@ fn without_previous_an_old_cookie_is_signed_out(backend: Backend) {
     let settings = ada.get("/settings");
     assert_eq!(settings.status, 303, "signed out: sent to sign in");
     assert_eq!(rename_with(&ada, &token_a, "Mallory").status, 403);
+}
+
+/// Several instances restarted one at a time: an instance already on the
+/// new secret re-signs cookies under it, and an instance still on the old
+/// one must accept them. So the rotation goes in two rounds (the steps
+/// `secret rotate` prints): first every instance learns the new secret as a
+/// previous one, then the two swap. Mid-way through the second round a
+/// device bouncing between a rotated and a not-yet-rotated instance stays
+/// signed in, its forms post on either, and nothing is signed out; skipping
+/// the first round signs it out on the old instance.
+fn a_rolling_restart_in_two_rounds_signs_no_one_out(backend: Backend) {
+    // Rotated: B signs, A still accepted.
+    let Some(rotated) = TestApp::start_with(
+        backend,
+        &[("GATEHOUSE_SECRET", B), ("GATEHOUSE_SECRET_PREVIOUS", A)],
+    ) else {
+        return;
+    };
+    // After the first round only: A signs, B already accepted.
+    let first_round =
+        rotated.second_instance(&[("GATEHOUSE_SECRET", A), ("GATEHOUSE_SECRET_PREVIOUS", B)]);
+    let ada = rotated.signed_up("Ada", ADA);
+    let token_b = ada.get("/settings").meta_csrf().unwrap();
+    let mut on = ada;
+    for (round, name) in ["Ada 1", "Ada 2", "Ada 3"].iter().enumerate() {
+        let here = if round % 2 == 0 {
+            &first_round
+        } else {
+            &rotated
+        };
+        on = on.moved_to(&here.base);
+        assert_eq!(on.session_json()["user"]["email"], ADA, "{name}");
+        // The token of a page served by the other instance posts here.
+        let renamed = rename_with(&on, &token_b, name);
+        assert_eq!(renamed.status, 303, "{name}: {}", renamed.body);
+        let token = on.get("/settings").meta_csrf().unwrap();
+        let other = if round % 2 == 0 {
+            &rotated
+        } else {
+            &first_round
+        };
+        let there = on.moved_to(&other.base);
+        assert_eq!(rename_with(&there, &token, name).status, 303, "{name}");
+        assert_eq!(there.session_json()["user"]["name"], *name);
+    }
+    assert_eq!(rotated.session_count(), 1, "one session throughout");
+
+    // Without the first round: the old instance knows nothing of B.
+    let skipped = rotated.second_instance(&[("GATEHOUSE_SECRET", A)]);
+    let fresh = rotated.signed_in(ADA).moved_to(&skipped.base);
+    assert!(fresh.session_json().is_null(), "signed out on the old one");
 }
 
 /// The cells of the one linked account.
@@ -389,7 +441,12 @@ fn rotate_with_gatehouse_secret_set_prints_a_secret_and_the_steps() {
         "{secret}"
     );
     assert!(!stdout.contains(A), "the current secret is not printed");
-    for step in ["GATEHOUSE_SECRET_PREVIOUS", "GATEHOUSE_SECRET to", "7d"] {
+    for step in [
+        "GATEHOUSE_SECRET_PREVIOUS",
+        "GATEHOUSE_SECRET to",
+        "7d",
+        "one at a time",
+    ] {
         assert!(stdout.contains(step), "{step}: {stdout}");
     }
     assert!(!file.exists(), "nothing written");

@@ -94,10 +94,21 @@ impl Soak {
 
     /// Least-squares slope of VmRSS after the warm-up, in kB per minute.
     pub fn slope_kb_per_min(&self) -> Option<f64> {
+        self.slope_from(self.warmup_s)
+    }
+
+    /// The same over the last half of the time after the warm-up: a cache
+    /// that fills levels off there, a leak keeps its slope.
+    pub fn last_half_slope_kb_per_min(&self) -> Option<f64> {
+        let end = self.samples.last()?.0;
+        self.slope_from(self.warmup_s + end.saturating_sub(self.warmup_s) / 2)
+    }
+
+    fn slope_from(&self, from_s: u64) -> Option<f64> {
         let pts: Vec<(f64, f64)> = self
             .samples
             .iter()
-            .filter(|(t, _)| *t >= self.warmup_s)
+            .filter(|(t, _)| *t >= from_s)
             .map(|&(t, kb)| (t as f64 / 60.0, kb as f64))
             .collect();
         if pts.len() < 2 {
@@ -125,6 +136,7 @@ impl Soak {
         self.stopped.is_none()
             && self.errors.is_empty()
             && self.unexpected.is_empty()
+            && self.log_notes.is_empty()
             && self.growth().is_some_and(|g| g < GROWTH_LIMIT)
     }
 }

@@ -41,7 +41,8 @@ pub fn section(meta: &Meta, minutes: u32, runs: &[Soak]) -> String {
     let _ = writeln!(
         md,
         "Pass: VmRSS at the end less than {:.0}% above VmRSS at the end of the warm-up, no \
-         connection error or `5xx`, no unexpected answer. Why {:.0}%: the allocator's arenas and \
+         connection error or `5xx`, no unexpected answer, no warning or error in the server's log \
+         (a sign-up whose mail was not prepared answers `303` all the same). Why {:.0}%: the allocator's arenas and \
          the pools settle in the warm-up, and what is left is noise of a few hundred KB; a \
          leak of a few bytes per operation (the last column) already crosses the bound, while \
          an unbounded cache or a per-request leak crosses it many times over.\n",
@@ -51,15 +52,16 @@ pub fn section(meta: &Meta, minutes: u32, runs: &[Soak]) -> String {
     let _ = writeln!(
         md,
         "| backend | verdict | operations | errors | VmRSS end of warm-up | VmRSS end | growth | \
-         max | slope after warm-up | sessions rows at end | users at end | leak it would catch |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+         max | slope after warm-up | slope, last half | sessions rows at end | users at end | leak it \
+         would catch |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for s in runs {
         let verdict = if s.pass() { "**PASS**" } else { "**FAIL**" };
         let opt = |v: Option<u64>| v.map_or("–".into(), mb);
         let _ = writeln!(
             md,
-            "| {} | {verdict} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {verdict} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             s.backend.name(),
             int(s.total_ops() as f64),
             s.errors.values().sum::<u64>() + s.unexpected.values().sum::<u64>(),
@@ -69,6 +71,8 @@ pub fn section(meta: &Meta, minutes: u32, runs: &[Soak]) -> String {
                 .map_or("–".into(), |g| format!("{:+.1}%", g * 100.0)),
             opt(s.max_kb()),
             s.slope_kb_per_min()
+                .map_or("–".into(), |k| format!("{k:+.0} KB/min")),
+            s.last_half_slope_kb_per_min()
                 .map_or("–".into(), |k| format!("{k:+.0} KB/min")),
             s.sessions_end.map_or("–".into(), |n| int(n as f64)),
             s.users_end.map_or("–".into(), |n| int(n as f64)),

@@ -17,4 +17,4 @@ mail-change-what = Jemand möchte diese Adresse zur E-Mail-Adresse des Kontos { 
 mail-notice-subject = Eine Änderung Ihrer E-Mail-Adresse wurde verlangt
 mail-notice-asked = Jemand möchte die E-Mail-Adresse Ihres Kontos bei { $site } von { $old } in { $new } ändern.
 mail-notice-nothing = Nichts ändert sich, solange der Link, den wir an { $new } geschickt haben, nicht innerhalb von 24 Stunden von jemandem geöffnet wird, der mit Ihrem Konto angemeldet ist.
-mail-notice-not-you = Wenn Sie das nicht waren, kennt jemand vielleicht Ihr Passwort. Ändern Sie es in den Einstellungen ({ $settings }), oder fordern Sie einen Link zum Zurücksetzen an ({ $forgot }), wenn Sie sich nicht anmelden können, und melden Sie die Geräte ab, die Sie nicht kennen ({ $sessions }).
+mail-notice-not-you = Wenn Sie das nicht waren, kennt jemand vielleicht Ihr Passwort: Ändern Sie es und melden Sie die Geräte ab, die Sie nicht kennen, in Ihren Einstellungen, { $settings } (wenn Sie sich nicht anmelden können, bietet die Anmeldeseite einen Link zum Zurücksetzen an).

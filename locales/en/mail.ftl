@@ -17,4 +17,4 @@ mail-change-what = Someone asked to make this the email address of the account {
 mail-notice-subject = A change of your email address was asked
 mail-notice-asked = Someone asked to change the email address of your account at { $site } from { $old } to { $new }.
 mail-notice-nothing = Nothing changes unless the link we sent to { $new } is opened within 24 hours by someone signed in to your account.
-mail-notice-not-you = If this was not you, someone may know your password. Change it in Settings ({ $settings }), or ask for a reset link ({ $forgot }) if you cannot sign in, and sign out the devices you do not know ({ $sessions }).
+mail-notice-not-you = If this was not you, someone may know your password: change it and sign out the devices you do not know in your settings, { $settings } (if you cannot sign in, the sign-in page offers a reset link).

@@ -44,6 +44,10 @@ pub fn rotate(config: &Config) -> Result<String, String> {
         );
         let _ = writeln!(
             out,
+            "  Several instances restarted one at a time: first add the new secret to GATEHOUSE_SECRET_PREVIOUS alone and restart them all, then do steps 1 to 3 (an instance still on the old secret must already accept cookies signed under the new one)."
+        );
+        let _ = writeln!(
+            out,
             "  4. After SESSION_MAX_AGE ({max_age}), remove the old secret from GATEHOUSE_SECRET_PREVIOUS and restart."
         );
     } else {

@@ -83,7 +83,7 @@ pub struct Config {
     /// `OAUTH_LINK_VERIFIED_EMAIL`: a provider sign-in whose email the provider
     /// asserts verified is linked to the existing user with that email.
     pub oauth_link_verified_email: bool,
-    /// `SMTP_URL`, `GATEHOUSE_MAIL_DIR`, `SMTP_FROM`.
+    /// `SMTP_URL`, `GATEHOUSE_MAIL_DIR`, `SMTP_FROM`, `SMTP_CA_FILE`.
     pub mail: crate::mail::MailConfig,
     /// `EMAIL_VERIFICATION`.
     pub email_verification: crate::email::Verification,
@@ -329,6 +329,10 @@ impl Config {
         }
         if let Some(raw) = get("SMTP_URL") {
             mail.smtp = Some(crate::mail::SmtpUrl::parse(&raw).map_err(|p| bad("SMTP_URL", p))?);
+        }
+        if let Some(path) = get("SMTP_CA_FILE") {
+            mail.smtp_ca =
+                Some(crate::mail::SmtpCa::read(&path).map_err(|p| bad("SMTP_CA_FILE", p))?);
         }
 
         Ok(Config {

@@ -42,6 +42,10 @@ pub struct Running {
     /// `GATEHOUSE_BODY_TIMEOUT`: how long a request's body may take to arrive
     /// once its head has; `408`.
     pub body_timeout: Duration,
+    /// `GATEHOUSE_RESPONSE_TIMEOUT`: how long a request may take to be
+    /// answered once its body has arrived; `503` with `Retry-After`, and its
+    /// unfinished write transactions roll back.
+    pub response_timeout: Duration,
     /// `GATEHOUSE_KEEP_ALIVE`: how long an idle connection is kept open
     /// between requests (zero, from `off`: closed after each answer).
     pub keep_alive: Duration,
@@ -62,6 +66,7 @@ impl Default for Running {
             events_backlog: crate::events::BACKLOG,
             request_timeout: Duration::from_secs(5),
             body_timeout: Duration::from_secs(10),
+            response_timeout: Duration::from_secs(10),
             keep_alive: Duration::from_secs(5),
             max_connections: 10_000,
         }
@@ -134,6 +139,7 @@ impl Running {
         for (var, slot) in [
             ("GATEHOUSE_REQUEST_TIMEOUT", &mut running.request_timeout),
             ("GATEHOUSE_BODY_TIMEOUT", &mut running.body_timeout),
+            ("GATEHOUSE_RESPONSE_TIMEOUT", &mut running.response_timeout),
         ] {
             if let Some(raw) = get(var) {
                 let d = parse_duration(&raw).map_err(|p| bad(var, p))?;
@@ -198,6 +204,7 @@ mod tests {
         assert_eq!(r.events_backlog, 4_096);
         assert_eq!(r.request_timeout, Duration::from_secs(5));
         assert_eq!(r.body_timeout, Duration::from_secs(10));
+        assert_eq!(r.response_timeout, Duration::from_secs(10));
         assert_eq!(r.keep_alive, Duration::from_secs(5));
         assert_eq!(r.max_connections, 10_000);
     }
@@ -214,12 +221,14 @@ mod tests {
             ("EVENTS_BACKLOG", "1"),
             ("GATEHOUSE_REQUEST_TIMEOUT", "2s"),
             ("GATEHOUSE_BODY_TIMEOUT", "3s"),
+            ("GATEHOUSE_RESPONSE_TIMEOUT", "4s"),
             ("GATEHOUSE_KEEP_ALIVE", "OFF"),
             ("GATEHOUSE_MAX_CONNECTIONS", "100"),
         ])
         .unwrap();
         assert_eq!(r.request_timeout, Duration::from_secs(2));
         assert_eq!(r.body_timeout, Duration::from_secs(3));
+        assert_eq!(r.response_timeout, Duration::from_secs(4));
         assert_eq!(r.keep_alive, Duration::ZERO);
         assert_eq!(r.max_connections, 100);
         assert_eq!(r.events_backlog, 1);
@@ -252,6 +261,8 @@ mod tests {
             ("GATEHOUSE_REQUEST_TIMEOUT", "0s"),
             ("GATEHOUSE_REQUEST_TIMEOUT", "1h"),
             ("GATEHOUSE_BODY_TIMEOUT", "slow"),
+            ("GATEHOUSE_RESPONSE_TIMEOUT", "0s"),
+            ("GATEHOUSE_RESPONSE_TIMEOUT", "11m"),
             ("GATEHOUSE_KEEP_ALIVE", "2h"),
             ("GATEHOUSE_KEEP_ALIVE", "0s"),
             ("GATEHOUSE_MAX_CONNECTIONS", "0"),

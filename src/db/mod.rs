@@ -257,6 +257,10 @@ thread_local! {
 
 static NEXT_DB_ID: AtomicU64 = AtomicU64::new(1);
 
+/// How long a checkout waits for a free connection (less when the request's
+/// deadline comes sooner).
+const POOL_WAIT: Duration = Duration::from_secs(3);
+
 /// The pool and what it connects to.
 #[derive(Clone)]
 pub struct Db {
@@ -316,7 +320,7 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(min_idle)
-            .connection_timeout(Duration::from_secs(3))
+            .connection_timeout(POOL_WAIT)
             .test_on_check_out(false)
             .build(manager.clone())
             .map_err(|e| format!("cannot connect to the database {url:?}: {e}"))?;
@@ -343,13 +347,23 @@ impl Db {
     }
 
     /// Runs `work` with a pooled connection on a blocking thread, off the
-    /// async workers.
+    /// async workers, under the request's deadline (see [`crate::deadline`]):
+    /// work whose request has already been answered `503` never starts.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut DbConn) -> Result<T, crate::error::AppError> + Send + 'static,
     ) -> Result<T, crate::error::AppError> {
         let db = self.clone();
-        actix_web::web::block(move || work(&mut *db.get()?)).await?
+        let deadline = crate::deadline::current();
+        actix_web::web::block(move || {
+            crate::deadline::within(deadline, || {
+                if crate::deadline::passed() {
+                    return Err(crate::error::AppError::Unavailable);
+                }
+                work(&mut *db.get()?)
+            })
+        })
+        .await?
     }
 
     /// A connection outside the pool, closed when dropped (the sweeper holds
@@ -360,7 +374,14 @@ impl Db {
 
     pub fn get(&self) -> Result<PooledConn, crate::error::AppError> {
         crate::hooks::notify::checkout(self.events.as_ref());
-        self.pool.get().map_err(|e| {
+        // A request waits for a connection only until its deadline.
+        let wait = match crate::deadline::current() {
+            Some(d) => d
+                .saturating_duration_since(std::time::Instant::now())
+                .min(POOL_WAIT),
+            None => POOL_WAIT,
+        };
+        self.pool.get_timeout(wait).map_err(|e| {
             log::warn!("database unavailable: {e}");
             crate::error::AppError::Unavailable
         })

@@ -22,6 +22,9 @@ impl DbConn {
         use crate::hooks::notify;
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         let outermost = !self.in_transaction()?;
+        if outermost && crate::deadline::passed() {
+            return Err(crate::deadline::passed_error().into());
+        }
         if outermost {
             notify::begin();
         }
@@ -29,7 +32,7 @@ impl DbConn {
         let done = match self {
             DbConn::Sqlite(c) if outermost => {
                 AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-                let done = work(self);
+                let done = work(self).and_then(within_deadline);
                 if let DbConn::Sqlite(c) = self {
                     let ended = match &done {
                         Ok(_) => AnsiTransactionManager::commit_transaction(c),
@@ -42,6 +45,7 @@ impl DbConn {
                 }
                 done
             }
+            _ if outermost => self.transaction(|c| work(c).and_then(within_deadline)),
             _ => self.transaction(work),
         };
         // Audit events recorded inside go out once the outermost transaction
@@ -67,4 +71,14 @@ impl DbConn {
         };
         Ok(depth.is_some())
     }
+}
+
+/// A finished transaction's work commits only while its request's deadline
+/// holds; past it the request has been answered `503`, so its work is rolled
+/// back rather than done behind that answer (see [`crate::deadline`]).
+fn within_deadline<T, E: From<diesel::result::Error>>(value: T) -> Result<T, E> {
+    if crate::deadline::passed() {
+        return Err(crate::deadline::passed_error().into());
+    }
+    Ok(value)
 }

@@ -94,17 +94,15 @@ pub fn request(
     })
 }
 
-/// The mail to the old address: no link that changes anything.
+/// The mail to the old address: one link, to Settings, that changes nothing.
 fn notice(site: &Site, lang: Lang, old: &str, new: &str) -> Outgoing {
     let name = site.name(lang);
     let asked = Msg::key("mail-notice-asked")
         .with("site", &name)
         .with("old", old)
         .with("new", new);
-    let not_you = Msg::key("mail-notice-not-you")
-        .with("settings", site.link("/settings"))
-        .with("forgot", site.link("/forgot-password"))
-        .with("sessions", site.link("/settings/sessions"));
+    // One link, as every mail has (SPEC), and one that changes nothing.
+    let not_you = Msg::key("mail-notice-not-you").with("settings", site.link("/settings"));
     let text = format!(
         "{hello}\n\n{asked}\n\n{nothing}\n\n{not_you}\n\n-- \n{name}\n",
         hello = lang.get("mail-hello"),
@@ -202,10 +200,16 @@ mod tests {
             "old@example.com",
             "new@example.com",
             "Nothing changes",
-            "https://auth.example.com/settings/sessions",
+            "https://auth.example.com/settings",
         ] {
             assert!(m.text.contains(part), "{part}: {}", m.text);
         }
         assert!(!m.text.contains("token"), "{}", m.text);
+        assert_eq!(
+            m.text.matches("https://").count(),
+            1,
+            "one link: {}",
+            m.text
+        );
     }
 }

@@ -66,6 +66,12 @@ where
             let s = from_fn(crate::session::cookie::store_failures_unavailable)
                 .new_transform(s)
                 .await?;
+            // Once the body has arrived: an answer within
+            // GATEHOUSE_RESPONSE_TIMEOUT, or 503 (the session's lookup and
+            // save are inside).
+            let s = from_fn(crate::web::deadline::answer_in_time)
+                .new_transform(s)
+                .await?;
             let s = from_fn(crate::web::input::refuse_nul)
                 .new_transform(s)
                 .await?;

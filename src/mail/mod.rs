@@ -14,7 +14,7 @@ mod queue;
 pub mod smtp_url;
 mod transport;
 
-pub use smtp_url::{Security, SmtpUrl};
+pub use smtp_url::{Security, SmtpCa, SmtpUrl};
 pub use transport::parse_from;
 
 /// Mail settings (`SMTP_URL`, `GATEHOUSE_MAIL_DIR`, `SMTP_FROM`), and the
@@ -27,6 +27,9 @@ pub struct MailConfig {
     pub from: String,
     /// `SMTP_URL`; `None`: `.eml` files under `dir`.
     pub smtp: Option<SmtpUrl>,
+    /// `SMTP_CA_FILE`: certificates trusted for the SMTP server besides the
+    /// public roots.
+    pub smtp_ca: Option<SmtpCa>,
     /// The name gatehouse gives in EHLO: the host of `GATEHOUSE_URL`.
     pub hello: String,
     /// Connecting and each SMTP command may take this long.
@@ -54,6 +57,7 @@ impl MailConfig {
             dir: PathBuf::from("mail"),
             from,
             smtp: None,
+            smtp_ca: None,
             hello: public_url.host_str().unwrap_or("localhost").to_owned(),
             timeout: Duration::from_secs(10),
             retry: [1, 5, 30, 120, 600]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lettre::SmtpTransport;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 
 /// How the connection is protected.
@@ -116,15 +116,26 @@ impl SmtpUrl {
             user,
             password,
         };
-        parsed.transport(Duration::from_secs(10), "localhost")?;
+        parsed.transport(Duration::from_secs(10), "localhost", None)?;
         Ok(parsed)
     }
 
     /// The lettre transport for this server: one connection per message,
-    /// `timeout` on connecting and on every command, EHLO as `hello`.
-    pub fn transport(&self, timeout: Duration, hello: &str) -> Result<SmtpTransport, String> {
+    /// `timeout` on connecting and on every command, EHLO as `hello`; the
+    /// server's certificate is checked against the public roots plus `ca`.
+    pub fn transport(
+        &self,
+        timeout: Duration,
+        hello: &str,
+        ca: Option<&SmtpCa>,
+    ) -> Result<SmtpTransport, String> {
         let tls_parameters = || {
-            TlsParameters::new(self.host.clone())
+            let mut builder = TlsParameters::builder(self.host.clone());
+            if let Some(ca) = ca {
+                builder = builder.add_root_certificate(ca.certificates()?);
+            }
+            builder
+                .build()
                 .map_err(|e| format!("cannot use TLS with host {} ({e})", self.host))
         };
         let tls = match self.security {
@@ -142,6 +153,44 @@ impl SmtpUrl {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
         Ok(builder.build())
+    }
+}
+
+/// `SMTP_CA_FILE`: certificates (PEM) trusted for the SMTP server besides
+/// the public roots, for a relay whose certificate a private CA signed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpCa {
+    path: std::path::PathBuf,
+    pem: Vec<u8>,
+}
+
+impl fmt::Debug for SmtpCa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SmtpCa").field(&self.path).finish()
+    }
+}
+
+impl SmtpCa {
+    /// Reads and checks the file (at start, so a bad one stops the start).
+    pub fn read(path: &str) -> Result<Self, String> {
+        let path = std::path::PathBuf::from(path.trim());
+        let pem =
+            std::fs::read(&path).map_err(|e| format!("cannot read {} ({e})", path.display()))?;
+        let ca = SmtpCa { path, pem };
+        ca.certificates()?;
+        Ok(ca)
+    }
+
+    fn certificates(&self) -> Result<Certificate, String> {
+        let shown = self.path.display();
+        if !self
+            .pem
+            .windows(27)
+            .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+        {
+            return Err(format!("{shown} holds no PEM certificate"));
+        }
+        Certificate::from_pem(&self.pem).map_err(|e| format!("{shown}: {e}"))
     }
 }
 
@@ -176,6 +225,25 @@ mod tests {
             (u.host.as_str(), u.port, u.security),
             ("::1", 465, Security::Implicit)
         );
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.pem");
+        let err = SmtpCa::read(missing.to_str().unwrap()).unwrap_err();
+        assert!(err.contains("cannot read"), "{err}");
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let err = SmtpCa::read(junk.to_str().unwrap()).unwrap_err();
+        assert!(err.contains("no PEM certificate"), "{err}");
+        let broken = dir.path().join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert!(SmtpCa::read(broken.to_str().unwrap()).is_err());
     }
 
     #[test]

@@ -41,10 +41,12 @@ impl Sender {
     pub(crate) fn new(config: &MailConfig) -> Self {
         let transport = match &config.smtp {
             None => Transport::Files(config.dir.clone()),
-            Some(url) => match url.transport(config.timeout, &config.hello) {
-                Ok(t) => Transport::Smtp(Box::new(t)),
-                Err(e) => Transport::Broken(e),
-            },
+            Some(url) => {
+                match url.transport(config.timeout, &config.hello, config.smtp_ca.as_ref()) {
+                    Ok(t) => Transport::Smtp(Box::new(t)),
+                    Err(e) => Transport::Broken(e),
+                }
+            }
         };
         let from = parse_from(&config.from);
         Sender { transport, from }

@@ -5,6 +5,7 @@ pub mod admin_pages;
 pub mod api;
 pub mod assets;
 pub mod callback;
+pub mod deadline;
 pub mod delete_account;
 pub mod email;
 pub mod email_change;

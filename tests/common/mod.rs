@@ -12,6 +12,7 @@ pub mod pg_cluster;
 pub mod process;
 pub mod sign_in_link;
 pub mod smtp;
+pub mod smtp_tls;
 pub mod sse;
 pub mod totp;
 
