@@ -14,6 +14,7 @@ on_both_backends!(
     an_impersonating_admin_cannot_reset_for_the_user,
     a_link_does_nothing_for_a_changed_address_or_a_banned_user,
     two_resets_with_one_link_at_once_one_wins,
+    a_password_change_in_settings_ends_the_reset_and_sign_in_links,
 );
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -333,4 +334,51 @@ fn two_resets_with_one_link_at_once_one_wins(backend: Backend) {
     assert_eq!(sorted, [303, 400], "{answers:?}");
     assert_eq!(app.session_count(), 1);
     assert_eq!(audited(&app, "password_reset"), 1);
+}
+
+/// A new password set in settings makes the mailed links that get into the
+/// account without it worthless, in the same transaction.
+fn a_password_change_in_settings_ends_the_reset_and_sign_in_links(backend: Backend) {
+    use common::sign_in_link::{ask, link_mail, press};
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let ada = app.signed_up("Ada", "ada@example.com");
+    let stranger = app.browser();
+    forgot(&stranger, "ada@example.com");
+    let mail = reset_mail(&app, "ada@example.com");
+    assert_eq!(ask(&stranger, "ada@example.com", "/").status, 200);
+    let link = link_mail(&app, "ada@example.com", 1);
+    assert_eq!(
+        app.count("email_tokens WHERE purpose IN ('reset_password', 'sign_in')"),
+        2
+    );
+
+    let changed = ada.submit(
+        "/settings/password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", NEW_PASSWORD),
+        ],
+    );
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    assert_eq!(
+        app.count("email_tokens WHERE purpose IN ('reset_password', 'sign_in')"),
+        0
+    );
+    // The verification link is about the address, not the account: it stays.
+    assert_eq!(app.count("email_tokens WHERE purpose = 'verify_email'"), 1);
+
+    let page = reset(&stranger, &mail.token(), "the strangers passphrase");
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert_eq!(stranger.get(&mail.path()).status, 400);
+    assert_eq!(press(&stranger, &link.token(), "/").status, 400);
+    assert!(stranger.session_json().is_null());
+    assert_eq!(audited(&app, "password_reset"), 0);
+    assert_eq!(
+        sign_in(&app, "ada@example.com", "the strangers passphrase"),
+        401
+    );
+    assert_eq!(sign_in(&app, "ada@example.com", NEW_PASSWORD), 303);
+    assert_eq!(ada.session_json()["user"]["email"], "ada@example.com");
 }

@@ -18,6 +18,7 @@ on_both_backends!(
     the_email_limit_trips_per_address_and_per_ip,
     tokens_are_neither_in_the_database_nor_in_the_log,
     concurrent_sign_ups_each_get_their_link,
+    an_anonymous_resend_sends_the_same_statements_for_any_address,
 );
 
 fn banner(page: &Page) -> bool {
@@ -302,4 +303,68 @@ fn concurrent_sign_ups_each_get_their_link(backend: Backend) {
         app.count("audit_events WHERE action = 'email_verification_sent'"),
         16 + 3
     );
+}
+
+/// The anonymous resend (`POST /settings/verify-email` with an address) does
+/// the same statements for an unknown, a verified and an unverified address,
+/// as `/forgot-password` does: one write transaction, the account read, the
+/// audit event; only a link that goes out adds its token's insert. So its
+/// timing tells a stranger no more than its answer.
+fn an_anonymous_resend_sends_the_same_statements_for_any_address(backend: Backend) {
+    use std::sync::atomic::Ordering;
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    app.signed_up("Ada", "ada@example.com");
+    app.signed_up("Bob", "bob@example.com");
+    app.sql("UPDATE users SET email_verified_at = created_at WHERE email = 'bob@example.com'");
+    app.sql("DELETE FROM email_tokens");
+    let stranger = app.browser();
+    let token = stranger.csrf_token();
+    let resend = |email: &str| {
+        app.log.reset();
+        let page = stranger.post_form_raw(
+            "/settings/verify-email",
+            &[("email", email), ("csrf_token", &token)],
+        );
+        assert_eq!(page.status, 200, "{email}: {}", page.body);
+        let texts = app.log.texts.lock().unwrap().clone();
+        (
+            app.log.queries.load(Ordering::SeqCst),
+            app.log.writes.load(Ordering::SeqCst),
+            texts,
+        )
+    };
+    let unknown = resend("nobody@example.com");
+    let verified = resend("bob@example.com");
+    let unverified = resend("ada@example.com");
+    assert_eq!(unknown, verified);
+    assert!(
+        unknown.2.iter().any(|t| t.contains("audit_events")),
+        "an audit event for any address: {:?}",
+        unknown.2
+    );
+    // The one difference: the token of the link that goes out.
+    assert_eq!(unverified.0, unknown.0 + 1);
+    assert_eq!(unverified.1, unknown.1 + 1);
+    let extra: Vec<_> = unverified.2.difference(&unknown.2).collect();
+    assert_eq!(extra.len(), 1, "{extra:?}");
+    assert!(
+        extra[0].to_ascii_uppercase().starts_with("INSERT") && extra[0].contains("email_tokens"),
+        "{extra:?}"
+    );
+    assert!(unknown.2.is_subset(&unverified.2));
+    assert_eq!(app.count("email_tokens"), 1);
+    assert_eq!(
+        app.count("audit_events WHERE action = 'email_verification_sent' AND target_id IS NULL"),
+        2
+    );
+    app.mailbox().wait_for_nth("ada@example.com", 2);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        app.mailbox().to("bob@example.com").len(),
+        1,
+        "the sign-up's only"
+    );
+    assert!(app.mailbox().to("nobody@example.com").is_empty());
 }

@@ -17,6 +17,7 @@ on_both_backends!(
     form_errors_are_translated_and_json_stays_english,
     a_reset_mail_is_in_the_users_language,
     session_dates_are_written_as_the_locale_writes_them,
+    a_sign_up_keeps_the_pages_language_for_its_mails,
 );
 
 /// `GET path` with `Accept-Language: accept`.
@@ -359,4 +360,76 @@ fn session_dates_are_written_as_the_locale_writes_them(backend: Backend) {
     // The machine-readable time stays RFC 3339.
     let machine = format!("<time datetime=\"{}T", today.format("%Y-%m-%d"));
     assert!(russian.body.contains(&machine), "{}", russian.body);
+}
+
+/// A sign-up stores the language its page was shown in (the best of
+/// `Accept-Language`, else English) as the new user's preference, so the
+/// verification mail and every page after speak it. A provider sign-up
+/// through the browser does the same.
+fn a_sign_up_keeps_the_pages_language_for_its_mails(backend: Backend) {
+    use common::fake_provider::{FakeProvider, FakeUser};
+    let fake = FakeProvider::start();
+    let vars = fake.vars("GITHUB");
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let Some(app) = TestApp::start_with(backend, &refs) else {
+        return;
+    };
+    let fields = |email| {
+        [
+            ("name", "Ada"),
+            ("email", email),
+            ("password", common::PASSWORD),
+        ]
+    };
+    let ada = app.browser();
+    let up = submit_in(
+        &ada,
+        "/signup",
+        &fields("ada@example.com"),
+        "fr, de-AT;q=0.8, en;q=0.5",
+    );
+    assert_eq!(up.status, 303, "{}", up.body);
+    assert_eq!(ada.session_json()["user"]["language"], "de");
+    let mail = app.mailbox().wait_for("ada@example.com");
+    assert!(
+        mail.subject
+            .starts_with("Bestätigen Sie Ihre E-Mail-Adresse"),
+        "{}",
+        mail.subject
+    );
+    assert!(mail.text.contains("Hallo,"), "{}", mail.text);
+    assert!(mail.path().starts_with("/verify-email?token="));
+    // The preference now beats the browser: pages stay German.
+    assert_eq!(html_lang(&get_in(&ada, "/settings", "ru")), "de");
+
+    // No Accept-Language, or none supported: English, as before.
+    for (email, accept) in [
+        ("bob@example.com", None),
+        ("cy@example.com", Some("fr, ja")),
+    ] {
+        let b = app.browser();
+        let up = match accept {
+            Some(accept) => submit_in(&b, "/signup", &fields(email), accept),
+            None => b.submit("/signup", &fields(email)),
+        };
+        assert_eq!(up.status, 303, "{}", up.body);
+        assert_eq!(b.session_json()["user"]["language"], "en");
+        let mail = app.mailbox().wait_for(email);
+        assert!(
+            mail.subject.starts_with("Verify your email"),
+            "{}",
+            mail.subject
+        );
+    }
+
+    // A provider's new user: the language of the browser it comes back to.
+    fake.sign_in_as(FakeUser::new("4242", "Octo Cat", "octo@example.com"));
+    let octo = app.browser();
+    let start = octo.submit("/api/auth/signin/github", &[]);
+    assert_eq!(start.status, 303, "{}", start.body);
+    let at_provider = octo.follow(&start);
+    let back = at_provider.location().unwrap();
+    let done = octo.send(|c| c.get(back).header("accept-language", "ru-RU, ru;q=0.9"));
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(octo.session_json()["user"]["language"], "ru");
 }

@@ -83,6 +83,7 @@ fn plant(conn: &mut DbConn, expired: usize) {
         name: "Swept",
         password_hash: None,
         role: "user",
+        language: "en",
     };
     let user = gatehouse::users::create_user(conn, &new)
         .unwrap_or_else(|e| panic!("create the user: {e:?}"));

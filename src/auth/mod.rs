@@ -56,6 +56,9 @@ pub struct Registration {
     pub name: String,
     pub email: String,
     password: String,
+    /// The new user's language preference (mails included); English unless
+    /// the sign-up page says otherwise ([`Registration::in_language`]).
+    language: crate::i18n::Lang,
 }
 
 impl Registration {
@@ -77,7 +80,14 @@ impl Registration {
             name,
             email,
             password: password.to_owned(),
+            language: crate::i18n::Lang::En,
         })
+    }
+
+    /// The account gets `language` as its preference: the language the
+    /// sign-up page was negotiated in, so its first mail is in it too.
+    pub fn in_language(self, language: crate::i18n::Lang) -> Self {
+        Registration { language, ..self }
     }
 
     /// Creates the account; the password is hashed before a connection is taken
@@ -92,6 +102,7 @@ impl Registration {
                 name: &self.name,
                 password_hash: Some(&hash),
                 role,
+                language: self.language.code(),
             },
         )
     }
@@ -130,8 +141,9 @@ pub fn check_current_password(
 }
 
 /// Checks the current password, then the new one against `policy` and the
-/// account's name and email, stores it and ends every session of the user
-/// (the caller starts a fresh one for this device). Runs on a hashing thread.
+/// account's name and email, stores it, ends every session of the user (the
+/// caller starts a fresh one for this device) and revokes their mailed reset
+/// and sign-in links, in one transaction. Runs on a hashing thread.
 pub fn change_password(
     db: &crate::db::Db,
     policy: &users::PasswordPolicy,
@@ -154,6 +166,7 @@ pub fn change_password(
     conn.write_transaction(|conn| {
         users::set_password_hash(conn, user_id, &hash)?;
         crate::session::delete_all_of_user(conn, user_id)?;
+        crate::email::tokens::revoke_account_links(conn, user_id)?;
         Ok::<_, diesel::result::Error>(())
     })?;
     Ok(())

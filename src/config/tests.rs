@@ -198,3 +198,23 @@ fn previous_secrets_are_a_comma_list_of_long_secrets() {
         "{err}"
     );
 }
+
+/// compose.yaml passes the mail variables as `${VAR:-}`: an empty value must
+/// mean the default, exactly as if the variable were not there.
+#[test]
+fn empty_mail_variables_from_compose_are_the_defaults() {
+    let unset = config(&[]).unwrap();
+    let empty = config(&[
+        ("SMTP_URL", ""),
+        ("SMTP_FROM", " "),
+        ("EMAIL_VERIFICATION", ""),
+        ("RATE_LIMIT_EMAIL", ""),
+    ])
+    .unwrap();
+    assert!(empty.mail.smtp.is_none(), "no SMTP: the .eml files");
+    assert_eq!(empty.mail.from, unset.mail.from);
+    assert_eq!(empty.mail.dir, unset.mail.dir);
+    assert_eq!(empty.email_verification, unset.email_verification);
+    assert_eq!(empty.rate_limits.email, unset.rate_limits.email);
+    assert!(empty.rate_limits.email.is_some(), "5/1h by default");
+}

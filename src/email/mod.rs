@@ -132,13 +132,40 @@ pub fn issue_for_address(
     action: &'static str,
     device: &Device,
 ) -> QueryResult<Option<(tokens::Issued, Lang)>> {
+    issue_for(conn, purpose, email, action, device, false)
+}
+
+/// As [`issue_for_address`], for an account whose address is not verified
+/// yet (the anonymous resend): a verified one is treated as unknown, after
+/// the same statements.
+pub fn issue_for_unverified_address(
+    conn: &mut DbConn,
+    purpose: tokens::Purpose,
+    email: &str,
+    action: &'static str,
+    device: &Device,
+) -> QueryResult<Option<(tokens::Issued, Lang)>> {
+    issue_for(conn, purpose, email, action, device, true)
+}
+
+fn issue_for(
+    conn: &mut DbConn,
+    purpose: tokens::Purpose,
+    email: &str,
+    action: &'static str,
+    device: &Device,
+    unverified_only: bool,
+) -> QueryResult<Option<(tokens::Issued, Lang)>> {
     use crate::db::schema::users;
     use diesel::prelude::*;
-    let found: Option<(i64, String)> = users::table
+    // One statement for every address: the verification state is read
+    // whether or not it matters, and judged here.
+    let found: Option<(i64, String, Option<NaiveDateTime>)> = users::table
         .filter(users::email.eq(email))
-        .select((users::id, users::language))
+        .select((users::id, users::language, users::email_verified_at))
         .first(conn)
         .optional()?;
+    let found = found.filter(|(_, _, verified)| !unverified_only || verified.is_none());
     let event = |target| crate::audit::Event {
         actor_id: None,
         target_id: target,
@@ -146,7 +173,7 @@ pub fn issue_for_address(
         device: Some(device),
         details: serde_json::json!({}),
     };
-    let Some((user_id, language)) = found else {
+    let Some((user_id, language, _)) = found else {
         let _ = crate::session::PlainToken::generate().hash();
         crate::audit::record(conn, event(None))?;
         return Ok(None);

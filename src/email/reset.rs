@@ -108,8 +108,7 @@ pub fn reset(
         // Every session of the user, and any they impersonate through.
         crate::session::delete_all_by(conn, user_id)?;
         // Other links that would get into the account are worthless now.
-        tokens::revoke(conn, user_id, Purpose::ResetPassword)?;
-        tokens::revoke(conn, user_id, Purpose::SignIn)?;
+        tokens::revoke_account_links(conn, user_id)?;
         audit::record(conn, Event::by(user_id, action::PASSWORD_RESET, device))?;
         let begun = crate::twofactor::begin_sign_in(
             conn,

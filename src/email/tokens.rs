@@ -166,6 +166,19 @@ pub fn revoke(conn: &mut DbConn, user_id: i64, purpose: Purpose) -> QueryResult<
     .execute(conn)
 }
 
+/// Deletes the user's links that get into the account without the password
+/// (reset and sign-in): a new password makes them worthless, as Django's
+/// reset tokens die with a password change. Call it in the transaction that
+/// sets the password.
+pub fn revoke_account_links(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(
+        et::table.filter(et::user_id.eq(user_id)).filter(
+            et::purpose.eq_any([Purpose::ResetPassword.as_str(), Purpose::SignIn.as_str()]),
+        ),
+    )
+    .execute(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

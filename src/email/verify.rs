@@ -53,41 +53,51 @@ pub fn mail_for(
             conn,
             Event::between(parties, action::EMAIL_VERIFICATION_SENT, device),
         )?;
-        let link = site.link(&format!("/verify-email?token={}", issued.token.expose()));
-        Ok(Some(compose(
-            site,
-            Lang::negotiate(Some(&language), None),
-            &email,
-            "mail-verify-subject",
-            Msg::key("mail-verify-what"),
-            &link,
-            issued.expires_at,
-        )))
+        let lang = Lang::negotiate(Some(&language), None);
+        Ok(Some(verification_mail(site, lang, &email, issued)))
     })
 }
 
-/// [`mail_for`] the unverified account with this (normalised) address, if
-/// there is one; the caller answers the same either way.
+/// A verification link for the unverified account with this (normalised)
+/// address, if there is one (the anonymous resend); the caller answers the
+/// same either way. The same statements for any address, as a reset request
+/// makes them: one write transaction, the account read, and
+/// `email_verification_sent` recorded (its target only when a link goes out);
+/// an unknown or verified address skips only the token's insert, hashing a
+/// token-sized value instead.
 pub fn mail_for_address(
     conn: &mut DbConn,
     site: &Site,
     email: &str,
     device: &Device,
 ) -> QueryResult<Option<Outgoing>> {
-    let found: Option<i64> = users::table
-        .filter(users::email.eq(email))
-        .filter(users::email_verified_at.is_null())
-        .select(users::id)
-        .first(conn)
-        .optional()?;
-    match found {
-        Some(id) => mail_for(conn, site, (id, id), device),
-        None => {
-            // Comparable work for an address with no unverified account.
-            let _ = crate::session::PlainToken::generate().hash();
-            Ok(None)
-        }
-    }
+    conn.write_transaction(|conn| {
+        let Some((issued, lang)) = super::issue_for_unverified_address(
+            conn,
+            Purpose::VerifyEmail,
+            email,
+            action::EMAIL_VERIFICATION_SENT,
+            device,
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(verification_mail(site, lang, email, issued)))
+    })
+}
+
+/// The mail with the verification link of `issued`.
+fn verification_mail(site: &Site, lang: Lang, email: &str, issued: tokens::Issued) -> Outgoing {
+    let link = site.link(&format!("/verify-email?token={}", issued.token.expose()));
+    compose(
+        site,
+        lang,
+        email,
+        "mail-verify-subject",
+        Msg::key("mail-verify-what"),
+        &link,
+        issued.expires_at,
+    )
 }
 
 /// Spends a verification link: the user whose address it verified, or `None`

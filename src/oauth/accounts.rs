@@ -129,6 +129,7 @@ pub fn linked(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Linked>> {
 /// Decides what a provider's answer means, in one transaction.
 /// `linking`: the user who started a link from Settings and the user signed
 /// in now (both must be the same). `auto_link`: `OAUTH_LINK_VERIFIED_EMAIL`.
+/// `language`: a new user's preference (the browser's language).
 pub fn resolve(
     conn: &mut DbConn,
     cipher: &TokenCipher,
@@ -136,6 +137,7 @@ pub fn resolve(
     p: &Profile,
     linking: Option<(i64, Option<i64>)>,
     auto_link: bool,
+    language: &str,
 ) -> QueryResult<Outcome> {
     conn.write_transaction(|conn| {
         let existing = find(conn, provider, &p.account_id)?;
@@ -201,6 +203,7 @@ pub fn resolve(
                 users::name.eq(&p.name),
                 users::image.eq(&p.image),
                 users::role.eq("user"),
+                users::language.eq(language),
                 users::created_at.eq(now),
                 users::updated_at.eq(now),
                 // Only an address the provider verified gets here.

@@ -25,6 +25,10 @@ pub struct CookiePolicy {
     pub oauth_name: String,
     /// Binds a sign-in waiting for its second factor to the browser.
     pub pending_name: String,
+    /// Holds an email-change link opened before signing in, in the browser
+    /// only, so its token never rides in a `callbackUrl` that a sign-in
+    /// stores. Scoped to the confirm route, so `__Secure-`, not `__Host-`.
+    pub email_confirm_name: String,
     pub secure: bool,
     pub max_age: Duration,
 }
@@ -38,6 +42,10 @@ impl CookiePolicy {
             csrf_name: format!("{prefix}gatehouse_csrf"),
             oauth_name: format!("{prefix}gatehouse_oauth"),
             pending_name: format!("{prefix}gatehouse_pending"),
+            email_confirm_name: format!(
+                "{}gatehouse_email_confirm",
+                if https { "__Secure-" } else { "" }
+            ),
             secure: https,
             max_age,
         }
@@ -69,8 +77,25 @@ impl CookiePolicy {
     /// come from here, so a removal always matches what it removes (a browser
     /// ignores a removal of a `Secure` cookie that lacks `Secure`).
     pub fn cookie(&self, name: &str, value: String, max_age: Duration) -> Cookie<'static> {
+        self.cookie_at(name, value, max_age, "/")
+    }
+
+    /// The removal of cookie `name`: the same attributes, empty, `Max-Age=0`.
+    pub fn removal(&self, name: &str) -> Cookie<'static> {
+        self.removal_at(name, "/")
+    }
+
+    /// As [`cookie`](Self::cookie), sent only to `path` and below (a name
+    /// without the `__Host-` prefix, which demands `Path=/`).
+    pub fn cookie_at(
+        &self,
+        name: &str,
+        value: String,
+        max_age: Duration,
+        path: &str,
+    ) -> Cookie<'static> {
         Cookie::build(name.to_owned(), value)
-            .path("/")
+            .path(path.to_owned())
             .secure(self.secure)
             .http_only(true)
             .same_site(SameSite::Lax)
@@ -78,9 +103,9 @@ impl CookiePolicy {
             .finish()
     }
 
-    /// The removal of cookie `name`: the same attributes, empty, `Max-Age=0`.
-    pub fn removal(&self, name: &str) -> Cookie<'static> {
-        let mut c = self.cookie(name, String::new(), Duration::ZERO);
+    /// The removal of cookie `name` set at `path`.
+    pub fn removal_at(&self, name: &str, path: &str) -> Cookie<'static> {
+        let mut c = self.cookie_at(name, String::new(), Duration::ZERO, path);
         c.make_removal();
         c
     }

@@ -261,6 +261,7 @@ struct NewUserRow<'a> {
     image: Option<&'a str>,
     password_hash: Option<&'a str>,
     role: &'a str,
+    language: &'a str,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
@@ -271,6 +272,9 @@ pub struct NewUser<'a> {
     pub name: &'a str,
     pub password_hash: Option<&'a str>,
     pub role: &'a str,
+    /// The UI language code (`en`, `de`, `ru`): the language the sign-up
+    /// page was shown in, else `en`.
+    pub language: &'a str,
 }
 
 /// Creates a user; `Conflict` when the email is taken.
@@ -283,6 +287,7 @@ pub fn create_user(conn: &mut DbConn, new: &NewUser<'_>) -> Result<i64, AppError
             image: None,
             password_hash: new.password_hash,
             role: new.role,
+            language: new.language,
             created_at: now,
             updated_at: now,
         })

@@ -5,7 +5,7 @@
 //! SPEC lists none).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -20,7 +20,7 @@ use crate::email::{self, Site};
 use crate::error::{AppError, PageError};
 use crate::i18n::Msg;
 use crate::session::PlainToken;
-use crate::session::extract::{PageUser, SignedIn, device_of};
+use crate::session::extract::{PageUser, PageViewer, SignedIn, device_of};
 
 /// What the impersonation refusal's event names.
 const WHAT: &str = "email_change";
@@ -162,21 +162,53 @@ struct LinkRefusedPage {
     message: &'static str,
 }
 
+/// How long a confirmation link opened before signing in waits in its
+/// cookie for the sign-in to finish (a provider or a second factor included).
+const PARKED_FOR: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The confirm route under the mount: the parked link's cookie path, and the
+/// `callbackUrl` of the sign-in it waits for (with no token in it).
+fn confirm_path(state: &AppState) -> String {
+    state.config.mount.join("/settings/email/confirm")
+}
+
 /// `GET /settings/email/confirm?token=…`: the signed-in user the link was
 /// issued for gets the new address (`303 /settings?saved=email`). Anonymous:
-/// `303` to sign in and come back (the extractor). Another user: `403`, the
-/// link kept. A dead link: `400`; an address taken meanwhile: `409`.
+/// the token is parked in a cookie of its own (this browser only, never the
+/// database) and the browser goes to sign in and come back here without it.
+/// Another user: `403`, the link kept. A dead link: `400`; an address taken
+/// meanwhile: `409`. The parked cookie is cleared once its link is spent or
+/// dead.
 pub async fn confirm(
     req: HttpRequest,
-    user: PageUser,
+    viewer: PageViewer,
     csrf: CsrfToken,
     query: web::Query<TokenQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    refuse_while_impersonating(&req, &user.0, WHAT).await?;
-    let outcome = match PlainToken::parse(&query.token) {
+    let (cookies, path) = (&state.cookies, confirm_path(&state));
+    let Some(user) = viewer.0 else {
+        let mut res = PageError(AppError::SignInRequired(path.clone())).error_response();
+        if let Some(token) = PlainToken::parse(&query.token) {
+            let parked = cookies.cookie_at(
+                &cookies.email_confirm_name,
+                token.expose().to_owned(),
+                PARKED_FOR,
+                &path,
+            );
+            let _ = res.add_cookie(&parked);
+        }
+        return Ok(res);
+    };
+    refuse_while_impersonating(&req, &user, WHAT).await?;
+    let parked = req.cookie(&cookies.email_confirm_name);
+    let (raw, from_cookie) = match (query.token.as_str(), &parked) {
+        ("", Some(c)) => (c.value().to_owned(), true),
+        (raw, _) => (raw.to_owned(), false),
+    };
+    let outcome = match PlainToken::parse(&raw) {
         Some(token) => {
-            let (user_id, device) = (user.0.user.id, device_of(&req));
+            let (user_id, device) = (user.user.id, device_of(&req));
             state
                 .db
                 .run(move |conn| Ok(change::confirm(conn, &token, user_id, &device)))
@@ -185,21 +217,28 @@ pub async fn confirm(
         None => Err(Refused::DeadLink),
     };
     if outcome.is_ok() {
-        state.events.user_changed(user.0.user.id).await;
+        state.events.user_changed(user.user.id).await;
     }
-    match outcome {
-        Ok(_) => Ok(see_page(&state.config.mount, "/settings?saved=email")),
-        Err(Refused::DeadLink) => Err(PageError(AppError::BadRequest(Msg::key(
-            "link-dead-settings",
-        )))),
+    // Spent (every change link of the user goes with it), or itself dead.
+    let clear = parked.is_some()
+        && (outcome.is_ok() || (from_cookie && matches!(outcome, Err(Refused::DeadLink))));
+    let mut res = match outcome {
+        Ok(_) => see_page(&state.config.mount, "/settings?saved=email"),
+        Err(Refused::DeadLink) => {
+            PageError(AppError::BadRequest(Msg::key("link-dead-settings"))).error_response()
+        }
         Err(Refused::NotYours) => render(
             StatusCode::FORBIDDEN,
             &LinkRefusedPage {
-                head: Head::new(Some(&user.0), Some(csrf.0), &req),
+                head: Head::new(Some(&user), Some(csrf.0), &req),
                 message: "link-not-yours",
             },
-        ),
-        Err(Refused::Taken) => Err(PageError(change::taken())),
-        Err(Refused::Other(e)) => Err(e.into()),
+        )?,
+        Err(Refused::Taken) => return Err(PageError(change::taken())),
+        Err(Refused::Other(e)) => return Err(e.into()),
+    };
+    if clear {
+        let _ = res.add_cookie(&cookies.removal_at(&cookies.email_confirm_name, &path));
     }
+    Ok(res)
 }

@@ -333,11 +333,21 @@ pub async fn finish(
         );
     }
     let (st, pid) = (state.clone(), id.clone());
+    // A new user's preference: the language the browser asks for.
+    let language = crate::i18n::Lang::negotiate(None, super::lang::accept_language(&req)).code();
     let decided = state
         .db
         .run(move |conn| {
             let resolve = |conn: &mut crate::db::DbConn| {
-                accounts::resolve(conn, &st.oauth.cipher, &pid, &profile, linking, auto_link)
+                accounts::resolve(
+                    conn,
+                    &st.oauth.cipher,
+                    &pid,
+                    &profile,
+                    linking,
+                    auto_link,
+                    language,
+                )
             };
             // Two first sign-ins of one new user at once: the loser of the
             // unique index tries again and finds the winner's account.

@@ -247,6 +247,9 @@ pub async fn signup_submit(
     let (db, policy) = (state.db.clone(), state.config.password_policy);
     let (name, email, password) = (form.name.clone(), form.email.clone(), form.password);
     let device = device_of(&req);
+    // The new user's preference: the language this page was shown in to a
+    // visitor (`Accept-Language`), so the verification mail speaks it too.
+    let lang = crate::i18n::Lang::negotiate(None, super::lang::accept_language(&req));
     let signup_rule = state.config.rate_limits.signup;
     let over = match signup_rule {
         Some(rule) => {
@@ -290,7 +293,9 @@ pub async fn signup_submit(
                         .new_account(&normal, name.trim())
                         .map_err(AppError::Refused)?;
                 }
-                crate::auth::register(&db, &policy, &name, &email, &password, "user")
+                crate::auth::Registration::validate(&policy, &name, &email, &password)?
+                    .in_language(lang)
+                    .create(&db, "user")
             })
             .await
     } else {

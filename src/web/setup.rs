@@ -89,11 +89,14 @@ pub async fn submit(
         form.email.clone(),
         form.password,
     );
+    // The first admin's preference: the language this page was shown in.
+    let lang = crate::i18n::Lang::negotiate(None, super::lang::accept_language(&req));
     let outcome = state
         .hasher
         .run(move || -> Result<i64, AppError> {
             let (token, name, email, password) = f;
-            let registration = Registration::validate(&policy, &name, &email, &password)?;
+            let registration =
+                Registration::validate(&policy, &name, &email, &password)?.in_language(lang);
             // Spend the token first: of two requests racing with one link, only the
             // one that deletes it creates an admin.
             if !bootstrap::consume_setup_token(&mut *db.get()?, &token)? {
