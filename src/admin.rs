@@ -175,6 +175,23 @@ pub(crate) fn other_active_admins(conn: &mut DbConn, except: i64) -> QueryResult
         .count())
 }
 
+/// Holds the admins' rows, and user `also`'s, until the transaction ends:
+/// every change that can leave no admin (a demotion, a ban, a deletion)
+/// takes this first, so two of them cannot each count the other admin as
+/// still there and both go ahead. PostgreSQL: `SELECT … FOR UPDATE`, in id
+/// order so two holders never deadlock; SQLite: nothing to do, its
+/// `write_transaction` (`BEGIN IMMEDIATE`) already runs one at a time.
+pub(crate) fn hold_admins(conn: &mut DbConn, also: i64) -> QueryResult<()> {
+    if let DbConn::Postgres(_) = conn {
+        diesel::sql_query(
+            "SELECT id FROM users WHERE role = 'admin' OR id = $1 ORDER BY id FOR UPDATE",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(also)
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
 fn no_admin_left() -> AppError {
     AppError::Conflict("That would leave no admin: make another user admin first.".into())
 }
@@ -228,6 +245,10 @@ pub fn patch_user(
 ) -> Result<AdminRow, AppError> {
     patch.validate()?;
     conn.write_transaction(|conn| {
+        if patch.role.is_some() {
+            // A demotion may take the last admin (see hold_admins).
+            hold_admins(conn, id)?;
+        }
         let before = must_get(conn, id)?;
         let now = Utc::now().naive_utc();
         let event = |action, details| Event {
@@ -316,6 +337,8 @@ pub fn ban(
         ));
     }
     conn.write_transaction(|conn| {
+        // Banning an admin may take the last one (see hold_admins).
+        hold_admins(conn, id)?;
         let before = must_get(conn, id)?;
         if before.role == "admin" && other_active_admins(conn, id)? == 0 {
             return Err(no_admin_left());

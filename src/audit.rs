@@ -47,6 +47,10 @@ pub mod action {
     pub const TWO_FACTOR_DISABLED: &str = "two_factor_disabled";
     /// A wrong second-factor code at sign-in.
     pub const TWO_FACTOR_FAILED: &str = "two_factor_failed";
+    /// A first factor was right and the sign-in now waits for a code
+    /// (`details.method`: the first factor). Without a `sign_in` after it,
+    /// the first factor is known to someone who did not finish.
+    pub const TWO_FACTOR_REQUIRED: &str = "two_factor_required";
     /// An admin turned a user's two factors off (actor: the admin).
     pub const TWO_FACTOR_RESET: &str = "two_factor_reset";
     pub const RECOVERY_CODE_USED: &str = "recovery_code_used";
@@ -58,7 +62,7 @@ pub mod action {
     /// The user deleted their account (the event keeps the id).
     pub const ACCOUNT_DELETED: &str = "account_deleted";
 
-    pub const ALL: [&str; 36] = [
+    pub const ALL: [&str; 37] = [
         SIGN_UP,
         SIGN_IN,
         SIGN_IN_FAILED,
@@ -88,6 +92,7 @@ pub mod action {
         TWO_FACTOR_ENABLED,
         TWO_FACTOR_DISABLED,
         TWO_FACTOR_FAILED,
+        TWO_FACTOR_REQUIRED,
         TWO_FACTOR_RESET,
         RECOVERY_CODE_USED,
         RECOVERY_CODES_GENERATED,
@@ -98,7 +103,7 @@ pub mod action {
     ];
 
     /// The events a user sees under Settings as their security history.
-    pub const SECURITY: [&str; 27] = [
+    pub const SECURITY: [&str; 28] = [
         SIGN_IN,
         SIGN_IN_FAILED,
         SIGN_OUT,
@@ -120,6 +125,7 @@ pub mod action {
         TWO_FACTOR_ENABLED,
         TWO_FACTOR_DISABLED,
         TWO_FACTOR_FAILED,
+        TWO_FACTOR_REQUIRED,
         TWO_FACTOR_RESET,
         RECOVERY_CODE_USED,
         RECOVERY_CODES_GENERATED,

@@ -2,7 +2,8 @@
 //! authenticator (the WebDriver WebAuthn extension) against the real server
 //! at `http://localhost:PORT` (WebAuthn needs a domain), on SQLite and
 //! PostgreSQL. The page's own script (`/static/passkeys.js`) runs both
-//! ceremonies; every page a story visits is checked with axe-core.
+//! ceremonies; every page a story visits is checked with axe-core. A browser
+//! with no WebAuthn at all is told so.
 
 mod common;
 #[path = "common/webdriver.rs"]
@@ -14,6 +15,7 @@ use webdriver::Chromium;
 on_both_backends!(
     a_passkey_added_on_the_security_page_signs_in_with_the_button,
     without_a_domain_the_pages_offer_no_passkeys,
+    a_browser_without_passkeys_is_told_so,
 );
 
 /// Waits until `css` is shown (the script unhides what the browser can do).
@@ -125,4 +127,57 @@ fn without_a_domain_the_pages_offer_no_passkeys(backend: Backend) {
     c.goto("/settings/security");
     assert!(c.has("#two-factor"), "{}", c.source());
     assert!(!c.has("#passkeys"), "{}", c.source());
+}
+
+/// The sentence a page shows in `root` for a browser with no passkeys, and
+/// whether its button is disabled.
+fn unsupported_notice(c: &Chromium, root: &str) -> (String, bool) {
+    mark_shown(c, root);
+    wait_shown(c, root);
+    let status = format!("{root} [data-passkey-status]");
+    let shown = c.execute(
+        "var e = document.querySelector(arguments[0]); return !e.hidden && e.offsetParent !== null;",
+        vec![serde_json::Value::from(status.as_str())],
+    );
+    assert_eq!(shown, serde_json::Value::Bool(true), "{}", c.source());
+    let button = format!("{root} [data-passkey-start]");
+    (c.text(&status), c.attr(&button, "disabled").is_some())
+}
+
+fn a_browser_without_passkeys_is_told_so(backend: Backend) {
+    let Some(app) = TestApp::start_on_localhost(backend, &[]) else {
+        return;
+    };
+    let Some(c) = Chromium::launch(&app.base) else {
+        return;
+    };
+    // A browser without WebAuthn: PublicKeyCredential is gone before any
+    // script of a page runs (DevTools' Page.addScriptToEvaluateOnNewDocument).
+    c.webdriver(
+        reqwest::Method::POST,
+        "/goog/cdp/execute",
+        serde_json::json!({
+            "cmd": "Page.addScriptToEvaluateOnNewDocument",
+            "params": {"source": "delete window.PublicKeyCredential;"},
+        }),
+    );
+    let says = "This browser does not support passkeys.";
+    c.goto("/signin");
+    assert_eq!(
+        c.execute("return typeof window.PublicKeyCredential;", vec![]),
+        "undefined"
+    );
+    let (text, disabled) = unsupported_notice(&c, "#passkey-signin");
+    assert!(text.starts_with(says), "{text}");
+    assert!(disabled, "the sign-in button cannot be pressed");
+    c.assert_accessible();
+
+    sign_up(&c, "Ada Lovelace", "ada@example.com");
+    c.goto("/settings/security");
+    let (text, disabled) = unsupported_notice(&c, "#passkey-add");
+    assert!(text.starts_with(says), "{text}");
+    assert!(disabled, "the add button cannot be pressed");
+    c.assert_accessible();
+    c.assert_no_csp_refusal();
+    assert_eq!(app.count("webauthn_challenges"), 0);
 }

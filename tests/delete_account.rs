@@ -141,6 +141,32 @@ fn deleting_removes_the_user_and_everything_theirs(backend: Backend) {
         "INSERT INTO pending_signins (token_hash, user_id, method, details, callback_url, created_at, expires_at) \
          VALUES ({token_hash}, {id}, 'password', '{{}}', '/', '2026-01-01 00:00:00', '2099-01-01 00:00:00')"
     ));
+    // A passkey and a WebAuthn ceremony in flight, for Lena and for Bob.
+    for (user, n) in [(&id, "05"), (&bob_id, "06")] {
+        let (credential, handle) = (hex_literal(backend, n), hex_literal(backend, n));
+        app.sql(&format!(
+            "INSERT INTO passkeys (user_id, credential_id, user_handle, name, passkey, created_at) \
+             VALUES ({user}, {credential}, {handle}, 'Laptop', '{{}}', '2026-01-01 00:00:00')"
+        ));
+        let binding = hex_literal(backend, &format!("{n}{n}"));
+        app.sql(&format!(
+            "INSERT INTO webauthn_challenges (binding_hash, purpose, user_id, state, expires_at) \
+             VALUES ({binding}, 'register', {user}, '{{}}', '2099-01-01 00:00:00')"
+        ));
+    }
+    for table in [
+        "totp_secrets",
+        "recovery_codes",
+        "pending_signins",
+        "passkeys",
+        "webauthn_challenges",
+    ] {
+        assert_eq!(
+            app.count(&format!("{table} WHERE user_id = {id}")),
+            1,
+            "{table}"
+        );
+    }
 
     let r = delete(&lena, LENA);
     assert_eq!(r.status, 303, "{}", r.body);
@@ -163,6 +189,8 @@ fn deleting_removes_the_user_and_everything_theirs(backend: Backend) {
         "totp_secrets",
         "recovery_codes",
         "pending_signins",
+        "passkeys",
+        "webauthn_challenges",
     ] {
         assert_eq!(
             app.count(&format!("{table} WHERE user_id = {id}")),
@@ -190,6 +218,11 @@ fn deleting_removes_the_user_and_everything_theirs(backend: Backend) {
     // Bob is untouched.
     assert_eq!(bob.user_id(), bob_id);
     assert_eq!(app.count(&format!("sessions WHERE user_id = {bob_id}")), 1);
+    assert_eq!(app.count(&format!("passkeys WHERE user_id = {bob_id}")), 1);
+    assert_eq!(
+        app.count(&format!("webauthn_challenges WHERE user_id = {bob_id}")),
+        1
+    );
 }
 
 /// A bytea / blob literal of `hex` for the backend.

@@ -26,56 +26,16 @@ const COOKIE: &str = "gatehouse_email_confirm";
 const CONFIRM: &str = "/settings/email/confirm";
 
 /// Every table of the app's database whose rows, read as text, contain
-/// `needle` (SQLite: each column `quote`d; PostgreSQL: the row as text).
-/// A local helper: a shared one for tests/common may come later.
+/// `needle` (as text, or as the hex of a blob): see tests/common/dump.rs.
 fn tables_holding(app: &TestApp, needle: &str) -> Vec<String> {
-    use diesel::prelude::*;
-    use diesel::sql_types::Text;
-    use gatehouse::db::DbConn;
-    #[derive(QueryableByName)]
-    struct Name {
-        #[diesel(sql_type = Text)]
-        name: String,
-    }
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        row: String,
-    }
-    app.with_conn(|conn| {
-        let sqlite = matches!(conn, DbConn::Sqlite(_));
-        let tables: Vec<Name> = diesel::sql_query(if sqlite {
-            "SELECT name FROM sqlite_master WHERE type = 'table'"
-        } else {
-            "SELECT table_name::text AS name FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-        })
-        .load(conn)
-        .unwrap();
-        assert!(tables.len() > 10, "the scan sees the schema");
-        let mut holding = Vec::new();
-        for Name { name } in tables {
-            let select = if sqlite {
-                let columns: Vec<Name> =
-                    diesel::sql_query(format!("SELECT name FROM pragma_table_info('{name}')"))
-                        .load(conn)
-                        .unwrap();
-                let row = columns
-                    .iter()
-                    .map(|c| format!("COALESCE(quote(\"{}\"), '')", c.name))
-                    .collect::<Vec<_>>()
-                    .join(" || '|' || ");
-                format!("SELECT {row} AS row FROM \"{name}\"")
-            } else {
-                format!("SELECT t::text AS row FROM \"{name}\" t")
-            };
-            let rows: Vec<Row> = diesel::sql_query(&select).load(conn).expect(&select);
-            if rows.iter().any(|r| r.row.contains(needle)) {
-                holding.push(name);
-            }
-        }
-        holding
-    })
+    let dump = app.dump();
+    assert!(dump.tables.len() > 10, "the scan sees the schema");
+    let holding: std::collections::BTreeSet<String> = dump
+        .rows_holding(needle.as_bytes())
+        .into_iter()
+        .map(|(table, _)| table.clone())
+        .collect();
+    holding.into_iter().collect()
 }
 
 /// Asks from `b` to change its user's address to [`NEW`]; the confirmation.

@@ -3,6 +3,11 @@
 //! link the test follows is the one in the delivered message. A mail server
 //! that is down or hangs never holds the request; the token is committed
 //! first and the mail follows when the server is back.
+//!
+//! Every `TestApp` delivers over SMTP to a sink of its own (tests/common/
+//! mailbox.rs `Outbox`), so the other email stories follow links from
+//! delivered messages too; the last story here checks that, and the `.eml`
+//! default of an app started with `SMTP_URL` unset.
 
 mod common;
 
@@ -16,6 +21,7 @@ on_both_backends!(
     with_the_mail_server_down_the_request_answers_at_once_and_the_mail_follows,
     with_the_mail_server_hanging_the_request_answers_at_once_and_the_mail_follows,
     a_sign_in_link_and_an_email_change_arrive_over_smtp_and_their_links_work,
+    a_test_app_delivers_over_smtp_unless_started_on_the_eml_default,
 );
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -129,7 +135,7 @@ fn a_reset_and_a_verification_arrive_over_smtp_and_their_links_work(backend: Bac
     );
 
     // Nothing was written aside: with SMTP_URL set, mail leaves by SMTP only.
-    assert!(app.mailbox().all().is_empty());
+    assert!(app.mail_files().all().is_empty());
 }
 
 fn with_the_mail_server_down_the_request_answers_at_once_and_the_mail_follows(backend: Backend) {
@@ -230,4 +236,53 @@ fn a_sign_in_link_and_an_email_change_arrive_over_smtp_and_their_links_work(back
     let confirmed = phone.get(&link_path(&confirmation, "/settings/email/confirm"));
     assert_eq!(confirmed.status, 303, "{}", confirmed.body);
     assert_eq!(phone.session_json()["user"]["email"], "dee@new.example");
+}
+
+fn a_test_app_delivers_over_smtp_unless_started_on_the_eml_default(backend: Backend) {
+    // The default: the app's own sink gets the mail; no file is written.
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let ada = app.signed_up("Ada", "ada@example.com");
+    let mailbox = app.mailbox();
+    assert!(mailbox.is_smtp());
+    let mail = mailbox.wait_for("ada@example.com");
+    assert_eq!(ada.get(&mail.path()).status, 303);
+    assert_eq!(ada.session_json()["user"]["email_verified"], true);
+    mailbox.settle();
+    assert!(
+        app.mail_files().all().is_empty(),
+        "no .eml with SMTP_URL set"
+    );
+    drop(app);
+
+    // `SMTP_URL` unset: the mail is an .eml file, and its links work. (The
+    // process stories of email_verification.rs and email_link.rs follow
+    // verification, reset, sign-in and change links from written files.)
+    let Some(app) = TestApp::start_with(backend, &[common::mailbox::EML]) else {
+        return;
+    };
+    let bob = app.signed_up("Bob", "bob@example.com");
+    assert!(!app.mailbox().is_smtp());
+    let mail = app.mail_files().wait_for("bob@example.com");
+    assert!(mail.subject.starts_with("Verify"), "{}", mail.subject);
+    assert_eq!(bob.get(&mail.path()).status, 303);
+    assert_eq!(bob.session_json()["user"]["email_verified"], true);
+    // A reset through the written file, end to end.
+    let (page, _) = forgot_timed(&app.browser(), "bob@example.com");
+    assert_eq!(page.status, 200, "{}", page.body);
+    let reset = app.mail_files().wait_for_nth("bob@example.com", 2);
+    assert!(reset.subject.starts_with("Reset"), "{}", reset.subject);
+    let here = app.browser();
+    assert_eq!(here.get(&reset.path()).status, 200);
+    let done = here.submit(
+        "/reset-password",
+        &[("token", &reset.token()), ("new_password", NEW_PASSWORD)],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(here.session_json()["user"]["email"], "bob@example.com");
+    assert!(
+        bob.session_json().is_null(),
+        "the reset ended Bob's session"
+    );
 }

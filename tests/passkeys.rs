@@ -27,6 +27,7 @@ on_both_backends!(
     failed_passkey_sign_ins_count_toward_the_sign_in_limit,
     a_registration_is_bound_to_its_browser_and_user,
     an_impersonating_admin_cannot_add_or_remove_passkeys,
+    an_impersonating_admin_cannot_reconfirm_with_a_passkey,
     an_expired_ceremony_cannot_finish_and_is_swept,
     adding_or_removing_a_passkey_needs_a_fresh_session,
     a_passkey_re_confirms_only_its_own_users_session,
@@ -496,6 +497,48 @@ fn an_impersonating_admin_cannot_add_or_remove_passkeys(backend: Backend) {
     assert_eq!(
         app.count("audit_events WHERE action = 'impersonation_refused'"),
         4
+    );
+}
+
+fn an_impersonating_admin_cannot_reconfirm_with_a_passkey(backend: Backend) {
+    let Some(app) = TestApp::with_admin(backend, &[("GATEHOUSE_URL", ORIGIN)]) else {
+        return;
+    };
+    let (ada, mut auth) = ada_with_a_passkey(&app);
+    let ada_id = ada.user_id();
+    let admin = app.signed_in(common::ROOT_ADMIN);
+    let acting = admin.json(
+        Method::POST,
+        &format!("/api/admin/users/{ada_id}/impersonate"),
+        &json!({}),
+    );
+    assert_eq!(acting.status, 200, "{}", acting.body);
+    make_stale(&app);
+    let before = app.sessions_snapshot();
+    // Not offered Ada's passkeys...
+    let options = post(&admin, "/api/auth/passkey/reauth/options", json!({}));
+    assert_eq!(options.status, 403, "{}", options.body);
+    assert_eq!(app.count("webauthn_challenges"), 0);
+    // ...nor does an assertion of Ada's own key (for a challenge she asked
+    // for) re-confirm the acting session.
+    let challenge = post(&ada, "/api/auth/passkey/reauth/options", json!({}));
+    assert_eq!(challenge.status, 200, "{}", challenge.body);
+    let credential = auth.get(&challenge.json());
+    let verify = post(
+        &admin,
+        "/api/auth/passkey/reauth/verify",
+        json!({"credential": credential, "callbackUrl": "/settings/security"}),
+    );
+    assert_eq!(verify.status, 403, "{}", verify.body);
+    assert_eq!(app.sessions_snapshot(), before, "no session re-confirmed");
+    assert_eq!(app.count("sessions WHERE aal = 2"), 0);
+    assert_eq!(
+        app.count("audit_events WHERE action = 'reauthenticated'"),
+        0
+    );
+    assert_eq!(
+        app.count("audit_events WHERE action = 'impersonation_refused'"),
+        2
     );
 }
 

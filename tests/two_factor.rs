@@ -5,45 +5,55 @@
 mod common;
 
 use common::totp::{between, code, recovery_codes, steady, turn_on};
-use common::{Backend, Browser, PASSWORD, Page, TestApp};
-use reqwest::Method;
-use serde_json::json;
+use common::{Backend, Browser, Page, TestApp};
 
 on_both_backends!(
     turning_it_on_then_signing_in_asks_for_a_code,
     a_code_is_accepted_once,
     a_recovery_code_signs_in_once,
+    a_right_password_abandoned_at_the_code_step_leaves_a_trace,
     the_pending_sign_in_is_this_browsers_and_lasts_five_minutes,
     wrong_codes_count_toward_the_sign_in_limit,
     a_sign_in_link_asks_for_the_second_factor_too,
     a_provider_sign_in_asks_for_the_second_factor_too,
     turning_it_on_ends_one_factor_sessions_elsewhere,
     new_recovery_codes_replace_the_old_and_turning_off_removes_them,
-    an_admin_resets_a_users_two_factors,
-    an_impersonating_admin_cannot_touch_them,
     the_database_holds_no_secret_and_no_code,
 );
 
 const ADA: &str = "ada@example.com";
 
-/// Password sign-in of a two-factor user in a new browser: the code page.
+/// Password sign-in of Ada (two factors on) in a new browser: the code page.
 fn first_factor(app: &TestApp, callback: &str) -> (Browser, Page) {
-    let b = app.browser();
-    let page = b.submit(
-        "/signin",
-        &[
-            ("email", ADA),
-            ("password", PASSWORD),
-            ("callbackUrl", callback),
-        ],
-    );
-    assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(page.location().as_deref(), Some("/signin/two-factor"));
-    (b, page)
+    common::totp::first_factor(app, ADA, callback)
 }
 
 fn audited(app: &TestApp, action: &str) -> i64 {
     app.count(&format!("audit_events WHERE action = '{action}'"))
+}
+
+/// The newest `action` event: its actor, its target and its details.
+fn last_event(app: &TestApp, action: &str) -> (Option<i64>, Option<i64>, serde_json::Value) {
+    let (actor, target, details): (Option<i64>, Option<i64>, String) = app.with_conn(|c| {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::audit_events as ae;
+        ae::table
+            .filter(ae::action.eq(action))
+            .order(ae::id.desc())
+            .select((ae::actor_id, ae::target_id, ae::details))
+            .first(c)
+            .unwrap_or_else(|e| panic!("no {action} event: {e}"))
+    });
+    (actor, target, serde_json::from_str(&details).unwrap())
+}
+
+/// The first factor was right and the code step was reached: one
+/// `two_factor_required` event of the user (actor and target) naming it.
+fn assert_required(app: &TestApp, user_id: &str, method: &str) {
+    let id: i64 = user_id.parse().unwrap();
+    let (actor, target, details) = last_event(app, "two_factor_required");
+    assert_eq!((actor, target), (Some(id), Some(id)));
+    assert_eq!(details["method"], method, "{details}");
 }
 
 fn turning_it_on_then_signing_in_asks_for_a_code(backend: Backend) {
@@ -97,17 +107,7 @@ fn turning_it_on_then_signing_in_asks_for_a_code(backend: Backend) {
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(done.location().as_deref(), Some("/settings"));
     assert_eq!(other.session_json()["user"]["email"], ADA);
-    let details: String = app.with_conn(|c| {
-        use diesel::prelude::*;
-        use gatehouse::db::schema::audit_events as ae;
-        ae::table
-            .filter(ae::action.eq("sign_in"))
-            .order(ae::id.desc())
-            .select(ae::details)
-            .first(c)
-            .unwrap()
-    });
-    let details: serde_json::Value = serde_json::from_str(&details).unwrap();
+    let (_, _, details) = last_event(&app, "sign_in");
     assert_eq!(details["method"], "password");
     assert_eq!(details["second_factor"], "totp");
     assert_eq!(app.count("sessions WHERE aal = 2"), 2);
@@ -154,6 +154,9 @@ fn a_recovery_code_signs_in_once(backend: Backend) {
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(phone.session_json()["user"]["email"], ADA);
     assert_eq!(audited(&app, "recovery_code_used"), 1);
+    let (_, _, details) = last_event(&app, "sign_in");
+    assert_eq!(details["method"], "password");
+    assert_eq!(details["second_factor"], "recovery_code", "{details}");
     assert!(
         phone.get("/settings/security").body.contains(": 9"),
         "nine codes are left"
@@ -170,6 +173,35 @@ fn a_recovery_code_signs_in_once(backend: Backend) {
             .submit("/signin/two-factor", &[("code", &codes[4])])
             .status,
         303
+    );
+}
+
+fn a_right_password_abandoned_at_the_code_step_leaves_a_trace(backend: Backend) {
+    let Some(app) = TestApp::start(backend) else {
+        return;
+    };
+    let b = app.signed_up("Ada", ADA);
+    turn_on(&b);
+    // A wrong password is a sign_in_failed, and nothing more.
+    let wrong = app.browser().submit(
+        "/signin",
+        &[("email", ADA), ("password", "not the password at all")],
+    );
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert_eq!(audited(&app, "two_factor_required"), 0);
+    let sign_ins = audited(&app, "sign_in");
+    // The right one, by someone without the phone, who goes no further.
+    let (stranger, _) = first_factor(&app, "/");
+    assert_eq!(audited(&app, "two_factor_required"), 1);
+    assert_required(&app, &b.user_id(), "password");
+    assert_eq!(audited(&app, "sign_in"), sign_ins, "no sign-in happened");
+    assert!(stranger.session_json().is_null());
+    // Ada sees it in her own security history.
+    let history = b.get("/settings/sessions");
+    assert!(
+        history.body.contains("data-action=\"two_factor_required\""),
+        "{}",
+        history.body
     );
 }
 
@@ -250,6 +282,7 @@ fn a_sign_in_link_asks_for_the_second_factor_too(backend: Backend) {
     assert_eq!(pressed.status, 303, "{}", pressed.body);
     assert_eq!(pressed.location().as_deref(), Some("/signin/two-factor"));
     assert!(phone.session_json().is_null());
+    assert_required(&app, &b.user_id(), "email");
     steady();
     let done = phone.submit("/signin/two-factor", &[("code", &code(&secret, 0))]);
     assert_eq!(done.status, 303, "{}", done.body);
@@ -274,6 +307,7 @@ fn a_provider_sign_in_asks_for_the_second_factor_too(backend: Backend) {
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(page.location().as_deref(), Some("/signin/two-factor"));
     assert!(phone.session_json().is_null());
+    assert_required(&app, &b.user_id(), "github");
     steady();
     let done = phone.submit("/signin/two-factor", &[("code", &code(&secret, 0))]);
     assert_eq!(done.status, 303, "{}", done.body);
@@ -349,10 +383,23 @@ fn new_recovery_codes_replace_the_old_and_turning_off_removes_them(backend: Back
         "{:?}",
         stale.location()
     );
-    assert_eq!(
-        b.submit("/settings/two-factor/recovery-codes", &[]).status,
-        303
-    );
+    let stored = || -> Vec<(Vec<u8>, Option<chrono::NaiveDateTime>)> {
+        app.with_conn(|c| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::recovery_codes as r;
+            r::table
+                .order(r::id)
+                .select((r::code_hash, r::used_at))
+                .load(c)
+                .unwrap()
+        })
+    };
+    let before = stored();
+    let stale_codes = b.submit("/settings/two-factor/recovery-codes", &[]);
+    assert_eq!(stale_codes.status, 303);
+    assert!(!stale_codes.body.contains("id=\"recovery-codes\""));
+    assert_eq!(stored(), before, "the stored codes are as they were");
+    assert_eq!(audited(&app, "recovery_codes_generated"), 1);
     assert_eq!(b.session_json()["user"]["two_factor"], true);
     set_authenticated(chrono::Utc::now().naive_utc());
     let off = b.submit("/settings/two-factor/disable", &[]);
@@ -364,66 +411,6 @@ fn new_recovery_codes_replace_the_old_and_turning_off_removes_them(backend: Back
     // A password alone signs in again.
     let laptop = app.signed_in(ADA);
     assert_eq!(laptop.session_json()["user"]["email"], ADA);
-}
-
-fn an_admin_resets_a_users_two_factors(backend: Backend) {
-    let Some(app) = TestApp::with_admin(backend, &[]) else {
-        return;
-    };
-    let b = app.signed_up("Ada", ADA);
-    let id = b.user_id();
-    turn_on(&b);
-    // Another user may not.
-    let rita = app.signed_up("Rita", "rita@example.com");
-    let path = format!("/api/admin/users/{id}/two-factor/reset");
-    assert_eq!(rita.json(Method::POST, &path, &json!({})).status, 403);
-    assert_eq!(b.session_json()["user"]["two_factor"], true);
-
-    let admin = app.signed_in(common::ROOT_ADMIN);
-    let page = format!("/admin/users/{id}");
-    assert!(admin.get(&page).body.contains("id=\"two-factor-reset\""));
-    let listed = admin.json(Method::GET, &format!("/api/admin/users/{id}"), &json!(null));
-    assert_eq!(listed.json()["two_factor"], true, "{}", listed.body);
-    let r = admin.json(Method::POST, &path, &json!({}));
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.json()["was_on"], true);
-    assert_eq!(audited(&app, "two_factor_reset"), 1);
-    // The user's own session stays, and says two factors are off.
-    assert_eq!(b.session_json()["user"]["two_factor"], false);
-    assert_eq!(app.count("recovery_codes"), 0);
-    assert!(!admin.get(&page).body.contains("id=\"two-factor-reset\""));
-    let laptop = app.signed_in(ADA);
-    assert_eq!(laptop.session_json()["user"]["email"], ADA);
-    // The page's button, for an unknown user: 404.
-    assert_eq!(
-        admin
-            .json(
-                Method::POST,
-                "/api/admin/users/999999/two-factor/reset",
-                &json!({})
-            )
-            .status,
-        404
-    );
-    let page = admin.submit(&format!("/admin/users/{id}/two-factor/reset"), &[]);
-    assert_eq!(page.status, 303, "{}", page.body);
-}
-
-fn an_impersonating_admin_cannot_touch_them(backend: Backend) {
-    let Some(app) = TestApp::with_admin(backend, &[]) else {
-        return;
-    };
-    let b = app.signed_up("Ada", ADA);
-    let id = b.user_id();
-    let admin = app.signed_in(common::ROOT_ADMIN);
-    let started = admin.json(
-        Method::POST,
-        &format!("/api/admin/users/{id}/impersonate"),
-        &json!({}),
-    );
-    assert_eq!(started.status, 200, "{}", started.body);
-    assert_eq!(admin.submit("/settings/two-factor/setup", &[]).status, 403);
-    assert_eq!(app.count("totp_secrets"), 0);
 }
 
 fn the_database_holds_no_secret_and_no_code(backend: Backend) {

@@ -214,6 +214,7 @@ recovery-codes-once = Bewahren Sie diese Codes sicher auf: Jeder meldet Sie einm
 recovery-codes-done = Ich habe sie gespeichert
 admin-two-factor-on = Diese Person meldet sich mit einem zweiten Faktor (Authenticator-App) an.
 admin-two-factor-reset = Zwei-Faktor-Anmeldung zurücksetzen (bei verlorenem Telefon)
+admin-two-factor-reset-notice = Die Zwei-Faktor-Anmeldung ist zurückgesetzt: Diese Person meldet sich nur mit dem Passwort an, bis sie sie wieder einschaltet.
 
 # Fresh sign-in (/reauth), sessions' authentication, account deletion (issue 12)
 reauth-title = Bestätigen Sie, dass Sie es sind

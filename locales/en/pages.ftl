@@ -215,6 +215,7 @@ recovery-codes-once = Keep these codes somewhere safe: each one signs you in onc
 recovery-codes-done = I have saved them
 admin-two-factor-on = This user signs in with a second factor (authenticator app).
 admin-two-factor-reset = Reset two-factor sign-in (for a lost phone)
+admin-two-factor-reset-notice = Two-factor sign-in is reset: this user signs in with a password alone until they turn it on again.
 
 # Fresh sign-in (/reauth), sessions' authentication, account deletion (issue 12)
 reauth-title = Confirm it is you

@@ -214,6 +214,7 @@ recovery-codes-once = Сохраните эти коды в надёжном м�
 recovery-codes-done = Я их сохранил(а)
 admin-two-factor-on = Этот пользователь входит со вторым фактором (приложение-аутентификатор).
 admin-two-factor-reset = Сбросить двухфакторный вход (при потере телефона)
+admin-two-factor-reset-notice = Двухфакторный вход сброшен: пользователь входит только по паролю, пока не включит его снова.
 
 # Fresh sign-in (/reauth), sessions' authentication, account deletion (issue 12)
 reauth-title = Подтвердите, что это вы

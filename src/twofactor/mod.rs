@@ -179,7 +179,8 @@ pub enum Begun {
 
 /// After a right first factor (a password, a provider, a mailed link): the
 /// session and its `sign_in` event (`details` names the method), or, for a
-/// user with two factors on, a pending sign-in that a code completes. Every
+/// user with two factors on, a pending sign-in that a code completes and its
+/// `two_factor_required` event (with the first factor's `method`). Every
 /// sign-in path calls this in its own transaction, so none can skip the
 /// second factor (and the one session join refuses a one-factor session of
 /// such a user anyway).
@@ -222,6 +223,13 @@ pub fn begin_known(
             .and_then(|m| m.as_str())
             .unwrap_or("password")
             .to_owned();
+        // The first factor was right: recorded now, so one guessed (or
+        // stolen) and then abandoned at the code step leaves a trace.
+        audit::record(
+            conn,
+            Event::by(user_id, action::TWO_FACTOR_REQUIRED, device)
+                .details(serde_json::json!({ "method": method })),
+        )?;
         let token = pending::create(
             conn,
             &pending::Pending {

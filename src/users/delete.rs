@@ -64,22 +64,16 @@ pub fn delete_own_account(
 }
 
 /// Runs `f` in a transaction that holds the admins' rows (and the user's)
-/// against a concurrent deletion: two last admins deleting themselves at once
-/// cannot both see the other one still there. PostgreSQL: `SELECT … FOR
-/// UPDATE`; SQLite: `BEGIN IMMEDIATE` (its write lock, taken now).
+/// against a concurrent deletion, demotion or ban: two of them at once
+/// cannot both see another admin still there (`admin::hold_admins`, the
+/// lock those take too).
 fn locked<T>(
     conn: &mut DbConn,
     user_id: i64,
     f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    // SQLite: `write_transaction` begins with BEGIN IMMEDIATE, which takes the
-    // write lock now (waiting up to the busy timeout); PostgreSQL locks the rows.
     conn.write_transaction(|conn| {
-        if let DbConn::Postgres(_) = conn {
-            diesel::sql_query("SELECT id FROM users WHERE role = 'admin' OR id = $1 FOR UPDATE")
-                .bind::<diesel::sql_types::BigInt, _>(user_id)
-                .execute(conn)?;
-        }
+        crate::admin::hold_admins(conn, user_id)?;
         f(conn)
     })
 }

@@ -83,7 +83,8 @@ struct UserPage {
     events: Vec<audit::View>,
     roles: &'static [&'static str],
     plans: &'static [&'static str],
-    notice: Option<String>,
+    /// What the last change was (`?saved=`), in the reader's language.
+    notice: Option<Msg>,
     error: Option<Msg>,
 }
 
@@ -93,7 +94,7 @@ async fn user_page(
     csrf: String,
     state: &AppState,
     id: i64,
-    notice: Option<String>,
+    notice: Option<Msg>,
     error: Option<AppError>,
 ) -> Result<HttpResponse, PageError> {
     let (row, sessions, events) = state
@@ -146,8 +147,17 @@ pub async fn user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let id = parse_id(&path)?;
-    let notice = query.saved.clone();
+    let notice = query.saved.as_deref().map(saved_notice);
     user_page(&req, &admin, csrf.0, &state, id, notice, None).await
+}
+
+/// The notice for `?saved=what`: a sentence of its own where one says more
+/// than "Saved: what" (a two-factor reset), else the generic one.
+fn saved_notice(what: &str) -> Msg {
+    match what {
+        "two_factor_reset" => Msg::key("admin-two-factor-reset-notice"),
+        other => Msg::key("admin-saved").with("what", other),
+    }
 }
 
 /// The user's page after a change: a redirect when it worked, the page with

@@ -10,6 +10,7 @@ use actix_web::web::ServiceConfig;
 use gatehouse::db::StatementLog;
 use gatehouse::{Callbacks, Gatehouse};
 
+use super::mailbox::{Outbox, borrowed};
 use super::{Backend, Browser, PgDatabase, TestApp, postgres_admin_url};
 
 /// The running app; stops when dropped.
@@ -19,6 +20,8 @@ pub struct EmbeddedApp {
     pub log: Arc<StatementLog>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Its own SMTP sink, as a `TestApp`'s (see `mailbox::Outbox`).
+    outbox: Outbox,
     _pg: Option<PgDatabase>,
     _dir: tempfile::TempDir,
 }
@@ -46,7 +49,9 @@ impl EmbeddedApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         let secret = dir.path().join("gatehouse.secret");
-        let config = TestApp::config_for(&database_url, &secret, vars, addr);
+        let outbox = Outbox::for_vars(vars);
+        let vars = outbox.vars(vars);
+        let config = TestApp::config_for(&database_url, &secret, &borrowed(&vars), addr);
         let log = Arc::new(StatementLog::default());
         let gatehouse = Gatehouse::builder(config)
             .config(|c| c.statement_log = Some(log.clone()))
@@ -78,6 +83,7 @@ impl EmbeddedApp {
             log,
             handle,
             thread: Some(thread),
+            outbox,
             _pg: pg,
             _dir: dir,
         })
@@ -103,9 +109,11 @@ impl EmbeddedApp {
         b
     }
 
-    /// The mail gatehouse wrote (as `.eml` files: no `SMTP_URL`).
+    /// The mail gatehouse sent (over SMTP to the app's sink by default).
     pub fn mailbox(&self) -> super::mailbox::Mailbox {
-        super::mailbox::Mailbox::new(self.gatehouse.state().config.mail.dir.clone())
+        let state = self.gatehouse.state();
+        self.outbox
+            .mailbox(state.config.mail.dir.clone(), state.mailer.clone())
     }
 
     /// Runs `sql` on gatehouse's database; answers the rows changed.

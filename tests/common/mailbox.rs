@@ -1,14 +1,97 @@
-//! The mail a test app wrote as `.eml` files (`GATEHOUSE_MAIL_DIR`): wait for
-//! the newest message to an address, read its text and its link.
+//! The mail a test app sent, read back as its recipient gets it. By default
+//! every test app delivers over SMTP to an [`SmtpSink`] of its own on
+//! loopback (see [`Outbox`]), and its mailbox reads what the sink received.
+//! An app started with `SMTP_URL` named in its settings (a story's own sink,
+//! or [`EML`]: unset, the `.eml` default) reads the files it wrote under
+//! `GATEHOUSE_MAIL_DIR` instead. Either way: wait for the newest message to an
+//! address, read its text and its link.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-pub struct Mailbox {
-    dir: PathBuf,
+use gatehouse::mail::{Mailer, Outgoing};
+
+use super::smtp::SmtpSink;
+
+/// The setting that starts an app on the `.eml` default: `SMTP_URL` unset
+/// (an empty value counts as unset), mail written under `GATEHOUSE_MAIL_DIR`.
+pub const EML: (&str, &str) = ("SMTP_URL", "");
+
+/// The domain of [`Mailbox::settle`]'s markers; never shown by a mailbox.
+const MARKER_DOMAIN: &str = "@mailbox.invalid";
+
+/// Where a test app's mail goes: its own SMTP sink, or (`None`) the `.eml`
+/// files or whatever server the story named in `SMTP_URL`. Clones share the
+/// sink, so a restarted app or a second instance delivers to the same one.
+#[derive(Clone)]
+pub struct Outbox {
+    sink: Option<Arc<SmtpSink>>,
 }
 
-/// One message, as written.
+impl Outbox {
+    /// A new sink for an app started with `vars`, unless they name `SMTP_URL`.
+    pub fn for_vars(vars: &[(&str, &str)]) -> Outbox {
+        let named = vars.iter().any(|(k, _)| *k == "SMTP_URL");
+        Outbox {
+            sink: (!named).then(|| Arc::new(SmtpSink::start())),
+        }
+    }
+
+    /// The outbox of the same app started again with `vars`: the same sink,
+    /// unless `vars` name `SMTP_URL` (or there was none).
+    pub fn again(&self, vars: &[(&str, &str)]) -> Outbox {
+        let named = vars.iter().any(|(k, _)| *k == "SMTP_URL");
+        match &self.sink {
+            Some(_) if !named => self.clone(),
+            _ => Self::for_vars(vars),
+        }
+    }
+
+    /// `vars`, with `SMTP_URL` pointing at the sink when there is one.
+    pub fn vars(&self, vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if let Some(sink) = &self.sink {
+            all.push(("SMTP_URL".into(), sink.url()));
+        }
+        all
+    }
+
+    /// The mailbox of an app with this outbox, its mail directory and its
+    /// mailer.
+    pub fn mailbox(&self, dir: PathBuf, mailer: Mailer) -> Mailbox {
+        let source = match &self.sink {
+            Some(sink) => Source::Sink(sink.clone()),
+            None => Source::Files(dir),
+        };
+        Mailbox {
+            source,
+            mailer: Some(mailer),
+        }
+    }
+}
+
+/// `vars` as the `&str` pairs the config reads.
+pub fn borrowed(vars: &[(String, String)]) -> Vec<(&str, &str)> {
+    vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+pub struct Mailbox {
+    source: Source,
+    /// The app's mailer, for [`Mailbox::settle`] (none for a process's outbox).
+    mailer: Option<Mailer>,
+}
+
+enum Source {
+    Sink(Arc<SmtpSink>),
+    Files(PathBuf),
+}
+
+/// One message, as delivered.
 #[derive(Debug, Clone)]
 pub struct Mail {
     pub to: String,
@@ -48,24 +131,44 @@ impl Mail {
             .map(|(_, v)| v.into_owned())
             .unwrap_or_else(|| panic!("no token in {}", self.link()))
     }
+
+    fn from_parsed(mail: super::smtp::Mail) -> Mail {
+        Mail {
+            to: mail.to,
+            subject: mail.subject,
+            text: mail.text.replace("\r\n", "\n"),
+        }
+    }
 }
 
 impl Mailbox {
+    /// The `.eml` files under `dir` (a server process's `GATEHOUSE_MAIL_DIR`).
     pub fn new(dir: PathBuf) -> Self {
-        Mailbox { dir }
+        Mailbox {
+            source: Source::Files(dir),
+            mailer: None,
+        }
     }
 
-    /// Every message so far, oldest first (the file names start with the time).
+    /// Whether this mailbox reads an SMTP sink (not `.eml` files).
+    pub fn is_smtp(&self) -> bool {
+        matches!(self.source, Source::Sink(_))
+    }
+
+    /// Every message so far, oldest first, markers included.
+    fn delivered(&self) -> Vec<Mail> {
+        match &self.source {
+            Source::Sink(sink) => sink.messages().into_iter().map(Mail::from_parsed).collect(),
+            Source::Files(dir) => read_dir(dir),
+        }
+    }
+
+    /// Every message so far, oldest first.
     pub fn all(&self) -> Vec<Mail> {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut names: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-        names.sort();
-        names.iter().filter_map(|p| parse(p)).collect()
+        self.delivered()
+            .into_iter()
+            .filter(|m| !m.to.ends_with(MARKER_DOMAIN))
+            .collect()
     }
 
     /// Messages to `to`, oldest first.
@@ -77,7 +180,11 @@ impl Mailbox {
     pub fn wait_for_nth(&self, to: &str, n: usize) -> Mail {
         let started = Instant::now();
         loop {
-            let mails = self.to(to);
+            let mails: Vec<Mail> = self
+                .delivered()
+                .into_iter()
+                .filter(|m| m.to == to)
+                .collect();
             if mails.len() >= n {
                 return mails.last().unwrap().clone();
             }
@@ -94,6 +201,39 @@ impl Mailbox {
     pub fn wait_for(&self, to: &str) -> Mail {
         self.wait_for_nth(to, 1)
     }
+
+    /// Waits until every message the app queued before this call has been
+    /// delivered: queues a marker behind them and waits for it. The queue
+    /// delivers in order on one thread, so a story that then finds no mail
+    /// to an address knows that none was sent, rather than none yet.
+    pub fn settle(&self) {
+        static MARKERS: AtomicUsize = AtomicUsize::new(0);
+        let mailer = self
+            .mailer
+            .as_ref()
+            .expect("settle needs the app's mailer (a TestApp's or EmbeddedApp's mailbox)");
+        let n = MARKERS.fetch_add(1, Ordering::SeqCst);
+        let to = format!("settled-{n}{MARKER_DOMAIN}");
+        mailer.send(Outgoing {
+            to: to.clone(),
+            subject: "settled".into(),
+            text: "Every earlier message has been delivered.".into(),
+        });
+        self.wait_for(&to);
+    }
+}
+
+/// The `.eml` files under `dir`, oldest first (the names start with the time).
+fn read_dir(dir: &std::path::Path) -> Vec<Mail> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    names.sort();
+    names.iter().filter_map(|p| parse(p)).collect()
 }
 
 fn parse(path: &std::path::Path) -> Option<Mail> {
@@ -101,9 +241,5 @@ fn parse(path: &std::path::Path) -> Option<Mail> {
     // client would (quoted-printable, encoded subjects).
     let raw = std::fs::read(path).ok()?;
     let mail = super::smtp::Mail::parse(String::new(), Vec::new(), raw);
-    Some(Mail {
-        to: mail.to,
-        subject: mail.subject,
-        text: mail.text.replace("\r\n", "\n"),
-    })
+    Some(Mail::from_parsed(mail))
 }

@@ -4,6 +4,7 @@
 //! PostgreSQL fails the test instead of skipping it.
 #![allow(dead_code)]
 
+pub mod dump;
 pub mod embedded;
 pub mod fake_provider;
 pub mod links;
@@ -160,6 +161,11 @@ pub struct TestApp {
     /// `GATEHOUSE_SECRET_FILE`: in this test's temporary directory, never in
     /// the repository.
     pub secret_file: std::path::PathBuf,
+    /// Where mail goes: this app's own SMTP sink unless the settings named
+    /// `SMTP_URL` ([`mailbox::EML`]: the `.eml` files).
+    outbox: mailbox::Outbox,
+    mailer: gatehouse::mail::Mailer,
+    mail_dir: std::path::PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -221,6 +227,7 @@ impl TestApp {
             Some(dir),
             secret_file,
             vars,
+            mailbox::Outbox::for_vars(vars),
         ))
     }
 
@@ -238,6 +245,7 @@ impl TestApp {
             dir,
             secret_file,
             vars,
+            self.outbox.again(vars),
         )
     }
 
@@ -287,11 +295,22 @@ impl TestApp {
         dir: Option<tempfile::TempDir>,
         secret_file: std::path::PathBuf,
         vars: &[(&str, &str)],
+        outbox: mailbox::Outbox,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        Self::launch_on(listener, backend, database_url, pg, dir, secret_file, vars)
+        Self::launch_on(
+            listener,
+            backend,
+            database_url,
+            pg,
+            dir,
+            secret_file,
+            vars,
+            outbox,
+        )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn launch_on(
         listener: TcpListener,
         backend: Backend,
@@ -300,9 +319,13 @@ impl TestApp {
         dir: Option<tempfile::TempDir>,
         secret_file: std::path::PathBuf,
         vars: &[(&str, &str)],
+        outbox: mailbox::Outbox,
     ) -> Self {
         let addr = listener.local_addr().unwrap();
-        let mut config = Self::config_for(&database_url, &secret_file, vars, addr);
+        let vars = outbox.vars(vars);
+        let mut config =
+            Self::config_for(&database_url, &secret_file, &mailbox::borrowed(&vars), addr);
+        let mail_dir = config.mail.dir.clone();
         let log = Arc::new(StatementLog::default());
         config.statement_log = Some(log.clone());
         // `GATEHOUSE_METRICS_ADDR=127.0.0.1:0`: the metrics listener on a
@@ -317,6 +340,7 @@ impl TestApp {
         let mount = config.mount.as_str().to_owned();
         let (state, startup) = AppState::initialize(config).expect("initialize app");
         let db = state.db.clone();
+        let mailer = state.mailer.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let system = actix_web::rt::System::new();
@@ -351,6 +375,9 @@ impl TestApp {
             thread: Some(thread),
             pg,
             secret_file,
+            outbox,
+            mailer,
+            mail_dir,
             _dir: dir,
         }
     }
@@ -365,6 +392,7 @@ impl TestApp {
             None,
             self.secret_file.clone(),
             vars,
+            self.outbox.again(vars),
         )
     }
 
@@ -372,9 +400,16 @@ impl TestApp {
         Browser::new(&self.base).mounted_at(&self.mount)
     }
 
-    /// The mail this app wrote (`GATEHOUSE_MAIL_DIR` of this test).
+    /// The mail this app sent: what its SMTP sink received, or the `.eml`
+    /// files it wrote when started with `SMTP_URL` named ([`mailbox::EML`]).
     pub fn mailbox(&self) -> mailbox::Mailbox {
-        mailbox::Mailbox::new(mail_dir_beside(&self.secret_file))
+        self.outbox
+            .mailbox(self.mail_dir.clone(), self.mailer.clone())
+    }
+
+    /// The `.eml` files this app wrote (none while it delivers over SMTP).
+    pub fn mail_files(&self) -> mailbox::Mailbox {
+        mailbox::Mailbox::new(self.mail_dir.clone())
     }
 
     pub fn conn(&self) -> gatehouse::db::PooledConn {

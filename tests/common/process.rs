@@ -184,17 +184,9 @@ pub fn mailing_server_with_ada(
     (server, outbox)
 }
 
-/// Every row of `email_tokens` in `db`, as (hash, the other columns as text).
-pub fn email_token_rows(db: &ProcessDb) -> Vec<(Vec<u8>, String)> {
-    use diesel::prelude::*;
-    use gatehouse::db::schema::email_tokens as et;
-    let store = gatehouse::db::Db::connect(&gatehouse::db::DatabaseUrl::parse(&db.url).unwrap(), 1)
-        .unwrap();
-    et::table
-        .select((et::token_hash, et::purpose, et::user_id, et::email))
-        .load::<(Vec<u8>, String, i64, String)>(&mut store.get().unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|(h, p, u, e)| (h, format!("{p} {u} {e}")))
-        .collect()
+impl ProcessDb {
+    /// Every row of every table (see [`super::dump`]).
+    pub fn dump(&self) -> super::dump::Dump {
+        super::dump::Dump::of_url(&self.url)
+    }
 }

@@ -329,6 +329,9 @@ impl Acceptor {
 /// One SMTP conversation, line by line through mailin's state machine.
 fn serve(stream: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    // Answers go out at once: small writes waiting for an ACK (Nagle) would
+    // cost each command of the conversation a delayed-ACK round.
+    stream.set_nodelay(true)?;
     let peer = stream.peer_addr()?.ip();
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);

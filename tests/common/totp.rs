@@ -1,7 +1,7 @@
 //! An authenticator app for the tests: codes computed from the secret the
 //! setup page shows, and turning two factors on for a signed-in browser.
 
-use super::Browser;
+use super::{Browser, PASSWORD, Page, TestApp};
 
 fn totp(secret: &str) -> totp_rs::Totp {
     totp_rs::Builder::new()
@@ -74,4 +74,21 @@ pub fn turn_on(b: &Browser) -> (String, Vec<String>) {
     let codes = recovery_codes(&on.body);
     assert_eq!(codes.len(), 10, "{}", on.body);
     (secret, codes)
+}
+
+/// Password sign-in of `email`, a user with two factors on, in a new
+/// browser: no session yet, the code page.
+pub fn first_factor(app: &TestApp, email: &str, callback: &str) -> (Browser, Page) {
+    let b = app.browser();
+    let page = b.submit(
+        "/signin",
+        &[
+            ("email", email),
+            ("password", PASSWORD),
+            ("callbackUrl", callback),
+        ],
+    );
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location().as_deref(), Some("/signin/two-factor"));
+    (b, page)
 }
