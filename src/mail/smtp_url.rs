@@ -173,9 +173,19 @@ impl fmt::Debug for SmtpCa {
 impl SmtpCa {
     /// Reads and checks the file (at start, so a bad one stops the start).
     pub fn read(path: &str) -> Result<Self, String> {
+        use std::io::Read as _;
+        // A CA bundle is a few hundred KB at most; more (or /dev/zero) is a
+        // mistake, refused rather than read for ever.
+        const LIMIT: u64 = 4 << 20;
         let path = std::path::PathBuf::from(path.trim());
-        let pem =
-            std::fs::read(&path).map_err(|e| format!("cannot read {} ({e})", path.display()))?;
+        let cannot = |e: std::io::Error| format!("cannot read {} ({e})", path.display());
+        let mut pem = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|f| f.take(LIMIT + 1).read_to_end(&mut pem))
+            .map_err(cannot)?;
+        if pem.len() as u64 > LIMIT {
+            return Err(format!("{} is larger than 4 MiB", path.display()));
+        }
         let ca = SmtpCa { path, pem };
         ca.certificates()?;
         Ok(ca)
@@ -244,6 +254,8 @@ mod tests {
         )
         .unwrap();
         assert!(SmtpCa::read(broken.to_str().unwrap()).is_err());
+        let err = SmtpCa::read("/dev/zero").unwrap_err();
+        assert!(err.contains("larger than 4 MiB"), "{err}");
     }
 
     #[test]
