@@ -39,24 +39,7 @@ fn ask(b: &Browser, email: &str, password: &str) -> Page {
 /// The newest mail to `to` whose subject starts with `subject`, once `n`
 /// such mails have arrived.
 fn nth_mail(app: &TestApp, to: &str, subject: &str, n: usize) -> common::mailbox::Mail {
-    let started = std::time::Instant::now();
-    loop {
-        let found: Vec<_> = app
-            .mailbox()
-            .to(to)
-            .into_iter()
-            .filter(|m| m.subject.starts_with(subject))
-            .collect();
-        if found.len() >= n {
-            return found.last().unwrap().clone();
-        }
-        assert!(
-            started.elapsed().as_secs() < 10,
-            "no mail #{n} \"{subject}\" to {to}: {:?}",
-            app.mailbox().all()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    app.mailbox().wait_for_nth_about(to, subject, n)
 }
 
 fn confirmation(app: &TestApp, to: &str) -> common::mailbox::Mail {

@@ -45,19 +45,8 @@ fn ask_for_new(app: &TestApp, b: &Browser, prefix: &str) -> Mail {
         &[("email", NEW), ("current_password", PASSWORD)],
     );
     assert_eq!(asked.status, 303, "{}", asked.body);
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(m) = app
-            .mailbox()
-            .to(NEW)
-            .into_iter()
-            .find(|m| m.subject.starts_with("Confirm your new email address"))
-        {
-            return m;
-        }
-        assert!(started.elapsed().as_secs() < 10, "no confirmation mail");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    app.mailbox()
+        .wait_for_nth_about(NEW, "Confirm your new email address", 1)
 }
 
 /// Opens `mail`'s link in `b`, signed out: the sign-in it is sent to, whose

@@ -178,19 +178,25 @@ impl Mailbox {
 
     /// Waits (up to 10 s) until `to` has `n` messages; answers the newest.
     pub fn wait_for_nth(&self, to: &str, n: usize) -> Mail {
+        self.wait_for_nth_about(to, "", n)
+    }
+
+    /// Waits until `n` messages to `to` whose subject starts with `subject`
+    /// have arrived; the newest of them.
+    pub fn wait_for_nth_about(&self, to: &str, subject: &str, n: usize) -> Mail {
         let started = Instant::now();
         loop {
             let mails: Vec<Mail> = self
                 .delivered()
                 .into_iter()
-                .filter(|m| m.to == to)
+                .filter(|m| m.to == to && m.subject.starts_with(subject))
                 .collect();
             if mails.len() >= n {
                 return mails.last().unwrap().clone();
             }
             assert!(
                 started.elapsed() < Duration::from_secs(10),
-                "no mail #{n} to {to}; all: {:?}",
+                "no mail #{n} \"{subject}\" to {to}; all: {:?}",
                 self.all()
             );
             std::thread::sleep(Duration::from_millis(20));
