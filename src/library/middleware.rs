@@ -18,8 +18,10 @@ use crate::session::store::DieselSessionStore;
 /// The middleware an app wraps around its `App` (see [`crate::Gatehouse`]):
 /// the session cookie and its upkeep, the CSRF guard on every `POST`,
 /// `PUT`, `PATCH` and `DELETE`, error pages in the reader's language, the
-/// security headers (only where a handler set none), timing and the access
-/// log, and cookies signed under a previous secret. It also makes
+/// security headers (only where a handler set none), the response deadline
+/// (`GATEHOUSE_RESPONSE_TIMEOUT`: a request of any route, the app's too, not
+/// answered within it gets `503`), timing and the access log, and cookies
+/// signed under a previous secret. It also makes
 /// gatehouse's state reachable from every request, so the extractors work in
 /// the app's own handlers wherever they are mounted.
 #[derive(Clone)]
