@@ -20,20 +20,25 @@ pub async fn answer_in_time(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let budget = req
-        .app_data::<Data<AppState>>()
+    let state = req.app_data::<Data<AppState>>().cloned();
+    let budget = state
+        .as_ref()
         .map_or(DEFAULT, |s| s.config.running.response_timeout);
-    // Taken now: the request itself goes to the handler (and cannot be
-    // cloned before routing).
-    let api = super::is_api_path(&super::mount_of(req.request()), req.path());
-    let what = format!("{} {}", req.method(), req.path());
+    // Kept for a refusal (the request itself goes to the handler and cannot
+    // be cloned before routing): cheap reference-counted copies, so the hot
+    // path formats nothing.
+    let (method, uri) = (req.method().clone(), req.uri().clone());
     let answer = crate::deadline::scope(Instant::now() + budget, next.call(req));
     match tokio::time::timeout(budget, answer).await {
         Ok(res) => res,
         Err(_) => {
+            let path = uri.path();
             // The path only: a query string may carry a token.
-            log::warn!("{what} not answered within GATEHOUSE_RESPONSE_TIMEOUT ({budget:?}): 503");
-            Err(if api {
+            log::warn!(
+                "{method} {path} not answered within GATEHOUSE_RESPONSE_TIMEOUT ({budget:?}): 503"
+            );
+            let mount = state.map(|s| s.config.mount.clone()).unwrap_or_default();
+            Err(if super::is_api_path(&mount, path) {
                 AppError::Unavailable.into()
             } else {
                 PageError(AppError::Unavailable).into()
