@@ -81,6 +81,19 @@ fn open_signed_out(app: &TestApp, b: &Browser, mail: &Mail, prefix: &str) -> Str
     callback
 }
 
+/// Ada's password sign-in from `b` (under `prefix`), asking to come back to
+/// `callback`.
+fn sign_in_back(b: &Browser, prefix: &str, callback: &str) -> Page {
+    b.submit(
+        &format!("{prefix}/signin"),
+        &[
+            ("email", OLD),
+            ("password", PASSWORD),
+            ("callbackUrl", callback),
+        ],
+    )
+}
+
 /// Follows the sign-in's `303` back to the confirm route: the change goes
 /// through and the parked cookie is cleared.
 fn comes_back_and_confirms(b: &Browser, signed_in: &Page, callback: &str, prefix: &str) {
@@ -113,14 +126,7 @@ fn a_password_sign_in_comes_back_and_the_token_stays_in_the_browser(backend: Bac
     let b = app.browser();
     let callback = open_signed_out(&app, &b, &mail, "");
     assert_eq!(ada.session_json()["user"]["email"], OLD, "nothing spent");
-    let signed_in = b.submit(
-        "/signin",
-        &[
-            ("email", OLD),
-            ("password", PASSWORD),
-            ("callbackUrl", &callback),
-        ],
-    );
+    let signed_in = sign_in_back(&b, "", &callback);
     comes_back_and_confirms(&b, &signed_in, &callback, "");
     assert_eq!(ada.session_json()["user"]["email"], NEW);
     assert_eq!(tables_holding(&app, &mail.token()), Vec::<String>::new());
@@ -155,14 +161,7 @@ fn a_two_factor_user_confirms_after_the_code_and_no_table_holds_the_token(backen
 
     let b = app.browser();
     let callback = open_signed_out(&app, &b, &mail, "");
-    let first = b.submit(
-        "/signin",
-        &[
-            ("email", OLD),
-            ("password", PASSWORD),
-            ("callbackUrl", &callback),
-        ],
-    );
+    let first = sign_in_back(&b, "", &callback);
     assert_eq!(first.status, 303, "{}", first.body);
     assert_eq!(first.location().as_deref(), Some("/signin/two-factor"));
     // The pending sign-in keeps the callback, and no token with it.
@@ -216,14 +215,7 @@ fn a_parked_link_that_died_meanwhile_is_refused_and_cleared(backend: Backend) {
     let b = app.browser();
     let callback = open_signed_out(&app, &b, &mail, "");
     app.expire_every_link();
-    let signed_in = b.submit(
-        "/signin",
-        &[
-            ("email", OLD),
-            ("password", PASSWORD),
-            ("callbackUrl", &callback),
-        ],
-    );
+    let signed_in = sign_in_back(&b, "", &callback);
     assert_eq!(signed_in.status, 303, "{}", signed_in.body);
     let dead = b.follow(&signed_in);
     assert_eq!(dead.status, 400, "{}", dead.body);
@@ -250,14 +242,7 @@ fn under_a_mount_the_cookie_and_the_callback_carry_the_prefix(backend: Backend) 
     );
     let b = app.browser();
     let callback = open_signed_out(&app, &b, &mail, "/auth");
-    let signed_in = b.submit(
-        "/auth/signin",
-        &[
-            ("email", OLD),
-            ("password", PASSWORD),
-            ("callbackUrl", &callback),
-        ],
-    );
+    let signed_in = sign_in_back(&b, "/auth", &callback);
     comes_back_and_confirms(&b, &signed_in, &callback, "/auth");
     assert_eq!(
         ada.get("/auth/api/auth/session").json()["user"]["email"],
